@@ -1,0 +1,99 @@
+# Gatehouse — the only entry points: make, deps, run, test, fuzz, bench.
+#
+# Layout of build/:
+#   build/third_party/boringssl/   static BoringSSL (built once, cached; see packaging/boringssl)
+#   build/obj/                     our objects, mirrored from the source tree
+#   build/gatehouse                the static binary
+#   build/tests/                   unit test binaries
+
+CXX      ?= g++
+CXX      := $(if $(filter default,$(origin CXX)),g++,$(CXX))
+BUILD    := build
+BSSL     := $(BUILD)/third_party/boringssl
+OPT      ?= -O2
+CXXFLAGS := -std=c++20 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -fno-plt \
+            -I. -isystem $(BSSL)/include -isystem /usr/include/luajit-2.1 -MMD -MP
+LDFLAGS  := -static -pthread
+LIBS     := $(BSSL)/lib/libssl.a $(BSSL)/lib/libcrypto.a -l:libevent_core.a -l:libevent_extra.a \
+            -l:libluajit-5.1.a -l:libsqlite3.a -l:libre2.a -l:libyaml.a -ldl -lm
+
+CORE_SRCS := $(sort $(wildcard core/*/*.cc))
+CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/obj/%.o)
+CMD_SRCS  := $(sort $(wildcard cmd/gatehouse/*.cc))
+CMD_OBJS  := $(CMD_SRCS:%.cc=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.cc))
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/obj/%.o)
+
+.PHONY: all deps run test unit integration fuzz bench clean format
+all: $(BUILD)/gatehouse
+
+# Third-party builds are cached: our objects depend only on the stamp file.
+$(BSSL)/lib/libssl.a: packaging/boringssl/build.sh
+	@OUT=$(BSSL) packaging/boringssl/build.sh
+
+$(BUILD)/obj/%.o: %.cc | $(BSSL)/lib/libssl.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libgatehouse.a: $(CORE_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(BUILD)/gatehouse: $(CMD_OBJS) $(BUILD)/libgatehouse.a
+	$(CXX) $(LDFLAGS) $(CMD_OBJS) $(BUILD)/libgatehouse.a $(LIBS) -o $@ 2> $(BUILD)/link.log || (cat $(BUILD)/link.log; false)
+
+# Unit tests: one Catch2 binary mirroring core/. `make unit UNIT_ARGS='[http]'` runs a subset.
+# `make unit-MODULE` builds and runs a binary with only core/base, core/MODULE and the modules
+# named in DEPS_MODULE, so one module can be tested while another is mid-change.
+$(BUILD)/obj/tests/unit/catch_main.o: tests/unit/catch_main.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -O0 -c $< -o $@
+
+$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(BUILD)/libgatehouse.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ $(LIBS) -o $@ 2> $(BUILD)/link-unit.log || (cat $(BUILD)/link-unit.log; false)
+
+DEPS_http   := base
+DEPS_route  := base http
+DEPS_config := base http route upstream
+DEPS_store  := base
+DEPS_event  := base
+DEPS_net    := base event
+mod_objs = $(patsubst %.cc,$(BUILD)/obj/%.o,$(foreach m,base $(DEPS_$(1)) $(1),$(wildcard core/$(m)/*.cc)))
+unit-%: $(BUILD)/obj/tests/unit/catch_main.o
+	@$(MAKE) --no-print-directory $(call mod_objs,$*) $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/unit/$*/*.cc))
+	@mkdir -p $(BUILD)/tests
+	$(CXX) $(LDFLAGS) $^ $(sort $(call mod_objs,$*)) $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/unit/$*/*.cc)) $(LIBS) -o $(BUILD)/tests/unit_$* 2>$(BUILD)/link-$*.log || (cat $(BUILD)/link-$*.log; false)
+	$(BUILD)/tests/unit_$* $(UNIT_ARGS)
+
+unit: $(BUILD)/tests/unit_tests
+	$(BUILD)/tests/unit_tests $(UNIT_ARGS)
+
+integration: $(BUILD)/gatehouse
+	python3 tests/integration/run.py $(IT_ARGS)
+
+test: $(BUILD)/gatehouse $(BUILD)/tests/unit_tests
+	$(BUILD)/tests/unit_tests
+	python3 tests/integration/run.py $(IT_ARGS)
+
+deps:
+	@scripts/deps.sh
+
+run: deps $(BUILD)/gatehouse
+	$(BUILD)/gatehouse run $(RUN_ARGS)
+
+# Fuzzing: clang libFuzzer + ASan; each target runs FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*_fuzzer.cc)))
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+bench: $(BUILD)/gatehouse
+	@tests/bench/run.sh $(SCENARIO)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/gatehouse $(BUILD)/libgatehouse.a $(BUILD)/tests
+
+-include $(CORE_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

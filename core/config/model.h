@@ -1,0 +1,204 @@
+#pragma once
+// The resource model: typed, validated forms of the resources of ../shared/spec/config.md.
+//
+// A Resource is what a YAML/JSON document decodes to. Decoding (decode.h) fills these structs
+// and rejects unknown fields, wrong types and bad values with file:line:column diagnostics;
+// cross-resource checks (references, port conflicts) are in validate.h. The structs are plain
+// data: no I/O, no behaviour, safe to copy and to share read-only across threads.
+//
+// Fields a later capability will honour (retries, mirroring, TLS, ...) are rejected by the
+// decoder with "not supported yet" instead of being accepted and ignored: a configuration that
+// is accepted is a configuration that is enforced.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace gh::config {
+
+// Where a value came from, for diagnostics.
+struct SourceLoc {
+  std::string file;  // "-" for stdin, "<embedded>" for the built-in default
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based
+};
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string message;  // "HTTPRoute default/shop: spec.rules[0].matches[0].path.type: must be
+                        // one of Exact, PathPrefix, RegularExpression"
+  std::string format() const;  // "file:line:column: message"
+};
+
+struct ObjectMeta {
+  std::string name;
+  std::string ns = "default";  // metadata.namespace
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+// --- Listener (gatehouse.dev/v1) ---------------------------------------------------------
+
+enum class Protocol { kHttp, kHttps, kMeshInbound, kMeshOutbound };
+
+struct HttpSettings {  // spec.http: per-listener limits of spec/http.md (all optional)
+  uint64_t maxRequestLineBytes = 8 * 1024;
+  uint64_t maxHeaderBytes = 60 * 1024;
+  uint64_t maxHeaders = 100;
+  uint64_t maxResponseHeadBytes = 60 * 1024;
+  uint64_t maxBodyBytes = 0;          // 0 = unlimited
+  uint64_t headTimeoutMs = 10'000;
+  uint64_t idleTimeoutMs = 60'000;
+  bool mergeSlashes = false;
+  uint32_t xffTrustedHops = 0;        // how many X-Forwarded-For hops to trust (0: none, the
+                                      // client address starts a new list)
+};
+
+struct ListenerSpec {
+  std::string address = "0.0.0.0";  // IPv4 or IPv6 literal
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kHttp;
+  HttpSettings http;
+};
+
+// --- HTTPRoute (gateway.networking.k8s.io/v1) --------------------------------------------
+
+struct ParentRef {
+  std::string name;
+  std::string ns;  // defaults to the route's namespace
+};
+
+enum class PathMatchType { kExact, kPathPrefix, kRegularExpression };
+enum class ValueMatchType { kExact, kRegularExpression };
+
+struct PathMatch {
+  PathMatchType type = PathMatchType::kPathPrefix;
+  std::string value = "/";
+};
+
+struct NameValueMatch {  // headers[] and queryParams[]
+  ValueMatchType type = ValueMatchType::kExact;
+  std::string name;      // header names compare case-insensitively; query names exactly
+  std::string value;
+};
+
+struct RouteMatch {
+  PathMatch path;                          // default: PathPrefix "/"
+  std::optional<std::string> method;       // GET, POST, ...
+  std::vector<NameValueMatch> headers;
+  std::vector<NameValueMatch> queryParams;
+};
+
+struct HeaderValue {
+  std::string name;
+  std::string value;
+};
+
+struct HeaderModifier {  // RequestHeaderModifier / ResponseHeaderModifier
+  std::vector<HeaderValue> set;
+  std::vector<HeaderValue> add;
+  std::vector<std::string> remove;
+};
+
+enum class PathModifierType { kReplaceFullPath, kReplacePrefixMatch };
+
+struct PathModifier {
+  PathModifierType type = PathModifierType::kReplaceFullPath;
+  std::string value;  // replaceFullPath or replacePrefixMatch
+};
+
+struct RequestRedirect {
+  std::optional<std::string> scheme;    // http | https
+  std::optional<std::string> hostname;
+  std::optional<PathModifier> path;
+  std::optional<uint16_t> port;
+  int statusCode = 302;                 // 301 | 302 | 303 | 307 | 308
+};
+
+struct UrlRewrite {
+  std::optional<std::string> hostname;
+  std::optional<PathModifier> path;
+};
+
+enum class FilterType { kRequestHeaderModifier, kResponseHeaderModifier, kRequestRedirect,
+                        kUrlRewrite };
+
+struct RouteFilter {
+  FilterType type = FilterType::kRequestHeaderModifier;
+  HeaderModifier headerModifier;  // for the two header modifiers
+  RequestRedirect redirect;
+  UrlRewrite rewrite;
+};
+
+struct BackendRef {
+  std::string name;
+  std::string ns;        // defaults to the route's namespace
+  uint32_t weight = 1;   // 0..1'000'000
+  SourceLoc loc;         // for reference errors
+};
+
+struct RouteTimeouts {
+  std::optional<uint64_t> requestMs;         // whole exchange, from head received to last byte
+  std::optional<uint64_t> backendRequestMs;  // from upstream request sent to response head
+};
+
+struct RouteRule {
+  std::string name;                   // optional rules[].name
+  std::vector<RouteMatch> matches;    // empty: one match of PathPrefix "/"
+  std::vector<RouteFilter> filters;
+  std::vector<BackendRef> backendRefs;
+  RouteTimeouts timeouts;
+};
+
+struct HttpRouteSpec {
+  std::vector<ParentRef> parentRefs;
+  std::vector<std::string> hostnames;  // lower-cased; exact or "*.suffix"
+  std::vector<RouteRule> rules;
+};
+
+// --- Service (gatehouse.dev/v1) ----------------------------------------------------------
+
+struct Endpoint {
+  std::string address;  // IPv4 or IPv6 literal
+  uint16_t port = 0;
+  uint32_t weight = 1;
+};
+
+struct DirectResponse {
+  int status = 200;
+  std::string contentType = "text/plain";
+  std::string body;
+};
+
+struct ServiceSpec {
+  std::vector<Endpoint> endpoints;
+  std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse
+  uint64_t connectTimeoutMs = 5'000;  // trafficPolicy.connectionPool.tcp.connectTimeout
+  uint64_t idleTimeoutMs = 60'000;    // trafficPolicy.connectionPool.http.idleTimeout
+};
+
+// --- Resource ----------------------------------------------------------------------------
+
+enum class Kind { kListener, kHttpRoute, kService };
+
+struct Resource {
+  std::string apiVersion;
+  Kind kind = Kind::kListener;
+  ObjectMeta meta;
+  std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec> spec;
+  SourceLoc loc;             // where the document starts
+  std::string json;          // canonical JSON of the whole document (what the store keeps)
+
+  const ListenerSpec& listener() const { return std::get<ListenerSpec>(spec); }
+  const HttpRouteSpec& route() const { return std::get<HttpRouteSpec>(spec); }
+  const ServiceSpec& service() const { return std::get<ServiceSpec>(spec); }
+};
+
+const char* kindName(Kind k);                        // "Listener", "HTTPRoute", "Service"
+bool parseKindName(std::string_view s, Kind* out);   // accepts case-insensitive kind names and
+                                                     // common plurals ("listeners", "httproutes")
+
+}  // namespace gh::config

@@ -1,0 +1,17 @@
+#pragma once
+// Cross-resource validation of a whole configuration (the set a version would hold):
+// duplicate (kind, namespace, name); every HTTPRoute parentRef names a Listener and every
+// backendRef a Service; two Listeners on one address:port (0.0.0.0 conflicts with every
+// address on the same port); RE2 patterns compile. Each error names the resource, the field
+// path and where it was written. Pure; any thread.
+
+#include <vector>
+
+#include "core/config/model.h"
+
+namespace gh::config {
+
+// Returns true when the set is valid; appends every problem found to `diags`.
+bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags);
+
+}  // namespace gh::config

@@ -1,0 +1,211 @@
+#pragma once
+// The strict HTTP/1.1 codec: request-head parser, response-head parser, chunked decoder.
+//
+// The gateway sits in front of services that trust it, so this parser is stricter than any
+// backend (see ../shared/spec/http.md): where RFC 9112 allows a choice, it rejects. Every
+// rejection carries a ParseError whose name is the counter label and the value of the
+// x-gatehouse-reason header of the local reply.
+//
+// Zero copy: a parsed head's method, target, header names and values are std::string_views
+// into the caller's buffer. The caller keeps those bytes in place (see IoBuffer pinning) for
+// as long as it uses the head.
+//
+// Incremental: the caller feeds the whole buffered head-so-far on every call (the bytes always
+// start at the first byte of the message); the parser remembers how far it has scanned, so
+// feeding N bytes in K reads costs O(N), not O(N*K). Limits are enforced as bytes arrive, so
+// an over-long line is refused before its end is seen.
+//
+// Parsers are not thread-safe; each connection owns its own. They allocate nothing per
+// message once the header vector of the head they fill has grown to its working size.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace gh::http {
+
+// Why a message was refused. Names (reasonName) are stable snake_case identifiers.
+enum class ParseError : uint8_t {
+  kNone = 0,
+  kRequestLineTooLong,        // 414: request line over Limits::maxRequestLine
+  kHeadersTooLarge,           // 431: all header lines together over Limits::maxHeaderBytes
+  kTooManyHeaders,            // 431: more than Limits::maxHeaderCount fields
+  kBadRequestLine,            // 400: not `method SP target SP HTTP/x.y`, or extra spaces
+  kBadMethod,                 // 400: method empty or with non-tchar (control chars, spaces)
+  kBadTarget,                 // 400: target empty, or with control characters / spaces / bytes
+                              //      >= 0x7f, or not origin/absolute/asterisk/authority form
+  kBadVersion,                // 400 (505 is not used): version other than HTTP/1.0 or HTTP/1.1
+  kBareLf,                    // 400: LF not preceded by CR as a line end
+  kBareCr,                    // 400: CR not followed by LF
+  kNulInHead,                 // 400: NUL byte anywhere in the head
+  kObsFold,                   // 400: header line starting with SP or HTAB
+  kBadHeaderName,             // 400: empty name, non-tchar in name, whitespace before colon
+  kBadHeaderValue,            // 400: control character (other than HTAB) or DEL in a value
+  kMissingColon,              // 400: header line without a colon
+  kContentLengthAndTransferEncoding,  // 400: both present
+  kBadContentLength,          // 400: empty, signed, non-decimal, overflowing, list with
+                              //      different values
+  kBadTransferEncoding,       // 400: final coding not exactly "chunked", chunked twice, or
+                              //      any transfer coding in an HTTP/1.0 request
+  kMultipleHost,              // 400: more than one Host field
+  kMissingHost,               // 400: HTTP/1.1 request without Host
+  kHostMismatch,              // 400: absolute-form target whose authority differs from Host
+  kBadHost,                   // 400: Host value not a valid uri-host[:port]
+  kBadChunkSize,              // 400: chunk-size not hex, empty, or overflowing
+  kBadChunkExtension,         // 400: chunk extension not `;token[=token|quoted-string]`
+  kBadChunkFraming,           // 400: missing CRLF after chunk data, bad trailer section
+  kResponseHeadTooLarge,      // 502 (upstream): response head over Limits::maxResponseHead
+  kBadStatusLine,             // 502 (upstream): not `HTTP/1.x SP 3DIGIT SP reason`
+  kCount
+};
+
+// Stable snake_case name of a ParseError ("bad_content_length", ...).
+const char* reasonName(ParseError e);
+// The status a request-side error is answered with (400, 414 or 431); 502 for response-side.
+int statusFor(ParseError e);
+
+// Size limits; defaults are those of spec/http.md. A listener may override each.
+struct Limits {
+  size_t maxRequestLine = 8 * 1024;
+  size_t maxHeaderBytes = 60 * 1024;  // sum of all header lines incl. CRLFs, excl. request line
+  size_t maxHeaderCount = 100;
+  size_t maxResponseHead = 60 * 1024;  // whole response head incl. status line
+};
+
+struct Header {
+  std::string_view name;   // as received (case preserved); compare with str::iequals
+  std::string_view value;  // leading/trailing OWS removed
+};
+
+enum class BodyKind : uint8_t {
+  kNone,            // no body (no CL/TE on a request; HEAD/1xx/204/304 responses)
+  kContentLength,   // exactly contentLength bytes follow (0 allowed)
+  kChunked,         // chunked transfer coding; decode with ChunkedDecoder
+  kUntilClose,      // response only: body ends when the upstream closes
+};
+
+struct RequestHead {
+  std::string_view method;
+  std::string_view target;       // as received
+  int versionMinor = 1;          // 0 or 1
+  std::vector<Header> headers;   // every field, in order, duplicates kept
+
+  // Derived while parsing (so the proxy never scans headers twice for these):
+  BodyKind body = BodyKind::kNone;
+  uint64_t contentLength = 0;
+  std::string_view host;           // Host value (from the header; for absolute-form the
+                                   // authority of the target, which must agree with Host)
+  bool keepAlive = true;           // HTTP/1.1 without "close", or 1.0 with "keep-alive"
+  bool expectContinue = false;     // Expect: 100-continue (case-insensitive)
+  bool expectOther = false;        // any other Expect value (answer 417)
+  bool upgradeWebsocket = false;   // Connection: upgrade + Upgrade: websocket
+  size_t headLength = 0;           // bytes of the head including the final CRLF CRLF
+
+  void clear();                    // keeps the capacity of `headers`
+};
+
+struct ResponseHead {
+  int versionMinor = 1;
+  int status = 0;
+  std::string_view reason;
+  std::vector<Header> headers;
+
+  BodyKind body = BodyKind::kNone;
+  uint64_t contentLength = 0;
+  bool keepAlive = true;      // false when the upstream said close, is HTTP/1.0 without
+                              // keep-alive, or framing requires closing (kUntilClose, CL+TE)
+  size_t headLength = 0;
+
+  void clear();
+};
+
+enum class ParseStatus : uint8_t { kIncomplete, kDone, kError };
+
+class RequestParser {
+ public:
+  explicit RequestParser(const Limits& limits = Limits()) : limits_(limits) {}
+
+  // Parses the head at data[0..len). kIncomplete: feed again with more bytes (same start).
+  // kDone: `head` is filled and head.headLength bytes were the head; body bytes (if any)
+  // follow. kError: error() says why; the connection must be answered and closed.
+  // After kDone or kError call reset() before the next message.
+  ParseStatus parse(const char* data, size_t len, RequestHead& head);
+  ParseError error() const { return error_; }
+  void reset();
+  void setLimits(const Limits& limits) { limits_ = limits; }
+
+ private:
+  Limits limits_;
+  ParseError error_ = ParseError::kNone;
+  size_t scanned_ = 0;        // bytes already checked for line endings and forbidden bytes
+  size_t lineStart_ = 0;      // start of the line being scanned
+  size_t lines_ = 0;          // complete lines seen (request line included)
+  size_t skippedCrlf_ = 0;    // leading empty lines ignored before the request line
+};
+
+class ResponseParser {
+ public:
+  explicit ResponseParser(const Limits& limits = Limits()) : limits_(limits) {}
+
+  // As RequestParser::parse. `requestMethodHead`: the request was HEAD (no body follows).
+  // 1xx responses are returned like any other (status < 200); the caller skips them.
+  ParseStatus parse(const char* data, size_t len, bool requestMethodHead, ResponseHead& head);
+  ParseError error() const { return error_; }
+  void reset();
+
+ private:
+  Limits limits_;
+  ParseError error_ = ParseError::kNone;
+  size_t scanned_ = 0;
+};
+
+// Decodes a chunked body incrementally and strictly. Feed it whatever bytes are available;
+// each call consumes a prefix and reports at most one run of body data (a view into the
+// input), so the caller can forward it before feeding the rest. Trailer fields are validated
+// like header fields and discarded.
+class ChunkedDecoder {
+ public:
+  struct Step {
+    size_t consumed = 0;      // bytes of the input used by this call (framing + data)
+    std::string_view data;    // body bytes found (may be empty), inside the consumed prefix
+    bool done = false;        // the last chunk and trailer section ended
+    ParseError error = ParseError::kNone;
+  };
+
+  explicit ChunkedDecoder(size_t maxLineBytes = 4096) : maxLine_(maxLineBytes) {}
+  Step feed(const char* data, size_t len);
+  void reset();
+  bool done() const { return state_ == State::kDone; }
+
+ private:
+  enum class State : uint8_t { kSize, kData, kDataCr, kDataLf, kTrailer, kDone, kError };
+  State state_ = State::kSize;
+  uint64_t remaining_ = 0;   // data bytes left in the current chunk
+  size_t lineBytes_ = 0;     // length of the size/trailer line buffered so far
+  size_t trailerBytes_ = 0;  // total trailer section size (bounded by maxLine_ * 16)
+  size_t maxLine_;
+  // Scratch for a size or trailer line split across feeds (bounded by maxLine_).
+  std::vector<char> line_;
+};
+
+// Target helpers -----------------------------------------------------------------------
+
+// Splits an origin-form or absolute-form target into path and query (without '?'); for
+// absolute-form also returns the authority. Returns false when the target is not usable.
+struct TargetParts {
+  std::string_view authority;  // absolute-form only
+  std::string_view path;       // starts with '/', or "*" for asterisk-form
+  std::string_view query;      // without '?'; empty when absent
+  bool absoluteForm = false;
+};
+bool splitTarget(std::string_view target, TargetParts* out);
+
+// Normalises a path before routing and policy (spec/http.md): decodes percent-encoded
+// unreserved characters (ALPHA DIGIT - . _ ~), upper-cases the hex of the other
+// percent-encodings, removes "." and ".." segments (RFC 3986 5.2.4), optionally merges runs of
+// '/'. Returns false (answer 400) when ".." would climb above the root, or on a malformed
+// percent-encoding. `out` is replaced; it is the caller's reusable string.
+bool normalizePath(std::string_view path, bool mergeSlashes, std::string* out);
+
+}  // namespace gh::http
