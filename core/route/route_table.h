@@ -49,6 +49,10 @@ struct Rule {
   std::vector<Backend> backends;             // weight 0 entries kept (never picked)
   uint64_t totalWeight = 0;
   config::RouteTimeouts timeouts;
+  // Running sums of the backend weights, filled by compile only for rules with many backends
+  // (where pickBackend binary-searches them); empty otherwise, and then pickBackend walks the
+  // weights, so a Rule built by hand needs only backends and totalWeight.
+  std::vector<uint64_t> cumulativeWeights;
 
   // Picks a backend with probability weight/totalWeight given `random` (any 64-bit value,
   // uniformly distributed). Returns -1 when totalWeight is 0 (answer 500, per Gateway API).
@@ -57,16 +61,16 @@ struct Rule {
 
 // The request as routing sees it. All views must outlive the call only.
 struct Request {
-  std::string_view host;    // lower-case, without port
-  std::string_view path;    // normalised (http::normalizePath), without query
-  std::string_view query;   // raw query string after '?', may be empty
+  std::string_view host;   // lower-case, without port
+  std::string_view path;   // normalised (http::normalizePath), without query
+  std::string_view query;  // raw query string after '?', may be empty
   std::string_view method;
   const std::vector<http::Header>* headers = nullptr;
 };
 
 struct Match {
-  const Rule* rule = nullptr;                   // nullptr: no route (answer 404)
-  const config::RouteMatch* match = nullptr;    // which match of the rule applied
+  const Rule* rule = nullptr;                 // nullptr: no route (answer 404)
+  const config::RouteMatch* match = nullptr;  // which match of the rule applied
 };
 
 class RouteTable {
