@@ -1,0 +1,409 @@
+// Configuration versions in SQLite.
+//
+// A version is the complete set of resources at one moment, never a delta. Whole sets make
+// every operation that matters simple: loading a version is one indexed read, rolling back is
+// committing an old set again, two nodes agree exactly when their hashes do, and pruning
+// history is deleting rows, with no chain of deltas to rebase. What would make whole sets
+// expensive, storing every body again in every version, is avoided by content addressing
+// (schema.cc): a body is stored once under its hash and shared by every version that holds it.
+//
+// Writing. commit() is one BEGIN IMMEDIATE transaction. The write lock is taken first, and
+// only then are the active version and its hash read, so the two checks a commit makes,
+//
+//   - the caller's baseVersion is still the active version (optimistic concurrency: an editor
+//     who loaded version 7 must not silently overwrite version 8 that someone else applied),
+//   - the new set differs from the active one (an apply that changes nothing adds no version,
+//     so history records changes rather than attempts),
+//
+// cannot be invalidated by another writer before the new rows land. The new version gets the
+// next id: ids are INTEGER PRIMARY KEY, assigned as the largest id plus one, and since pruning
+// never deletes the newest version an id is never reused. Pruning runs in the same
+// transaction, so history never holds more than keepVersions versions, even for an instant.
+// Everything a commit needs that does not need the lock (sorting, duplicate detection,
+// hashing every body) is done before BEGIN, to keep the time other writers wait short.
+//
+// Reading. WAL lets readers run beside a writer; each read sees one committed state. A read
+// made of several statements (loadVersion) is wrapped in a read transaction so that all of
+// them see the same one, even if a commit prunes the version in between.
+//
+// Noticing change. PRAGMA data_version is a per-connection counter that moves when another
+// connection commits. It reads no table, so the server's control thread can poll it often and
+// load the active version only when it moved.
+//
+// Opening. A store that is damaged should stop the process with a clear message, not serve
+// half a configuration, so open() runs PRAGMA quick_check before anything else reads the
+// tables, and refuses files that are not SQLite databases, are some other program's database,
+// or were laid out by a newer gatehouse (schema.h).
+//
+// Errors are Status messages that start with the database path and end with SQLite's own
+// words (sqlite3_errmsg), so an operator sees both which file and what SQLite found.
+
+#include "core/store/store.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <string_view>
+#include <tuple>
+
+#include "core/base/strings.h"
+#include "core/store/content_hash.h"
+#include "core/store/schema.h"
+#include "core/store/sql.h"
+
+namespace gh::store {
+namespace {
+
+int64_t nowUnixMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool fileIsMissing(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+auto sortKey(const StoredResource& r) {
+  return std::tie(r.kind, r.ns, r.name);
+}
+
+std::string describe(const StoredResource& r) {
+  return r.kind + " " + r.ns + "/" + r.name;
+}
+
+// quick_check reports problems as lines of text, grouped under a "*** in database main ***"
+// heading; a Status is one line, so it carries the first problem, the most useful to show.
+std::string firstProblem(std::string_view report) {
+  while (!report.empty()) {
+    size_t end = report.find('\n');
+    std::string_view line = report.substr(0, end);
+    report = end == std::string_view::npos ? std::string_view() : report.substr(end + 1);
+    if (!line.empty() && !str::startsWith(line, "*** ")) return std::string(line);
+  }
+  return "quick_check failed without saying why";
+}
+
+// The columns of a versions row, in the order the SELECTs below name them.
+VersionInfo versionFromRow(const Query& query) {
+  VersionInfo info;
+  info.id = query.int64(0);
+  info.createdAtUnixMs = query.int64(1);
+  info.author = query.text(2);
+  info.message = query.text(3);
+  info.hash = query.text(4);
+  info.resourceCount = query.int64(5);
+  return info;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  struct CloseConnection {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+
+  explicit Impl(std::string p) : path(std::move(p)) {}
+
+  std::string path;
+  // Declared before the statements so that it is destroyed after them: SQLite closes a
+  // connection only once its statements are finalized.
+  std::unique_ptr<sqlite3, CloseConnection> connection;
+
+  Statement selectActive;
+  Statement selectVersion;
+  Statement selectResources;
+  Statement selectHistory;
+  Statement insertBlob;
+  Statement insertVersion;
+  Statement insertResource;
+  Statement pruneVersions;
+  Statement pruneBlobs;
+  Statement selectDataVersion;
+
+  sqlite3* db() const { return connection.get(); }
+
+  // "<path>: <what>: <SQLite's message>". Call it before anything else touches the
+  // connection: the message is the one of the most recent call.
+  Status failure(const std::string& what) const {
+    return Status::error(path + ": " + what + ": " + sqlite3_errmsg(db()));
+  }
+
+  // As failure(), but names the two conditions an operator must act on, rather than retry,
+  // in words of their own.
+  Status openFailure(int rc, const std::string& what) const {
+    if (rc == SQLITE_NOTADB) return Status::error(path + ": not a SQLite database");
+    if (rc == SQLITE_CORRUPT) return failure("database is corrupt");
+    return failure(what);
+  }
+
+  Status configure();
+  Status checkIntegrity();
+  Status prepareStatements();
+
+  Result<int64_t> active();
+  Result<VersionInfo> version(int64_t id);
+};
+
+Status Store::Impl::configure() {
+  // busy_timeout first: switching to WAL below may have to wait for another process's lock.
+  // The rest are per connection, so every open sets them again. synchronous=FULL syncs the WAL
+  // at every commit: an apply that returned is on disk even if the machine loses power, which
+  // is worth a sync per configuration change. trusted_schema=OFF keeps a hostile file from
+  // running functions through views or triggers it declares.
+  static constexpr char kPragmas[] =
+      "PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
+      " PRAGMA synchronous = FULL";
+  if (int rc = execute(db(), kPragmas); rc != SQLITE_OK)
+    return openFailure(rc, "configuring the connection");
+
+  // The journal mode is a property of the file; asking for WAL on a file that already uses it
+  // is a no-op. SQLite answers with the mode now in force, which is not WAL when the file
+  // system cannot share the WAL index between processes: then readers would block writers,
+  // so refuse rather than run differently from what the design promises.
+  Statement statement;
+  int rc = statement.prepare(db(), "PRAGMA journal_mode = WAL");
+  if (rc != SQLITE_OK) return openFailure(rc, "enabling the write-ahead log");
+  Query query(statement);
+  rc = query.step();
+  if (rc != SQLITE_ROW) return openFailure(rc, "enabling the write-ahead log");
+  if (std::string mode = query.text(0); mode != "wal")
+    return Status::error(path + ": cannot use a write-ahead log here (journal mode is " + mode +
+                         ")");
+  return okStatus();
+}
+
+Status Store::Impl::checkIntegrity() {
+  // quick_check verifies the structure of every page and the row counts against the indexes,
+  // in time linear in the file; the full integrity_check would also compare every index entry
+  // with its row, which costs more and is not needed to refuse a damaged file.
+  Statement statement;
+  int rc = statement.prepare(db(), "PRAGMA quick_check");
+  if (rc != SQLITE_OK) return openFailure(rc, "checking integrity");
+  Query query(statement);
+  rc = query.step();
+  if (rc != SQLITE_ROW) return openFailure(rc, "checking integrity");
+  std::string report = query.text(0);
+  if (report == "ok") return okStatus();
+  return Status::error(path + ": database is corrupt: " + firstProblem(report));
+}
+
+Status Store::Impl::prepareStatements() {
+  const struct {
+    Statement* statement;
+    const char* sql;
+  } kStatements[] = {
+      {&selectActive, "SELECT coalesce(max(id), 0) FROM versions"},
+      {&selectVersion,
+       "SELECT id, created_at_ms, author, message, hash, resource_count FROM versions"
+       " WHERE id = ?"},
+      // The primary key of version_resources is the requested order, so there is no sort.
+      {&selectResources,
+       "SELECT r.kind, r.namespace, r.name, b.body"
+       " FROM version_resources AS r JOIN blobs AS b ON b.hash = r.blob_hash"
+       " WHERE r.version_id = ? ORDER BY r.kind, r.namespace, r.name"},
+      {&selectHistory,
+       "SELECT id, created_at_ms, author, message, hash, resource_count FROM versions"
+       " ORDER BY id DESC LIMIT ?"},
+      // A body another version already stored is kept as it is: same hash, same bytes.
+      {&insertBlob, "INSERT OR IGNORE INTO blobs (hash, body) VALUES (?, ?)"},
+      {&insertVersion,
+       "INSERT INTO versions (created_at_ms, author, message, hash, resource_count)"
+       " VALUES (?, ?, ?, ?, ?)"},
+      {&insertResource,
+       "INSERT INTO version_resources (version_id, kind, namespace, name, blob_hash)"
+       " VALUES (?, ?, ?, ?, ?)"},
+      // Deletes everything older than the newest N (the parameter), and nothing when there are
+      // N or fewer: the subquery is then NULL and no id compares <= NULL. Their
+      // version_resources rows go with them (ON DELETE CASCADE).
+      {&pruneVersions,
+       "DELETE FROM versions"
+       " WHERE id <= (SELECT id FROM versions ORDER BY id DESC LIMIT 1 OFFSET ?)"},
+      {&pruneBlobs,
+       "DELETE FROM blobs"
+       " WHERE NOT EXISTS (SELECT 1 FROM version_resources WHERE blob_hash = blobs.hash)"},
+      {&selectDataVersion, "PRAGMA data_version"},
+  };
+  for (const auto& [statement, sql] : kStatements) {
+    if (statement->prepare(db(), sql, Statement::Lifetime::kConnection) != SQLITE_OK)
+      return failure(std::string("preparing \"") + sql + "\"");
+  }
+  return okStatus();
+}
+
+Result<int64_t> Store::Impl::active() {
+  Query query(selectActive);
+  if (query.step() != SQLITE_ROW) return failure("reading the active version");
+  return query.int64(0);
+}
+
+Result<VersionInfo> Store::Impl::version(int64_t id) {
+  Query query(selectVersion);
+  query.bind(id);
+  int rc = query.step();
+  if (rc == SQLITE_DONE) return Status::error(path + ": no version " + std::to_string(id));
+  if (rc != SQLITE_ROW) return failure("reading version " + std::to_string(id));
+  return versionFromRow(query);
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, bool create) {
+  auto impl = std::make_unique<Impl>(path);
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // Even a failed open returns a handle (it carries the error message), and it must be closed.
+  impl->connection.reset(db);
+  if (rc != SQLITE_OK) {
+    if (!create && rc == SQLITE_CANTOPEN && fileIsMissing(path))
+      return Status::error(path + ": no such database");
+    if (db == nullptr) return Status::error(path + ": cannot open: out of memory");
+    return impl->failure("cannot open");
+  }
+
+  if (Status s = impl->configure(); !s.ok()) return s;
+  if (Status s = impl->checkIntegrity(); !s.ok()) return s;
+  if (Status s = schema::migrate(impl->db(), path); !s.ok()) return s;
+  if (Status s = impl->prepareStatements(); !s.ok()) return s;
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<int64_t> Store::activeVersion() {
+  return impl_->active();
+}
+
+Result<VersionInfo> Store::versionInfo(int64_t id) {
+  return impl_->version(id);
+}
+
+Result<std::vector<StoredResource>> Store::loadVersion(int64_t id) {
+  Transaction txn(impl_->db());
+  if (txn.begin(Transaction::Mode::kRead) != SQLITE_OK)
+    return impl_->failure("loading version " + std::to_string(id));
+
+  // Reading the versions row first tells "no such version" apart from "a version with no
+  // resources", and gives the count to check the join against.
+  Result<VersionInfo> info = impl_->version(id);
+  if (!info.ok()) return info.status();
+
+  std::vector<StoredResource> resources;
+  Query query(impl_->selectResources);
+  query.bind(id);
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW)
+    resources.push_back({query.text(0), query.text(1), query.text(2), query.text(3)});
+  if (rc != SQLITE_DONE) return impl_->failure("loading version " + std::to_string(id));
+
+  // The foreign keys make a missing blob impossible through this code; a mismatch means the
+  // file was edited by other hands, and half a configuration must not be served as whole.
+  if (static_cast<int64_t>(resources.size()) != info->resourceCount) {
+    return Status::error(impl_->path + ": version " + std::to_string(id) +
+                         " is damaged: " + std::to_string(resources.size()) + " of its " +
+                         std::to_string(info->resourceCount) + " resources are readable");
+  }
+  return resources;
+}
+
+Result<std::vector<VersionInfo>> Store::history(int64_t limit) {
+  std::vector<VersionInfo> versions;
+  Query query(impl_->selectHistory);
+  query.bind(limit);  // SQLite reads a negative LIMIT as no limit
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) versions.push_back(versionFromRow(query));
+  if (rc != SQLITE_DONE) return impl_->failure("reading the history");
+  return versions;
+}
+
+Result<int64_t> Store::commit(const std::vector<StoredResource>& resources,
+                              const CommitInfo& info) {
+  // Sorted views, not copies: bodies can be large and the caller's vector stays as it is.
+  std::vector<const StoredResource*> sorted;
+  sorted.reserve(resources.size());
+  for (const StoredResource& r : resources) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(), [](const StoredResource* a, const StoredResource* b) {
+    return sortKey(*a) < sortKey(*b);
+  });
+  auto duplicate =
+      std::adjacent_find(sorted.begin(), sorted.end(),
+                         [](const auto* a, const auto* b) { return sortKey(*a) == sortKey(*b); });
+  if (duplicate != sorted.end())
+    return Status::error(impl_->path + ": commit: " + describe(**duplicate) + " appears twice");
+
+  std::vector<std::string> bodyHashes;
+  bodyHashes.reserve(sorted.size());
+  VersionHasher hasher;
+  for (const StoredResource* r : sorted) {
+    bodyHashes.push_back(blobHash(r->body));
+    hasher.add(r->kind, r->ns, r->name, bodyHashes.back());
+  }
+  const std::string hash = hasher.finish();
+
+  Transaction txn(impl_->db());
+  if (txn.begin(Transaction::Mode::kWrite) != SQLITE_OK) return impl_->failure("commit");
+
+  Result<int64_t> active = impl_->active();
+  if (!active.ok()) return active.status();
+  if (info.baseVersion >= 0 && info.baseVersion != *active) {
+    return Status::error(std::string(kConflictPrefix) + "the change is based on version " +
+                         std::to_string(info.baseVersion) + " but version " +
+                         std::to_string(*active) + " is active");
+  }
+  if (*active > 0) {
+    Result<VersionInfo> current = impl_->version(*active);
+    if (!current.ok()) return current.status();
+    // Nothing is written, so the transaction's rollback on return is all the cleanup needed.
+    if (current->hash == hash) return *active;
+  }
+
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    Query query(impl_->insertBlob);
+    query.bind(bodyHashes[i]).bind(sorted[i]->body);
+    if (query.step() != SQLITE_DONE) return impl_->failure("commit: storing a resource body");
+  }
+
+  const int64_t createdAt = nowUnixMs();
+  const int64_t count = static_cast<int64_t>(sorted.size());
+  {
+    Query query(impl_->insertVersion);
+    query.bind(createdAt).bind(info.author).bind(info.message).bind(hash).bind(count);
+    if (query.step() != SQLITE_DONE) return impl_->failure("commit: adding the version");
+  }
+  const int64_t id = sqlite3_last_insert_rowid(impl_->db());
+
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const StoredResource& r = *sorted[i];
+    Query query(impl_->insertResource);
+    query.bind(id).bind(r.kind).bind(r.ns).bind(r.name).bind(bodyHashes[i]);
+    if (query.step() != SQLITE_DONE)
+      return impl_->failure("commit: adding " + describe(r) + " to version " + std::to_string(id));
+  }
+
+  int64_t pruned = 0;
+  {
+    Query query(impl_->pruneVersions);
+    query.bind(keepVersions_);
+    if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning old versions");
+    pruned = sqlite3_changes64(impl_->db());
+  }
+  // Blobs are swept only when some version went: otherwise none can have lost its last user.
+  if (pruned > 0) {
+    Query query(impl_->pruneBlobs);
+    if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning unused bodies");
+  }
+
+  if (txn.commit() != SQLITE_OK) return impl_->failure("commit");
+  return id;
+}
+
+Result<int64_t> Store::dataVersion() {
+  Query query(impl_->selectDataVersion);
+  if (query.step() != SQLITE_ROW) return impl_->failure("reading the data version");
+  return query.int64(0);
+}
+
+}  // namespace gh::store

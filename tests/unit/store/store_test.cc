@@ -1,0 +1,535 @@
+#include "core/store/store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <array>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/base/sha256.h"
+#include "core/store/content_hash.h"
+
+using namespace gh;
+using namespace gh::store;
+
+namespace {
+
+// A fresh directory under /tmp for one test, removed with everything in it (the database and
+// its -wal and -shm files) when the test ends.
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/gh-store-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<Store> openOrFail(const std::string& path, bool create = true) {
+  auto store = Store::open(path, create);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+StoredResource resource(std::string kind, std::string ns, std::string name, std::string body) {
+  return StoredResource{std::move(kind), std::move(ns), std::move(name), std::move(body)};
+}
+
+// `n` HTTPRoutes whose bodies depend on `generation` only for the names listed in `changed`.
+std::vector<StoredResource> routes(int n, int generation = 0, std::vector<int> changed = {}) {
+  std::vector<StoredResource> out;
+  for (int i = 0; i < n; ++i) {
+    bool bumped = std::find(changed.begin(), changed.end(), i) != changed.end();
+    std::string body = R"({"spec":{"hostnames":["r)" + std::to_string(i) + R"(.example"]},"gen":)" +
+                       std::to_string(bumped ? generation : 0) + "}";
+    out.push_back(resource("HTTPRoute", "default", "route-" + std::to_string(i), body));
+  }
+  return out;
+}
+
+CommitInfo by(std::string author, std::string message = "", int64_t base = -1) {
+  return CommitInfo{std::move(author), std::move(message), base};
+}
+
+int64_t commitOrFail(Store& store, const std::vector<StoredResource>& set,
+                     const CommitInfo& info = by("test")) {
+  Result<int64_t> id = store.commit(set, info);
+  INFO(id.status().message());
+  REQUIRE(id.ok());
+  return *id;
+}
+
+// Reads the database behind the store's back, as an operator with the sqlite3 shell would.
+int64_t queryInt(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  int64_t value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+int64_t rows(const std::string& path, const std::string& table) {
+  return queryInt(path, "SELECT count(*) FROM " + table);
+}
+
+void execOrFail(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) ==
+          SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO((error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::string openError(const std::string& path, bool create = false) {
+  auto store = Store::open(path, create);
+  REQUIRE_FALSE(store.ok());
+  return store.status().message();
+}
+
+std::vector<int64_t> historyIds(Store& store, int64_t limit = -1) {
+  auto history = store.history(limit);
+  REQUIRE(history.ok());
+  std::vector<int64_t> ids;
+  for (const VersionInfo& v : *history) ids.push_back(v.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("open creates a database only when asked to", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+
+  CHECK(openError(path) == path + ": no such database");
+  CHECK_FALSE(std::filesystem::exists(path));
+
+  {
+    auto store = openOrFail(path, /*create=*/true);
+    CHECK(*store->activeVersion() == 0);
+    CHECK(store->history(10)->empty());
+  }
+  CHECK(queryInt(path, "PRAGMA user_version") == 1);
+  CHECK(queryInt(path, "PRAGMA application_id") == 0x47486366);
+  // A write-ahead log is a property of the file: a connection that did not ask for it sees it.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+
+  // Reopening, with or without create, finds the same (migrated) database.
+  auto again = openOrFail(path, /*create=*/false);
+  CHECK(*again->activeVersion() == 0);
+  commitOrFail(*again, routes(2));
+  auto third = openOrFail(path, /*create=*/true);
+  CHECK(*third->activeVersion() == 1);
+}
+
+TEST_CASE("a committed version loads back sorted and survives reopening", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  // Given out of order, with bodies an SQL string builder would mangle.
+  const std::vector<StoredResource> input = {
+      resource("Service", "shop", "cart", R"({"q":"it's \"quoted\"; DROP TABLE blobs;--"})"),
+      resource("Listener", "default", "public", R"({"port":443,"name":"Zürich ✓"})"),
+      resource("HTTPRoute", "shop", "cart", std::string("with\0nul", 8)),
+      resource("HTTPRoute", "default", "empty", ""),
+  };
+
+  auto before = std::chrono::system_clock::now();
+  int64_t id;
+  {
+    auto store = openOrFail(path);
+    id = commitOrFail(*store, input, by("alice", "first cut"));
+  }
+  auto after = std::chrono::system_clock::now();
+  CHECK(id == 1);
+
+  auto store = openOrFail(path, /*create=*/false);
+  CHECK(*store->activeVersion() == 1);
+  auto loaded = store->loadVersion(id);
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded->size() == 4);
+  const StoredResource& a = (*loaded)[0];
+  const StoredResource& b = (*loaded)[1];
+  const StoredResource& c = (*loaded)[2];
+  const StoredResource& d = (*loaded)[3];
+  CHECK((a.kind == "HTTPRoute" && a.ns == "default" && a.name == "empty" && a.body.empty()));
+  CHECK((b.kind == "HTTPRoute" && b.ns == "shop" && b.name == "cart"));
+  CHECK(b.body == std::string("with\0nul", 8));
+  CHECK((c.kind == "Listener" && c.body == input[1].body));
+  CHECK((d.kind == "Service" && d.body == input[0].body));
+
+  auto info = store->versionInfo(id);
+  REQUIRE(info.ok());
+  CHECK(info->id == 1);
+  CHECK(info->author == "alice");
+  CHECK(info->message == "first cut");
+  CHECK(info->resourceCount == 4);
+  CHECK(info->hash.size() == 64);
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  CHECK(info->createdAtUnixMs >= duration_cast<milliseconds>(before.time_since_epoch()).count());
+  CHECK(info->createdAtUnixMs <= duration_cast<milliseconds>(after.time_since_epoch()).count());
+}
+
+TEST_CASE("an unknown version is an error, an empty version is not", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+  CHECK(store->versionInfo(1).status().message() == path + ": no version 1");
+  CHECK(store->loadVersion(1).status().message() == path + ": no version 1");
+
+  int64_t id = commitOrFail(*store, {});
+  CHECK(id == 1);
+  auto loaded = store->loadVersion(id);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->empty());
+  CHECK(store->versionInfo(id)->resourceCount == 0);
+  CHECK(store->versionInfo(2).status().message() == path + ": no version 2");
+}
+
+TEST_CASE("committing the active set again creates no version", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+
+  auto first = routes(20);
+  CHECK(commitOrFail(*store, first) == 1);
+  // The same set in another order is the same set.
+  auto shuffled = first;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  CHECK(commitOrFail(*store, shuffled, by("bob", "again")) == 1);
+  CHECK(historyIds(*store) == std::vector<int64_t>{1});
+  CHECK(store->versionInfo(1)->author == "test");
+  CHECK(rows(path, "versions") == 1);
+
+  // A change is a version; going back to the first set is a change too, with the first hash.
+  CHECK(commitOrFail(*store, routes(20, 1, {3})) == 2);
+  CHECK(commitOrFail(*store, first) == 3);
+  CHECK(store->versionInfo(3)->hash == store->versionInfo(1)->hash);
+  CHECK(store->versionInfo(2)->hash != store->versionInfo(1)->hash);
+}
+
+TEST_CASE("the version hash follows the documented encoding", "[store]") {
+  TempDir dir;
+  auto store = openOrFail(dir.file("config.db"));
+  const std::vector<StoredResource> set = {
+      resource("Service", "shop", "cart", "{}"),
+      resource("HTTPRoute", "default", "www", R"({"a":1})"),
+  };
+  int64_t id = commitOrFail(*store, set);
+
+  // Spelled out by hand from content_hash.h, so a change to the format fails here: hashes are
+  // compared between nodes and must not drift between builds.
+  auto netstring = [](const std::string& s) { return std::to_string(s.size()) + ":" + s + ","; };
+  std::string encoded = "gatehouse-version-1\n";
+  for (const StoredResource* r : {&set[1], &set[0]})
+    encoded += netstring(r->kind) + netstring(r->ns) + netstring(r->name) +
+               netstring(Sha256::hex(r->body));
+  CHECK(store->versionInfo(id)->hash == Sha256::hex(encoded));
+}
+
+TEST_CASE("the version hash cannot confuse field boundaries", "[store]") {
+  // Each entry: kind, namespace, name, body hash.
+  auto hashOf = [](std::vector<std::array<std::string, 4>> resources) {
+    VersionHasher hasher;
+    for (const auto& [kind, ns, name, bodyHash] : resources) hasher.add(kind, ns, name, bodyHash);
+    return hasher.finish();
+  };
+  const std::string h1 = blobHash("1"), h2 = blobHash("2");
+  const std::string base = hashOf({{"Service", "shop", "cart", h1}});
+  CHECK(hashOf({{"Service", "shop", "cart", h1}}) == base);
+  CHECK(hashOf({{"Servic", "eshop", "cart", h1}}) != base);
+  CHECK(hashOf({{"Service", "shopc", "art", h1}}) != base);
+  CHECK(hashOf({{"Service", "shop", "cart", h2}}) != base);
+  CHECK(hashOf({}) != hashOf({{"", "", "", ""}}));
+  // A name that spells out the encoding of the rest of a second resource still does not make
+  // one resource look like two: its own length prefix gives it away.
+  CHECK(hashOf({{"A", "n", "x", h1}, {"A", "n", "y", h2}}) !=
+        hashOf({{"A", "n", "x,64:" + h1 + ",1:A,1:n,1:y", h2}}));
+}
+
+TEST_CASE("versions share the bodies they have in common", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+
+  commitOrFail(*store, routes(100));
+  CHECK(rows(path, "blobs") == 100);
+  CHECK(rows(path, "version_resources") == 100);
+
+  commitOrFail(*store, routes(100, 1, {42}));
+  CHECK(rows(path, "versions") == 2);
+  CHECK(rows(path, "blobs") == 101);  // only the changed body is new
+  CHECK(rows(path, "version_resources") == 200);
+
+  // Identical bodies under different names are one blob as well.
+  commitOrFail(*store,
+               {resource("Service", "a", "x", "same"), resource("Service", "b", "y", "same")});
+  CHECK(rows(path, "blobs") == 102);
+
+  auto second = store->loadVersion(2);
+  REQUIRE(second.ok());
+  REQUIRE(second->size() == 100);
+  auto changed = std::find_if(second->begin(), second->end(),
+                              [](const StoredResource& r) { return r.name == "route-42"; });
+  REQUIRE(changed != second->end());
+  CHECK(changed->body.find("\"gen\":1") != std::string::npos);
+}
+
+TEST_CASE("pruning keeps the newest versions and drops bodies nobody uses", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+  store->setKeepVersions(3);
+
+  // Every version holds one body common to all and one of its own.
+  const StoredResource common = resource("Listener", "default", "public", R"({"port":80})");
+  for (int generation = 1; generation <= 5; ++generation) {
+    std::string own = R"({"gen":)" + std::to_string(generation) + "}";
+    CHECK(commitOrFail(*store, {common, resource("HTTPRoute", "default", "www", own)}) ==
+          generation);
+  }
+
+  CHECK(historyIds(*store) == std::vector<int64_t>{5, 4, 3});
+  CHECK(rows(path, "versions") == 3);
+  CHECK(rows(path, "version_resources") == 6);
+  CHECK(rows(path, "blobs") == 4);  // the common body and those of versions 3, 4 and 5
+  CHECK(queryInt(path, "SELECT count(*) FROM blobs WHERE body IN ('{\"gen\":1}', '{\"gen\":2}')") ==
+        0);
+  CHECK_FALSE(store->loadVersion(2).ok());
+  auto oldest = store->loadVersion(3);
+  REQUIRE(oldest.ok());
+  REQUIRE(oldest->size() == 2);
+  CHECK((*oldest)[0].body == R"({"gen":3})");
+  CHECK((*oldest)[1].body == common.body);
+
+  // Ids keep counting up after pruning; an old id is never handed out again.
+  CHECK(commitOrFail(*store, {common}) == 6);
+  CHECK(historyIds(*store) == std::vector<int64_t>{6, 5, 4});
+  CHECK(rows(path, "blobs") == 3);
+
+  // The active version always survives, whatever the setting.
+  store->setKeepVersions(0);
+  CHECK(commitOrFail(*store, {}) == 7);
+  CHECK(historyIds(*store) == std::vector<int64_t>{7});
+  CHECK(rows(path, "blobs") == 0);
+  CHECK(rows(path, "version_resources") == 0);
+}
+
+TEST_CASE("a commit based on a stale version is refused as a conflict", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto alice = openOrFail(path);
+  auto bob = openOrFail(path);
+
+  // Base 0 means "I saw an empty store".
+  CHECK(commitOrFail(*alice, routes(3), by("alice", "", /*base=*/0)) == 1);
+
+  // Bob loaded the empty store too, and is now behind.
+  Result<int64_t> stale = bob->commit(routes(4), by("bob", "", /*base=*/0));
+  REQUIRE_FALSE(stale.ok());
+  CHECK(isConflict(stale.status()));
+  const std::string& message = stale.status().message();
+  CHECK(message.rfind("conflict: ", 0) == 0);
+  CHECK(message.find("version 0") != std::string::npos);
+  CHECK(message.find("version 1") != std::string::npos);
+  CHECK(historyIds(*bob) == std::vector<int64_t>{1});
+
+  // Even an identical set is a conflict when the base is stale: the caller decided on old data.
+  CHECK(isConflict(bob->commit(routes(3), by("bob", "", 0)).status()));
+
+  // After re-reading, Bob's change goes in; without a base it always does.
+  CHECK(commitOrFail(*bob, routes(4), by("bob", "", /*base=*/1)) == 2);
+  CHECK(commitOrFail(*alice, routes(5), by("alice")) == 3);
+  CHECK_FALSE(isConflict(okStatus()));
+  CHECK_FALSE(isConflict(Status::error("something else")));
+}
+
+TEST_CASE("two resources with one key are refused", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+  auto set = routes(5);
+  set.push_back(resource("HTTPRoute", "default", "route-2", "{}"));
+
+  Result<int64_t> id = store->commit(set, by("test"));
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.status().message() == path + ": commit: HTTPRoute default/route-2 appears twice");
+  CHECK(*store->activeVersion() == 0);
+  CHECK(rows(path, "blobs") == 0);
+
+  // The same name in another namespace or of another kind is a different resource.
+  set.back() = resource("HTTPRoute", "other", "route-2", "{}");
+  set.push_back(resource("Service", "default", "route-2", "{}"));
+  CHECK(commitOrFail(*store, set) == 1);
+}
+
+TEST_CASE("dataVersion moves when another connection commits, and only then", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto server = openOrFail(path);
+  auto cli = openOrFail(path);
+
+  const int64_t start = *server->dataVersion();
+  CHECK(*server->dataVersion() == start);
+  CHECK(*server->activeVersion() == 0);
+
+  // Its own commit is news to nobody.
+  commitOrFail(*server, routes(2));
+  const int64_t afterOwn = *server->dataVersion();
+  CHECK(afterOwn == start);
+
+  commitOrFail(*cli, routes(3));
+  const int64_t afterOther = *server->dataVersion();
+  CHECK(afterOther != afterOwn);
+  CHECK(*server->activeVersion() == 2);
+  CHECK(*server->dataVersion() == afterOther);
+
+  // A commit that changes nothing writes nothing, so there is nothing to notice.
+  commitOrFail(*cli, routes(3));
+  CHECK(*server->dataVersion() == afterOther);
+
+  // A refused commit does not either.
+  CHECK_FALSE(cli->commit(routes(4), by("cli", "", /*base=*/1)).ok());
+  CHECK(*server->dataVersion() == afterOther);
+}
+
+TEST_CASE("a corrupt database is refused", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  {
+    auto store = openOrFail(path);
+    for (int generation = 1; generation <= 20; ++generation)
+      commitOrFail(*store, routes(200, generation, {generation}));
+  }
+  // The last connection to close checkpointed the log into the main file and removed it.
+  REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));
+  const auto size = std::filesystem::file_size(path);
+  REQUIRE(size > 64 * 4096);
+
+  SECTION("pages overwritten with garbage") {
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(size / 2));
+      std::string garbage(3 * 4096, '\xa5');
+      f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    // Found by quick_check, which names the damaged pages.
+    const std::string error = openError(path);
+    INFO(error);
+    CHECK(error.rfind(path + ": database is corrupt: Page ", 0) == 0);
+    CHECK(error.find('\n') == std::string::npos);
+  }
+  SECTION("file truncated") {
+    // Here SQLite fails the check itself with SQLITE_CORRUPT instead of reporting rows.
+    std::filesystem::resize_file(path, size / 2);
+    const std::string error = openError(path);
+    INFO(error);
+    CHECK(error.rfind(path + ": database is corrupt: ", 0) == 0);
+  }
+}
+
+TEST_CASE("a file that is not a gatehouse database is refused", "[store]") {
+  TempDir dir;
+
+  SECTION("not SQLite at all") {
+    const std::string path = dir.file("notes.txt");
+    std::ofstream(path) << std::string(8192, 'x');
+    CHECK(openError(path) == path + ": not a SQLite database");
+    CHECK(openError(path, /*create=*/true) == path + ": not a SQLite database");
+  }
+  SECTION("another program's SQLite database, left untouched") {
+    const std::string path = dir.file("other.db");
+    execOrFail(path, "CREATE TABLE photos(id INTEGER PRIMARY KEY, title TEXT)");
+    const std::string error = openError(path);
+    CHECK(error.rfind(path + ": not a gatehouse database", 0) == 0);
+    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema") == 1);
+  }
+  SECTION("laid out by a newer gatehouse") {
+    const std::string path = dir.file("config.db");
+    { openOrFail(path); }
+    execOrFail(path, "PRAGMA user_version = 99");
+    CHECK(openError(path) == path + ": schema version 99 is newer than this gatehouse (1)");
+  }
+}
+
+TEST_CASE("history lists versions newest first", "[store]") {
+  TempDir dir;
+  auto store = openOrFail(dir.file("config.db"));
+  for (int i = 1; i <= 5; ++i)
+    commitOrFail(*store, routes(i), by("user" + std::to_string(i), "change " + std::to_string(i)));
+
+  auto recent = store->history(3);
+  REQUIRE(recent.ok());
+  REQUIRE(recent->size() == 3);
+  for (int k = 0; k < 3; ++k) {
+    const VersionInfo& v = (*recent)[static_cast<size_t>(k)];
+    CHECK(v.id == 5 - k);
+    CHECK(v.resourceCount == 5 - k);
+    CHECK(v.author == "user" + std::to_string(5 - k));
+    CHECK(v.message == "change " + std::to_string(5 - k));
+    CHECK(v.hash == store->versionInfo(v.id)->hash);
+  }
+  CHECK((*recent)[0].createdAtUnixMs >= (*recent)[2].createdAtUnixMs);
+  CHECK(historyIds(*store) == std::vector<int64_t>{5, 4, 3, 2, 1});
+  CHECK(historyIds(*store, 100) == std::vector<int64_t>{5, 4, 3, 2, 1});
+  CHECK(historyIds(*store, 0).empty());
+}
+
+TEST_CASE("ten thousand resources commit in one go", "[store][slow]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  auto store = openOrFail(path);
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+
+  const auto first = routes(10'000);
+  auto t0 = Clock::now();
+  CHECK(commitOrFail(*store, first) == 1);
+  auto t1 = Clock::now();
+  auto loaded = store->loadVersion(1);
+  auto t2 = Clock::now();
+  REQUIRE(loaded.ok());
+  CHECK(loaded->size() == 10'000);
+  CHECK(commitOrFail(*store, first) == 1);
+  auto t3 = Clock::now();
+  CHECK(commitOrFail(*store, routes(10'000, 1, {0, 9'999})) == 2);
+  auto t4 = Clock::now();
+  CHECK(rows(path, "blobs") == 10'002);
+
+  std::cout << "store: 10000 resources: first commit " << ms(t1 - t0) << " ms, load " << ms(t2 - t1)
+            << " ms, unchanged commit " << ms(t3 - t2) << " ms, commit of 2 changes " << ms(t4 - t3)
+            << " ms\n";
+}
