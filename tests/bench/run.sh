@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# make bench [SCENARIO=name] -> tests/bench/run.sh [SCENARIO...]
+#
+# Thin wrapper: makes sure the peers (nginx, HAProxy) and the load generator (wrk) are
+# installed, then hands over to bench.py, which runs the scenarios and writes
+# build/bench/report.{md,json}. Every server the harness starts is recorded in
+# build/bench/work/pids ("pgid starttime" per line); the EXIT trap below kills whatever is
+# still alive from that list, so nothing outlives the run even if Python is killed hard.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# --- peers and tools from Debian's packages ------------------------------------------------
+need=()
+command -v nginx   >/dev/null 2>&1 || need+=(nginx-light)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v wrk     >/dev/null 2>&1 || need+=(wrk)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+if ((${#need[@]})); then
+  echo "bench: installing ${need[*]}" >&2
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  # The packages' postinst would start nginx/haproxy as system services; forbid that for the
+  # duration of the install (the standard Debian policy-rc.d mechanism), we run them ourselves.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  rc=0
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" || rc=$?
+  [ "$made_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || { echo "bench: apt-get install failed" >&2; exit "$rc"; }
+fi
+
+# --- run ---------------------------------------------------------------------------------
+export BENCH_OUT="${BENCH_OUT:-$ROOT/build/bench}"
+export BENCH_WORK="$BENCH_OUT/work"
+mkdir -p "$BENCH_OUT"
+
+cleanup() {
+  local f="$BENCH_WORK/pids" pid start now
+  [ -f "$f" ] || return 0
+  while read -r pid start; do
+    [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || continue
+    # Field 22 is the start time: only kill the process group we started, never a reused pid.
+    now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $20}') || continue
+    [ "$now" = "$start" ] || continue
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    sleep 0.5
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done < "$f"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PY=python3
+command -v python3 >/dev/null 2>&1 || PY=/usr/bin/python3
+"$PY" "$ROOT/tests/bench/bench.py" "$@"
