@@ -31,6 +31,10 @@ all: $(BUILD)/gatehouse
 $(BSSL)/lib/libssl.a: packaging/boringssl/build.sh
 	@OUT=$(BSSL) packaging/boringssl/build.sh
 
+VERSION_STRING := $(shell cat VERSION)
+$(BUILD)/obj/cmd/gatehouse/version.o: CXXFLAGS += -DGATEHOUSE_VERSION='"$(VERSION_STRING)"'
+$(BUILD)/obj/cmd/gatehouse/version.o: VERSION
+
 $(BUILD)/obj/%.o: %.cc | $(BSSL)/lib/libssl.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
@@ -54,7 +58,7 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 
 DEPS_http   := base
 DEPS_route  := base http
-DEPS_config := base http route upstream
+DEPS_config := base http route upstream net
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event

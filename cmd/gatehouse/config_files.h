@@ -1,0 +1,25 @@
+#pragma once
+// Helpers shared by the commands that read resource files or the stored configuration.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/model.h"
+#include "core/store/store.h"
+
+namespace gh::cli {
+
+// Decodes and validates files; prints every diagnostic. False when anything is wrong.
+bool loadFiles(const std::vector<std::string>& paths, std::vector<config::Resource>* out);
+
+// Opens DATA_DIR/config.db (creating the directory and database when `create`).
+// Prints the error and returns nullptr on failure.
+std::unique_ptr<store::Store> openStore(const std::string& dataDirFlag, bool create);
+
+// The active version's resources, decoded. False (printed) on failure.
+bool loadActive(store::Store& store, int64_t* version, std::vector<config::Resource>* out);
+
+std::string resourceKey(const config::Resource& r);  // "Kind/ns/name"
+
+}  // namespace gh::cli

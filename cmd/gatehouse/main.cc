@@ -1,0 +1,53 @@
+// gatehouse: one binary, many subcommands (spec/cli.md). main() only dispatches.
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cmd/gatehouse/cli.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: gatehouse <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  run        run the gateway in the foreground\n"
+    "  apply      store resources from files as a new configuration version\n"
+    "  validate   check resource files (for CI); needs no data dir and no server\n"
+    "  get        print resources of the active version\n"
+    "  version    print version and build information\n"
+    "\n"
+    "Every command takes --help.\n";
+
+struct Command {
+  const char* name;
+  int (*fn)(const std::vector<std::string>&);
+};
+
+const Command kCommands[] = {
+    {"run", gh::cli::cmdRun},           {"apply", gh::cli::cmdApply},
+    {"validate", gh::cli::cmdValidate}, {"get", gh::cli::cmdGet},
+    {"version", gh::cli::cmdVersion},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fputs(kUsage, stderr);
+    return gh::cli::kUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    fputs(kUsage, stdout);
+    return gh::cli::kOk;
+  }
+  if (name == "--version") name = "version";
+  std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : kCommands)
+    if (name == c.name) return c.fn(args);
+  gh::cli::error(name, "unknown command (see gatehouse --help)");
+  return gh::cli::kUsage;
+}

@@ -1,0 +1,82 @@
+#pragma once
+// WorkerContext: everything one worker thread shares among its connections.
+//
+// One per worker, created and used only on that worker's thread: the loop, the upstream pool,
+// the counters, the current snapshot, a random source, reusable scratch memory. Nothing here
+// is locked; the control thread talks to a worker only by posting tasks to its loop (snapshot
+// swaps, drain), and reads its counters (relaxed atomics) when scraping.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/snapshot.h"
+#include "core/event/loop.h"
+#include "core/http/parser.h"
+#include "core/telemetry/counters.h"
+#include "core/upstream/pool.h"
+
+namespace gh::http {
+
+class Session;
+
+// A snapshot as held by one worker. Exchanges pin it with a plain (non-atomic) count, so
+// pinning costs nothing shared across cores; the worker's own reference is dropped when a
+// newer snapshot replaces it, and the last exchange to finish frees it.
+class PinnedSnapshot {
+ public:
+  explicit PinnedSnapshot(std::shared_ptr<const config::Snapshot> s)
+      : snap_(std::move(s)), roundRobin_(snap_->services.size(), 0) {}
+  const config::Snapshot& get() const { return *snap_; }
+  const std::shared_ptr<const config::Snapshot>& shared() const { return snap_; }
+  void ref() { ++refs_; }
+  void unref() {
+    if (--refs_ == 0) delete this;
+  }
+  // This worker's round-robin position for a service of this snapshot.
+  uint64_t nextPick(uint32_t service) { return roundRobin_[service]++; }
+
+ private:
+  std::shared_ptr<const config::Snapshot> snap_;
+  std::vector<uint64_t> roundRobin_;
+  uint32_t refs_ = 1;
+};
+
+// One listener as one worker sees it; outlives snapshots in which the listener is unchanged.
+// Sessions hold a reference so a listener removed by a reload is only freed after its last
+// connection closes.
+class WorkerListener {
+ public:
+  const config::CompiledListener* current = nullptr;  // in the worker's current snapshot
+  bool removed = false;
+  void ref() { ++refs_; }
+  void unref() {
+    if (--refs_ == 0) delete this;
+  }
+
+ private:
+  uint32_t refs_ = 1;
+};
+
+struct WorkerContext {
+  explicit WorkerContext(event::Loop& l) : loop(l), pool(l) {}
+
+  event::Loop& loop;
+  upstream::Pool pool;
+  telemetry::WorkerCounters counters;
+  PinnedSnapshot* snapshot = nullptr;  // current; sessions pin it per exchange
+  bool draining = false;
+  std::string scratch;                 // serialization of heads; reused, never shrinks
+  Session* sessions = nullptr;         // intrusive list of live sessions
+  size_t sessionCount = 0;
+  void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends
+  void* onSessionsEmptyArg = nullptr;
+
+  uint64_t random();  // xorshift128+, seeded from the kernel
+
+ private:
+  uint64_t rng_[2] = {0, 0};
+};
+
+}  // namespace gh::http

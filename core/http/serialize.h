@@ -1,0 +1,68 @@
+#pragma once
+// Serialization of message heads toward the upstream and the client, and of local replies.
+//
+// This is where the proxy rules of spec/http.md that concern header fields live: hop-by-hop
+// fields (Connection and the fields it names, Keep-Alive, TE, Trailer, Transfer-Encoding,
+// Upgrade, Proxy-*) are never forwarded (except the Upgrade handshake for WebSocket);
+// X-Forwarded-For/-Proto/-Host are set, appended to only when the listener trusts hops in
+// front of it; x-request-id is generated when absent; framing fields are written by us from
+// the parsed framing, never copied. Route filters that edit headers apply here too.
+//
+// Pure functions: they append into a caller-owned string (the worker's scratch) and allocate
+// nothing else.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config/model.h"
+#include "core/http/parser.h"
+
+namespace gh::http {
+
+struct RequestHeadInput {
+  const RequestHead* head = nullptr;
+  std::string_view path;    // normalised (or rewritten) path
+  std::string_view query;   // without '?'
+  std::string_view host;    // Host to send (original or rewritten)
+  std::string_view clientIp;
+  uint32_t xffTrustedHops = 0;
+  const std::vector<config::RouteFilter>* filters = nullptr;
+  uint64_t random[2] = {0, 0};  // entropy for a generated x-request-id
+};
+void serializeRequest(const RequestHeadInput& in, std::string& out);
+
+struct ResponseHeadInput {
+  const ResponseHead* head = nullptr;
+  const std::vector<config::RouteFilter>* filters = nullptr;
+  int clientVersionMinor = 1;
+  bool headRequest = false;
+};
+struct ResponseFraming {
+  bool chunked = false;    // re-chunk the body toward the client
+  bool keepAlive = true;   // the client connection stays open after this response
+};
+// `keepAlive`: whether the client connection may stay open as far as the caller knows.
+ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, std::string& out);
+
+// A complete local reply (head and body). `reason` (may be null) becomes x-gatehouse-reason;
+// `location` (may be empty) a Location field.
+void serializeLocalReply(int status, const char* reason, std::string_view body,
+                         std::string_view contentType, std::string_view location, bool keepAlive,
+                         bool headRequest, int clientVersionMinor, std::string& out);
+
+// RequestRedirect: the Location for a request (Gateway API rules for scheme, port and path).
+void buildRedirectLocation(const config::RequestRedirect& r, const config::PathMatch* matched,
+                           uint16_t listenerPort, std::string_view host, std::string_view path,
+                           std::string_view query, std::string* out);
+// URLRewrite / redirect path modifiers. `matched` is the PathPrefix that matched (for
+// ReplacePrefixMatch).
+void rewritePath(const config::PathModifier& m, const config::PathMatch* matched,
+                 std::string_view path, std::string* out);
+
+const char* statusText(int status);
+// True for fields that are never forwarded (hop-by-hop), compared case-insensitively.
+bool isHopByHop(std::string_view name);
+
+}  // namespace gh::http

@@ -1,0 +1,1117 @@
+#include "core/http/session.h"
+
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/base/log.h"
+#include "core/base/strings.h"
+#include "core/http/serialize.h"
+#include "core/net/socket.h"
+
+namespace gh::http {
+
+using telemetry::LocalReason;
+
+namespace {
+
+constexpr size_t kHighWater = 64 * 1024;    // unsent output above which the source pauses
+constexpr size_t kBodyWindow = 64 * 1024;   // read buffer for body bytes
+constexpr size_t kMinBodyRoom = 16 * 1024;  // free room guaranteed after a pinned head
+constexpr uint64_t kLingerMs = 2000;
+constexpr uint64_t kLingerMaxBytes = 1 << 20;
+
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+}  // namespace
+
+// Everything one exchange needs, recycled per worker thread so a keep-alive request allocates
+// nothing: the heads keep their header vectors, the strings their capacity.
+struct Session::Exchange {
+  RequestHead req;
+  ResponseHead resp;
+  ResponseParser respParser;
+  ChunkedDecoder reqChunks;
+  ChunkedDecoder respChunks;
+
+  PinnedSnapshot* snapshot = nullptr;
+  const config::CompiledListener* listener = nullptr;
+  TargetParts target;
+  std::string path;          // normalised
+  std::string host;          // lower-case, no port
+  std::string upstreamPath;  // after URLRewrite (empty: use `path`)
+  std::string upstreamHost;  // after URLRewrite (empty: use req.host)
+  route::Match match;
+  const upstream::Service* service = nullptr;
+  const upstream::Endpoint* endpoint = nullptr;
+  std::unique_ptr<upstream::Connection> up;
+  size_t phase = 0;
+
+  // Request body progress.
+  bool reqBodyDone = true;
+  uint64_t reqRemaining = 0;  // Content-Length bytes still to forward
+  uint64_t reqBodyBytes = 0;
+  bool sent100 = false;
+
+  // Upstream progress.
+  bool connecting = false;
+  bool reused = false;
+  bool retried = false;
+  bool respHeadDone = false;
+  bool respStarted = false;  // bytes of the response were sent downstream
+  bool respDone = false;
+  bool respSeenBytes = false;   // any upstream byte arrived
+  bool respChunkedOut = false;  // re-chunking toward the client
+  bool upstreamClean = true;    // framing intact: the connection may be pooled
+  uint64_t respRemaining = 0;
+  int status = 0;
+  uint64_t startMs = 0;
+
+  void reset() {
+    req.clear();
+    resp.clear();
+    respParser.reset();
+    reqChunks.reset();
+    respChunks.reset();
+    snapshot = nullptr;
+    listener = nullptr;
+    target = TargetParts();
+    path.clear();
+    host.clear();
+    upstreamPath.clear();
+    upstreamHost.clear();
+    match = route::Match();
+    service = nullptr;
+    endpoint = nullptr;
+    up.reset();
+    phase = 0;
+    reqBodyDone = true;
+    reqRemaining = reqBodyBytes = 0;
+    sent100 = connecting = reused = retried = false;
+    respHeadDone = respStarted = respDone = respSeenBytes = respChunkedOut = false;
+    upstreamClean = true;
+    respRemaining = 0;
+    status = 0;
+    startMs = 0;
+  }
+};
+
+namespace {
+thread_local std::vector<std::unique_ptr<Session::Exchange>>* tFreeExchanges = nullptr;
+}  // namespace
+
+// --- construction and lifetime ------------------------------------------------------------
+
+Session::Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net::Address& peer,
+                 const net::Address& local)
+    : ctx_(ctx),
+      listener_(listener),
+      down_(ctx.loop, fd, this),
+      peer_(peer),
+      local_(local),
+      downTimer_(ctx.loop, &Session::onDownTimer, this),
+      exchangeTimer_(ctx.loop, &Session::onExchangeTimer, this),
+      upstreamTimer_(ctx.loop, &Session::onUpstreamTimer, this) {
+  upHandler_.s = this;
+  peerIp_ = peer_.ip();
+  listener_->ref();
+  nextInWorker = ctx_.sessions;
+  if (ctx_.sessions) ctx_.sessions->prevInWorker = this;
+  ctx_.sessions = this;
+  ++ctx_.sessionCount;
+  ctx_.counters.downstreamCxTotal.inc();
+  ctx_.counters.downstreamCxActive.inc();
+  if (listener_->current) parser_.setLimits(listener_->current->limits);
+}
+
+Session::~Session() {
+  if (ex_) abortExchange();
+  if (prevInWorker)
+    prevInWorker->nextInWorker = nextInWorker;
+  else
+    ctx_.sessions = nextInWorker;
+  if (nextInWorker) nextInWorker->prevInWorker = prevInWorker;
+  --ctx_.sessionCount;
+  ctx_.counters.downstreamCxActive.dec();
+  listener_->unref();
+  if (ctx_.draining && ctx_.sessionCount == 0 && ctx_.onSessionsEmpty)
+    ctx_.onSessionsEmpty(ctx_.onSessionsEmptyArg);
+}
+
+void Session::start() {
+  down_.enableRead();
+  downTimer_.arm(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
+}
+
+void Session::drain() {
+  if (state_ == State::kIdle && down_.in().empty()) {
+    close();
+    settle();
+  }
+  // Otherwise finishExchange() sees ctx_.draining and closes after this exchange.
+}
+
+void Session::closeIfListenerRemoved() {
+  if (listener_->removed) drain();
+}
+
+void Session::settle() {
+  if (state_ == State::kClosed) delete this;
+}
+
+void Session::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  if (ex_) abortExchange();
+  down_.disableRead();
+}
+
+// Ends the current exchange abnormally: the upstream connection is closed, never pooled.
+void Session::abortExchange() {
+  if (!ex_) return;
+  exchangeTimer_.cancel();
+  upstreamTimer_.cancel();
+  if (ex_->up) {
+    ex_->up.reset();
+    ctx_.counters.upstreamCxActive.dec();
+  }
+  if (ex_->snapshot) ex_->snapshot->unref();
+  ctx_.counters.downstreamRqActive.dec();
+  down_.in().unpin();
+  ex_->reset();
+  if (!tFreeExchanges) tFreeExchanges = new std::vector<std::unique_ptr<Exchange>>();
+  if (tFreeExchanges->size() < 1024) tFreeExchanges->push_back(std::move(ex_));
+  ex_.reset();
+}
+
+// --- downstream events --------------------------------------------------------------------
+
+void Session::onReadable() {
+  switch (state_) {
+    case State::kIdle:
+    case State::kExchange:
+      readDownstream();
+      break;
+    case State::kTunnel:
+      if (ex_ && ex_->up) pumpTunnel(down_, ex_->up->stream());
+      break;
+    case State::kLingering: {
+      // Discard what the client still sends so our reply is not destroyed by a reset.
+      for (;;) {
+        auto r = down_.fill(64 * 1024);
+        if (r == net::Stream::ReadResult::kData) {
+          lingerBytes_ += down_.in().size();
+          down_.in().consume(down_.in().size());
+          if (lingerBytes_ > kLingerMaxBytes) {
+            close();
+            break;
+          }
+          continue;
+        }
+        if (r != net::Stream::ReadResult::kAgain) close();
+        break;
+      }
+      break;
+    }
+    case State::kClosed:
+      break;
+  }
+  settle();
+}
+
+void Session::onDrained() {
+  if (down_.lastError()) {
+    close();
+  } else if (closeAfterFlush_) {
+    beginLinger();
+  } else if (state_ == State::kTunnel && ex_ && ex_->up) {
+    ex_->up->stream().enableRead();
+  } else if (state_ == State::kExchange && ex_ && ex_->up && !ex_->respDone) {
+    // Back-pressure released: read the upstream again.
+    ex_->up->stream().enableRead();
+    forwardResponseBody();
+  }
+  settle();
+}
+
+void Session::readDownstream() {
+  const config::CompiledListener* l = ex_ ? ex_->listener : listener_->current;
+  size_t limit;
+  if (state_ == State::kIdle) {
+    const Limits& lim = l ? l->limits : Limits();
+    limit = lim.maxRequestLine + lim.maxHeaderBytes + 1024;
+  } else {
+    // While an exchange runs, read only what the request body needs, and pause while the
+    // upstream is not taking it (back-pressure).
+    if (ex_->reqBodyDone || (ex_->up && ex_->up->stream().pending() > kHighWater) ||
+        ex_->connecting || !ex_->up) {
+      if (ex_->reqBodyDone && down_.in().size() < kBodyWindow) {
+        // Keep listening for EOF/pipelined bytes up to a bound.
+      } else {
+        down_.disableRead();
+        return;
+      }
+    }
+    limit = down_.in().pinned() + kBodyWindow;
+  }
+  auto r = down_.fill(limit);
+  switch (r) {
+    case net::Stream::ReadResult::kData:
+      break;
+    case net::Stream::ReadResult::kAgain:
+      return;
+    case net::Stream::ReadResult::kFull:
+      if (state_ == State::kIdle) {
+        // The parser enforces the limits before the buffer can fill; be safe anyway.
+        parseErrorReply(ParseError::kHeadersTooLarge);
+      } else {
+        down_.disableRead();
+      }
+      return;
+    case net::Stream::ReadResult::kEof:
+    case net::Stream::ReadResult::kError:
+      if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone) {
+        // The client went away mid-request.
+        close();
+        return;
+      }
+      if (state_ == State::kExchange && ex_) {
+        // Half-close after a complete request: let the response finish, then close.
+        ex_->req.keepAlive = false;
+        down_.disableRead();
+        return;
+      }
+      close();
+      return;
+  }
+  processBuffered();
+}
+
+// Runs whatever the buffered downstream bytes allow: a new head, or more request body.
+void Session::processBuffered() {
+  if (state_ == State::kIdle) {
+    if (down_.in().empty()) return;
+    if (!headTimerArmed_) {
+      headTimerArmed_ = true;
+      downTimer_.arm(listener_->current ? listener_->current->spec.http.headTimeoutMs : 10'000);
+    }
+    if (!parseHead()) return;
+    startExchange();
+    return;
+  }
+  if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone && ex_->up && !ex_->connecting)
+    forwardRequestBody();
+}
+
+// Parses the head at the front of the downstream buffer. True when complete (the exchange
+// object holds it, pinned); false when more bytes are needed or an error was answered.
+bool Session::parseHead() {
+  if (!listener_->current || listener_->removed) {
+    close();
+    return false;
+  }
+  if (!ex_) {
+    if (tFreeExchanges && !tFreeExchanges->empty()) {
+      ex_ = std::move(tFreeExchanges->back());
+      tFreeExchanges->pop_back();
+    } else {
+      ex_ = std::make_unique<Exchange>();
+    }
+    down_.in().compact();
+  }
+  IoBuffer& in = down_.in();
+  ParseStatus st = parser_.parse(in.begin(), in.size(), ex_->req);
+  if (st == ParseStatus::kIncomplete) return false;
+  if (st == ParseStatus::kError) {
+    parseErrorReply(parser_.error());
+    return false;
+  }
+  // Guarantee room for body bytes behind the pinned head; growing moves the buffer, so parse
+  // again afterwards (rare: only for heads close to the buffer size).
+  if (in.capacity() - ex_->req.headLength < kMinBodyRoom) {
+    in.prepareWrite(in.capacity() + kMinBodyRoom, in.capacity() + kMinBodyRoom * 2);
+    parser_.reset();
+    ex_->req.clear();
+    st = parser_.parse(in.begin(), in.size(), ex_->req);
+    if (st != ParseStatus::kDone) {
+      parseErrorReply(st == ParseStatus::kError ? parser_.error() : ParseError::kHeadersTooLarge);
+      return false;
+    }
+  }
+  parser_.reset();
+  in.consumeAndPin(ex_->req.headLength);
+  return true;
+}
+
+void Session::startExchange() {
+  downTimer_.cancel();
+  headTimerArmed_ = false;
+  state_ = State::kExchange;
+  Exchange& x = *ex_;
+  x.snapshot = ctx_.snapshot;
+  x.snapshot->ref();
+  x.listener = listener_->current;
+  x.startMs = event::Loop::nowMs();
+  ctx_.counters.downstreamRqTotal.inc();
+  ctx_.counters.downstreamRqActive.inc();
+  runPhases(0);
+}
+
+void Session::runPhases(size_t from) {
+  static constexpr Phase kPhases[] = {
+      &Session::phaseRequestHeaders,  &Session::phaseRoute,         &Session::phaseAuthorize,
+      &Session::phaseRateLimit,       &Session::phaseScriptRequest, &Session::phaseSelectUpstream,
+      &Session::phaseUpstreamRequest,
+  };
+  for (size_t i = from; i < std::size(kPhases); ++i) {
+    ex_->phase = i;
+    PhaseResult r = (this->*kPhases[i])();
+    if (r != PhaseResult::kContinue) return;
+    if (state_ == State::kClosed) return;
+  }
+}
+
+// --- request phases -----------------------------------------------------------------------
+
+Session::PhaseResult Session::phaseRequestHeaders() {
+  Exchange& x = *ex_;
+  const RequestHead& h = x.req;
+  if (!splitTarget(h.target, &x.target) ||
+      !normalizePath(x.target.path, x.listener->spec.http.mergeSlashes, &x.path)) {
+    localReply(400, telemetry::localReasonName(LocalReason::kBadPath), "bad path\n");
+    return PhaseResult::kRespond;
+  }
+  // Host without port, lower-case: what routing and policy compare.
+  std::string_view host = h.host;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  x.host.assign(host);
+  for (char& c : x.host) c = str::lower(c);
+
+  if (h.expectOther) {
+    localReply(417, telemetry::localReasonName(LocalReason::kExpectationFailed),
+               "unsupported expectation\n");
+    return PhaseResult::kRespond;
+  }
+  uint64_t maxBody = x.listener->spec.http.maxBodyBytes;
+  if (h.body == BodyKind::kContentLength) {
+    if (maxBody && h.contentLength > maxBody) {
+      localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
+                 "request body too large\n");
+      return PhaseResult::kRespond;
+    }
+    x.reqRemaining = h.contentLength;
+    x.reqBodyDone = h.contentLength == 0;
+  } else if (h.body == BodyKind::kChunked) {
+    x.reqBodyDone = false;
+  }
+  return PhaseResult::kContinue;
+}
+
+Session::PhaseResult Session::phaseRoute() {
+  Exchange& x = *ex_;
+  route::Request rq{x.host, x.path, x.target.query, x.req.method, &x.req.headers};
+  x.match = x.listener->routes->match(rq);
+  if (!x.match.rule) {
+    localReply(404, telemetry::localReasonName(LocalReason::kNoRoute), "no route\n");
+    return PhaseResult::kRespond;
+  }
+  for (const config::RouteFilter& f : x.match.rule->filters) {
+    if (f.type == config::FilterType::kRequestRedirect) {
+      std::string location;
+      buildRedirectLocation(f.redirect, x.match.match ? &x.match.match->path : nullptr,
+                            x.listener->spec.port, x.host, x.path, x.target.query, &location);
+      localReply(f.redirect.statusCode, "redirect", {}, {}, location);
+      return PhaseResult::kRespond;
+    }
+    if (f.type == config::FilterType::kUrlRewrite) {
+      if (f.rewrite.hostname) x.upstreamHost = *f.rewrite.hostname;
+      if (f.rewrite.path)
+        rewritePath(*f.rewrite.path, x.match.match ? &x.match.match->path : nullptr, x.path,
+                    &x.upstreamPath);
+    }
+  }
+  return PhaseResult::kContinue;
+}
+
+// Authorization policies (AuthorizationPolicy) plug in here.
+Session::PhaseResult Session::phaseAuthorize() {
+  return PhaseResult::kContinue;
+}
+// Rate limits plug in here.
+Session::PhaseResult Session::phaseRateLimit() {
+  return PhaseResult::kContinue;
+}
+// Lua request hooks plug in here.
+Session::PhaseResult Session::phaseScriptRequest() {
+  return PhaseResult::kContinue;
+}
+
+Session::PhaseResult Session::phaseSelectUpstream() {
+  Exchange& x = *ex_;
+  const route::Rule& rule = *x.match.rule;
+  int b = rule.pickBackend(ctx_.random());
+  if (b < 0) {
+    localReply(500, telemetry::localReasonName(LocalReason::kNoBackend), "no backend\n");
+    return PhaseResult::kRespond;
+  }
+  const config::Snapshot& snap = x.snapshot->get();
+  x.service = &snap.services[rule.backends[static_cast<size_t>(b)].service];
+  if (x.service->directResponse) {
+    const config::DirectResponse& d = *x.service->directResponse;
+    localReply(d.status, nullptr, d.body, d.contentType);
+    return PhaseResult::kRespond;
+  }
+  x.endpoint = x.service->pick(x.snapshot->nextPick(x.service->index));
+  if (!x.endpoint) {
+    localReply(503, telemetry::localReasonName(LocalReason::kNoHealthyUpstream),
+               "no healthy upstream\n");
+    return PhaseResult::kRespond;
+  }
+  if (x.req.expectContinue && !x.reqBodyDone && down_.in().empty()) {
+    // We answer 100-continue ourselves once the request is known to go upstream (so a request
+    // that is refused never makes the client send its body) and strip Expect upstream.
+    down_.send("HTTP/1.1 100 Continue\r\n\r\n");
+    x.sent100 = true;
+  }
+  if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
+  return PhaseResult::kContinue;
+}
+
+Session::PhaseResult Session::phaseUpstreamRequest() {
+  Exchange& x = *ex_;
+  ctx_.counters.upstreamRqTotal.inc();
+  x.up = ctx_.pool.take(x.endpoint->address);
+  if (x.up) {
+    x.reused = true;
+    ctx_.counters.upstreamCxReused.inc();
+    ctx_.counters.upstreamCxActive.inc();
+    x.up->stream().setHandler(&upHandler_);
+    sendRequestHead();
+    return PhaseResult::kPause;
+  }
+  connectUpstream();
+  return PhaseResult::kPause;
+}
+
+// --- upstream side ------------------------------------------------------------------------
+
+void Session::connectUpstream() {
+  Exchange& x = *ex_;
+  auto fd = net::connectNonBlocking(x.endpoint->address);
+  if (!fd.ok()) {
+    ctx_.counters.upstreamCxConnectFail.inc();
+    upstreamFailed(LocalReason::kUpstreamConnectFailed);
+    return;
+  }
+  ctx_.counters.upstreamCxTotal.inc();
+  ctx_.counters.upstreamCxActive.inc();
+  x.up = std::make_unique<upstream::Connection>(ctx_.loop, fd.value(), x.endpoint->address);
+  x.up->stream().setHandler(&upHandler_);
+  x.connecting = true;
+  x.up->stream().waitWritable();
+  upstreamTimer_.arm(x.service->connectTimeoutMs);
+}
+
+void Session::UpstreamHandler::onReadable() {
+  s->onUpstreamReadable();
+  s->settle();
+}
+void Session::UpstreamHandler::onDrained() {
+  s->onUpstreamDrained();
+  s->settle();
+}
+
+void Session::onUpstreamDrained() {
+  if (!ex_ || !ex_->up) return;
+  Exchange& x = *ex_;
+  net::Stream& up = x.up->stream();
+  if (x.connecting) {
+    x.connecting = false;
+    upstreamTimer_.cancel();
+    int err = net::connectResult(up.fd());
+    if (err != 0) {
+      ctx_.counters.upstreamCxConnectFail.inc();
+      LOG_DEBUG("connect %s: %s", x.endpoint->label.c_str(), strerror(err));
+      upstreamFailed(LocalReason::kUpstreamConnectFailed);
+      return;
+    }
+    sendRequestHead();
+    return;
+  }
+  if (up.lastError()) {
+    upstreamFailed(LocalReason::kUpstreamReset);
+    return;
+  }
+  if (state_ == State::kTunnel) {
+    down_.enableRead();
+    return;
+  }
+  // Back-pressure released: take more request body from the client.
+  if (!x.reqBodyDone) {
+    forwardRequestBody();
+    if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone) down_.enableRead();
+  }
+}
+
+void Session::sendRequestHead() {
+  Exchange& x = *ex_;
+  std::string& head = ctx_.scratch;
+  serializeRequestHead(head);
+  x.up->countRequest();
+  // Send the head together with the body bytes already buffered (one writev for a small
+  // POST); the chunked path re-frames, so it goes through forwardRequestBody.
+  IoBuffer& in = down_.in();
+  size_t bodyNow = 0;
+  if (x.req.body == BodyKind::kContentLength && !x.reqBodyDone)
+    bodyNow = std::min<uint64_t>(x.reqRemaining, in.size());
+  iovec v[2] = {{head.data(), head.size()}, {in.begin(), bodyNow}};
+  if (!x.up->stream().send(v, bodyNow ? 2 : 1)) {
+    upstreamFailed(LocalReason::kUpstreamReset);
+    return;
+  }
+  if (bodyNow) {
+    in.consume(bodyNow);
+    x.reqRemaining -= bodyNow;
+    x.reqBodyBytes += bodyNow;
+    if (x.reqRemaining == 0) x.reqBodyDone = true;
+  }
+  if (x.match.rule->timeouts.backendRequestMs)
+    upstreamTimer_.arm(*x.match.rule->timeouts.backendRequestMs);
+  x.up->stream().enableRead();
+  if (!x.reqBodyDone) {
+    forwardRequestBody();
+    if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone) down_.enableRead();
+  }
+}
+
+void Session::serializeRequestHead(std::string& out) {
+  const Exchange& x = *ex_;
+  RequestHeadInput in;
+  in.head = &x.req;
+  in.path = x.upstreamPath.empty() ? std::string_view(x.path) : std::string_view(x.upstreamPath);
+  in.query = x.target.query;
+  in.host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
+  in.clientIp = peerIp_;
+  in.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
+  in.filters = &x.match.rule->filters;
+  in.random[0] = ctx_.random();
+  in.random[1] = ctx_.random();
+  serializeRequest(in, out);
+}
+
+// Moves buffered request-body bytes from the client's buffer to the upstream, re-framing
+// chunked bodies, until the buffer is empty, the body ends, or the upstream pushes back.
+void Session::forwardRequestBody() {
+  Exchange& x = *ex_;
+  IoBuffer& in = down_.in();
+  net::Stream& up = x.up->stream();
+  uint64_t maxBody = x.listener->spec.http.maxBodyBytes;
+  while (!x.reqBodyDone && !in.empty()) {
+    if (up.pending() > kHighWater) {
+      down_.disableRead();
+      return;
+    }
+    if (x.req.body == BodyKind::kContentLength) {
+      size_t n = std::min<uint64_t>(x.reqRemaining, in.size());
+      if (!up.send(std::string_view(in.begin(), n))) {
+        upstreamFailed(LocalReason::kUpstreamReset);
+        return;
+      }
+      in.consume(n);
+      x.reqRemaining -= n;
+      x.reqBodyBytes += n;
+      if (x.reqRemaining == 0) x.reqBodyDone = true;
+      continue;
+    }
+    ChunkedDecoder::Step step = x.reqChunks.feed(in.begin(), in.size());
+    if (step.error != ParseError::kNone) {
+      ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
+      LOG_DEBUG("request body rejected: %s", reasonName(step.error));
+      if (!x.respStarted) {
+        x.upstreamClean = false;
+        parseErrorReply(step.error);
+      } else {
+        close();
+      }
+      return;
+    }
+    if (!step.data.empty()) {
+      x.reqBodyBytes += step.data.size();
+      if (maxBody && x.reqBodyBytes > maxBody) {
+        x.upstreamClean = false;
+        if (!x.respStarted) {
+          localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
+                     "request body too large\n");
+        } else {
+          close();
+        }
+        return;
+      }
+      char size[24];
+      int sn = snprintf(size, sizeof size, "%zx\r\n", step.data.size());
+      iovec v[3] = {{size, static_cast<size_t>(sn)},
+                    {const_cast<char*>(step.data.data()), step.data.size()},
+                    {const_cast<char*>("\r\n"), 2}};
+      if (!up.send(v, 3)) {
+        upstreamFailed(LocalReason::kUpstreamReset);
+        return;
+      }
+    }
+    if (step.done) {
+      if (!up.send("0\r\n\r\n")) {
+        upstreamFailed(LocalReason::kUpstreamReset);
+        return;
+      }
+      x.reqBodyDone = true;
+    }
+    in.consume(step.consumed);
+  }
+  if (x.reqBodyDone && x.respDone) finishExchange();
+}
+
+void Session::onUpstreamReadable() {
+  if (!ex_ || !ex_->up) return;
+  if (state_ == State::kTunnel) {
+    pumpTunnel(ex_->up->stream(), down_);
+    return;
+  }
+  readUpstream();
+}
+
+void Session::readUpstream() {
+  Exchange& x = *ex_;
+  net::Stream& up = x.up->stream();
+  if (x.respHeadDone && down_.pending() > kHighWater) {
+    up.disableRead();  // the client is slower than the upstream: wait for onDrained
+    return;
+  }
+  size_t limit = x.respHeadDone ? kBodyWindow : x.listener->limits.maxResponseHead + 1024;
+  auto r = up.fill(limit);
+  switch (r) {
+    case net::Stream::ReadResult::kData:
+      x.respSeenBytes = true;
+      break;
+    case net::Stream::ReadResult::kAgain:
+      return;
+    case net::Stream::ReadResult::kFull:
+      if (!x.respHeadDone) {
+        ctx_.counters.parseRejections[static_cast<int>(ParseError::kResponseHeadTooLarge)].inc();
+        x.upstreamClean = false;
+        upstreamFailed(LocalReason::kUpstreamBadResponse);
+      } else {
+        up.disableRead();
+      }
+      return;
+    case net::Stream::ReadResult::kEof:
+    case net::Stream::ReadResult::kError:
+      x.upstreamClean = false;
+      if (x.respHeadDone && x.resp.body == BodyKind::kUntilClose) {
+        // The upstream's close is the end of this body.
+        x.respDone = true;
+        if (x.respChunkedOut && !down_.send("0\r\n\r\n")) {
+          close();
+          return;
+        }
+        if (!x.respChunkedOut) x.req.keepAlive = false;
+        finishExchange();
+        return;
+      }
+      if (!x.respSeenBytes && retryOnFreshConnection()) return;
+      upstreamFailed(LocalReason::kUpstreamReset);
+      return;
+  }
+  if (!x.respHeadDone) {
+    if (!parseResponseHead()) return;
+  }
+  forwardResponseBody();
+}
+
+// A pooled connection the upstream closed just before we used it: for a request that can be
+// repeated safely (idempotent, no body sent), try once more on a new connection.
+bool Session::retryOnFreshConnection() {
+  Exchange& x = *ex_;
+  if (!x.reused || x.retried || x.reqBodyBytes != 0 || x.req.body != BodyKind::kNone ||
+      !idempotent(x.req.method))
+    return false;
+  x.retried = true;
+  x.reused = false;
+  ctx_.counters.upstreamRetryPooled.inc();
+  x.up.reset();
+  ctx_.counters.upstreamCxActive.dec();
+  connectUpstream();
+  return true;
+}
+
+bool Session::parseResponseHead() {
+  Exchange& x = *ex_;
+  IoBuffer& in = x.up->stream().in();
+  for (;;) {
+    ParseStatus st = x.respParser.parse(in.begin(), in.size(), x.req.method == "HEAD", x.resp);
+    if (st == ParseStatus::kIncomplete) return false;
+    if (st == ParseStatus::kError) {
+      ctx_.counters.parseRejections[static_cast<int>(x.respParser.error())].inc();
+      LOG_DEBUG("upstream %s: bad response: %s", x.endpoint->label.c_str(),
+                reasonName(x.respParser.error()));
+      x.upstreamClean = false;
+      upstreamFailed(LocalReason::kUpstreamBadResponse);
+      return false;
+    }
+    if (x.resp.status == 101 && x.req.upgradeWebsocket) break;
+    if (x.resp.status >= 100 && x.resp.status < 200) {
+      // Interim responses (100, 103) are not forwarded: we handled Expect ourselves.
+      in.consume(x.resp.headLength);
+      x.resp.clear();
+      x.respParser.reset();
+      continue;
+    }
+    break;
+  }
+  upstreamTimer_.cancel();
+  x.respHeadDone = true;
+  x.status = x.resp.status;
+  sendResponseHead();
+  return state_ == State::kExchange;
+}
+
+void Session::sendResponseHead() {
+  Exchange& x = *ex_;
+  if (!x.reqBodyDone) {
+    // The upstream answered before the whole request body was sent: we cannot reuse either
+    // connection without reading the rest of the body, so close both after this response.
+    x.req.keepAlive = false;
+    x.upstreamClean = false;
+  }
+  bool tunnel = x.resp.status == 101;
+  bool clientKeepAlive = x.req.keepAlive && !ctx_.draining && !listener_->removed && !tunnel;
+  ResponseHeadInput in;
+  in.head = &x.resp;
+  in.filters = &x.match.rule->filters;
+  in.clientVersionMinor = x.req.versionMinor;
+  in.headRequest = x.req.method == "HEAD";
+  ResponseFraming framing = serializeResponse(in, clientKeepAlive, ctx_.scratch);
+  x.respChunkedOut = framing.chunked;
+  if (!framing.keepAlive) x.req.keepAlive = false;
+  x.respRemaining = x.resp.contentLength;
+  x.up->stream().in().consume(x.resp.headLength);
+  x.respStarted = true;
+  if (!down_.send(ctx_.scratch)) {
+    close();
+    return;
+  }
+  if (tunnel) {
+    state_ = State::kTunnel;
+    exchangeTimer_.cancel();
+    down_.in().unpin();
+    x.reqBodyDone = x.respDone = true;
+    down_.enableRead();
+    // Bytes that followed the 101 head belong to the tunnel.
+    pumpTunnel(x.up->stream(), down_);
+    if (state_ == State::kTunnel) processTunnelBuffered();
+    return;
+  }
+  if (x.resp.body == BodyKind::kNone ||
+      (x.resp.body == BodyKind::kContentLength && x.resp.contentLength == 0)) {
+    x.respDone = true;
+  }
+}
+
+void Session::forwardResponseBody() {
+  if (!ex_ || state_ != State::kExchange) return;
+  Exchange& x = *ex_;
+  if (!x.respHeadDone) return;
+  IoBuffer& in = x.up->stream().in();
+  while (!x.respDone && !in.empty()) {
+    if (down_.pending() > kHighWater) {
+      x.up->stream().disableRead();
+      return;
+    }
+    if (x.resp.body == BodyKind::kContentLength) {
+      size_t n = std::min<uint64_t>(x.respRemaining, in.size());
+      if (!down_.send(std::string_view(in.begin(), n))) {
+        close();
+        return;
+      }
+      in.consume(n);
+      x.respRemaining -= n;
+      if (x.respRemaining == 0) x.respDone = true;
+    } else if (x.resp.body == BodyKind::kUntilClose) {
+      size_t n = in.size();
+      bool ok;
+      if (x.respChunkedOut) {
+        char size[24];
+        int sn = snprintf(size, sizeof size, "%zx\r\n", n);
+        iovec v[3] = {
+            {size, static_cast<size_t>(sn)}, {in.begin(), n}, {const_cast<char*>("\r\n"), 2}};
+        ok = down_.send(v, 3);
+      } else {
+        ok = down_.send(std::string_view(in.begin(), n));
+      }
+      if (!ok) {
+        close();
+        return;
+      }
+      in.consume(n);
+    } else {  // chunked
+      ChunkedDecoder::Step step = x.respChunks.feed(in.begin(), in.size());
+      if (step.error != ParseError::kNone) {
+        ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
+        x.upstreamClean = false;
+        close();  // the response already started: all we can do is cut it
+        return;
+      }
+      if (!step.data.empty()) {
+        bool ok;
+        if (x.respChunkedOut) {
+          char size[24];
+          int sn = snprintf(size, sizeof size, "%zx\r\n", step.data.size());
+          iovec v[3] = {{size, static_cast<size_t>(sn)},
+                        {const_cast<char*>(step.data.data()), step.data.size()},
+                        {const_cast<char*>("\r\n"), 2}};
+          ok = down_.send(v, 3);
+        } else {
+          ok = down_.send(step.data);
+        }
+        if (!ok) {
+          close();
+          return;
+        }
+      }
+      in.consume(step.consumed);
+      if (step.done) {
+        x.respDone = true;
+        if (x.respChunkedOut && !down_.send("0\r\n\r\n")) {
+          close();
+          return;
+        }
+      }
+    }
+  }
+  if (x.respDone) {
+    if (!in.empty()) x.upstreamClean = false;  // bytes beyond the response: never reuse
+    finishExchange();
+  }
+}
+
+// The upstream failed before or during the response. Before any response byte went to the
+// client we answer with a local reply; after, we can only cut the client connection.
+void Session::upstreamFailed(LocalReason reason) {
+  Exchange& x = *ex_;
+  x.upstreamClean = false;
+  if (x.respStarted) {
+    close();
+    return;
+  }
+  int status = 502;
+  if (reason == LocalReason::kUpstreamConnectTimeout || reason == LocalReason::kUpstreamTimeout ||
+      reason == LocalReason::kRequestTimeout)
+    status = 504;
+  if (reason == LocalReason::kNoHealthyUpstream) status = 503;
+  localReply(status, telemetry::localReasonName(reason), "upstream failed\n");
+}
+
+void Session::releaseUpstream(bool reusable) {
+  Exchange& x = *ex_;
+  if (!x.up) return;
+  ctx_.counters.upstreamCxActive.dec();
+  if (reusable && x.resp.keepAlive && x.upstreamClean && x.reqBodyDone && x.respDone &&
+      x.up->stream().pending() == 0 && x.up->stream().in().empty()) {
+    x.up->stream().disableRead();
+    ctx_.pool.put(std::move(x.up), x.service->idleTimeoutMs);
+  }
+  x.up.reset();
+}
+
+// --- ending exchanges ---------------------------------------------------------------------
+
+void Session::finishExchange() {
+  Exchange& x = *ex_;
+  exchangeTimer_.cancel();
+  upstreamTimer_.cancel();
+  releaseUpstream(true);
+  // log phase: counters (access log and traces come with observability)
+  int cls = x.status / 100;
+  if (cls >= 1 && cls <= 5) ctx_.counters.responsesByClass[cls].inc();
+
+  bool keepAlive = x.req.keepAlive && x.reqBodyDone && !ctx_.draining && !listener_->removed;
+  x.snapshot->unref();
+  x.snapshot = nullptr;
+  ctx_.counters.downstreamRqActive.dec();
+  down_.in().unpin();
+  x.reset();
+  if (!tFreeExchanges) tFreeExchanges = new std::vector<std::unique_ptr<Exchange>>();
+  if (tFreeExchanges->size() < 1024) tFreeExchanges->push_back(std::move(ex_));
+  ex_.reset();
+  state_ = State::kIdle;
+  if (!keepAlive) {
+    closeAfterFlush();
+    return;
+  }
+  down_.enableRead();
+  if (!down_.in().empty()) {
+    processBuffered();  // a pipelined request is already here
+    return;
+  }
+  down_.releaseBuffers();
+  downTimer_.arm(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
+}
+
+void Session::localReply(int status, const char* reason, std::string_view body,
+                         std::string_view contentType, std::string_view location) {
+  Exchange* x = ex_.get();
+  if (x && x->respStarted) {
+    close();
+    return;
+  }
+  if (reason) {
+    for (int i = 0; i < static_cast<int>(LocalReason::kCount); ++i)
+      if (std::strcmp(reason, telemetry::localReasonName(static_cast<LocalReason>(i))) == 0)
+        ctx_.counters.localReplies[i].inc();
+  }
+  bool keepAlive = x && x->req.keepAlive && x->reqBodyDone && !ctx_.draining &&
+                   !listener_->removed && status != 408;
+  bool head = x && x->req.method == "HEAD";
+  int minor = x ? x->req.versionMinor : 1;
+  serializeLocalReply(status, reason, body, contentType, location, keepAlive, head, minor,
+                      ctx_.scratch);
+  if (!down_.send(ctx_.scratch)) {
+    close();
+    return;
+  }
+  if (!x) {
+    closeAfterFlush();
+    return;
+  }
+  x->status = status;
+  x->respStarted = true;
+  x->respDone = true;
+  if (!keepAlive) x->req.keepAlive = false;
+  if (x->up) x->upstreamClean = false;
+  if (!x->reqBodyDone) {
+    // The body was not read: the connection cannot carry another request.
+    x->req.keepAlive = false;
+  }
+  finishExchange();
+}
+
+void Session::parseErrorReply(ParseError e) {
+  ctx_.counters.parseRejections[static_cast<int>(e)].inc();
+  LOG_DEBUG("request from %s rejected: %s", peer_.toString().c_str(), reasonName(e));
+  if (ex_ && ex_->snapshot == nullptr) {
+    // The head never completed: no exchange was started.
+    ex_->reset();
+    ex_.reset();
+  }
+  serializeLocalReply(statusFor(e), reasonName(e), "bad request\n", "text/plain", {}, false, false,
+                      1, ctx_.scratch);
+  if (ex_) {
+    ex_->status = statusFor(e);
+    ex_->respStarted = ex_->respDone = true;
+    ex_->req.keepAlive = false;
+    ex_->upstreamClean = false;
+    down_.send(ctx_.scratch);
+    finishExchange();
+    return;
+  }
+  ctx_.counters.responsesByClass[statusFor(e) / 100].inc();
+  down_.send(ctx_.scratch);
+  state_ = State::kIdle;
+  closeAfterFlush();
+}
+
+void Session::closeAfterFlush() {
+  closeAfterFlush_ = true;
+  downTimer_.cancel();
+  if (down_.pending() == 0) beginLinger();
+}
+
+// After a final reply on a connection we are closing: shut our write side so the client sees
+// the end of the response, and keep reading (and discarding) for a moment, because closing a
+// socket with unread input makes the kernel send a reset that can destroy the reply before the
+// client reads it.
+void Session::beginLinger() {
+  if (state_ == State::kClosed) return;
+  if (ex_) abortExchange();
+  state_ = State::kLingering;
+  closeAfterFlush_ = false;
+  ::shutdown(down_.fd(), SHUT_WR);
+  down_.in().consume(down_.in().size());
+  down_.enableRead();
+  downTimer_.arm(kLingerMs);
+}
+
+// --- timers -------------------------------------------------------------------------------
+
+void Session::onDownTimer(void* arg) {
+  auto* s = static_cast<Session*>(arg);
+  if (s->state_ == State::kIdle && s->headTimerArmed_ && !s->down_.in().empty()) {
+    s->headTimerArmed_ = false;
+    if (s->ex_) {
+      s->ex_->reset();
+      s->ex_.reset();
+    }
+    s->ctx_.counters.localReplies[static_cast<int>(LocalReason::kHeadTimeout)].inc();
+    serializeLocalReply(408, telemetry::localReasonName(LocalReason::kHeadTimeout),
+                        "request head timeout\n", "text/plain", {}, false, false, 1,
+                        s->ctx_.scratch);
+    s->ctx_.counters.responsesByClass[4].inc();
+    s->down_.send(s->ctx_.scratch);
+    s->closeAfterFlush();
+  } else {
+    s->close();  // idle keep-alive timeout, or linger over
+  }
+  s->settle();
+}
+
+void Session::onExchangeTimer(void* arg) {
+  auto* s = static_cast<Session*>(arg);
+  if (s->ex_) s->upstreamFailed(LocalReason::kRequestTimeout);
+  s->settle();
+}
+
+void Session::onUpstreamTimer(void* arg) {
+  auto* s = static_cast<Session*>(arg);
+  if (s->ex_) {
+    s->upstreamFailed(s->ex_->connecting ? LocalReason::kUpstreamConnectTimeout
+                                         : LocalReason::kUpstreamTimeout);
+  }
+  s->settle();
+}
+
+// --- tunnel -------------------------------------------------------------------------------
+
+void Session::processTunnelBuffered() {
+  if (ex_ && ex_->up && !down_.in().empty()) pumpTunnel(down_, ex_->up->stream());
+}
+
+// Moves bytes from one side of an upgraded connection to the other, with back-pressure.
+void Session::pumpTunnel(net::Stream& from, net::Stream& to) {
+  for (;;) {
+    if (!from.in().empty()) {
+      if (!to.send(from.in().view())) {
+        close();
+        return;
+      }
+      from.in().consume(from.in().size());
+    }
+    if (to.pending() > kHighWater) {
+      from.disableRead();
+      return;
+    }
+    auto r = from.fill(kBodyWindow);
+    if (r == net::Stream::ReadResult::kData) continue;
+    if (r == net::Stream::ReadResult::kAgain) return;
+    close();  // either side ending ends the tunnel
+    return;
+  }
+}
+
+}  // namespace gh::http

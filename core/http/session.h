@@ -1,0 +1,157 @@
+#pragma once
+// Session: one downstream HTTP/1.1 connection and the exchanges that run on it, one at a time.
+//
+// An *exchange* is one request/response. It pins the worker's current Snapshot when its head
+// has been parsed and keeps it until it ends, whatever reloads happen meanwhile. Its request
+// runs through the phases of the design, in this fixed order (each has a do-nothing default
+// where a later capability will plug in):
+//
+//   request_headers  normalise the path, derive host, check Expect and body limits
+//   route            RouteTable lookup (404 no_route); RequestRedirect answers here
+//   authorize        (authorization policies; no-op for now)
+//   rate_limit       (rate limits; no-op for now)
+//   script_request   (Lua hooks; no-op for now)
+//   select_upstream  weighted backendRef -> Service; directResponse answers here; endpoint
+//   upstream_request take a pooled connection or connect; send the head; stream the body
+//   response_headers hop-by-hop stripping, ResponseHeaderModifier, client framing
+//   script_response  (Lua hooks; no-op for now)
+//   body             stream the response body with back-pressure
+//   log              counters (access log and traces come with observability)
+//
+// A phase returns kContinue (next phase), kRespond (a local reply was sent; skip to log), or
+// kPause (waiting for I/O; an event resumes the exchange).
+//
+// Bodies stream in both directions through the connections' buffers with back-pressure: a
+// side stops reading while the other side's unsent output is above kHighWater, and resumes
+// when it drains. Nothing is buffered whole.
+//
+// Lifetime: a Session owns its downstream stream and, during an exchange, its upstream
+// connection; it deletes itself when the connection ends. All calls happen on the worker's
+// thread. Entry points (I/O and timer callbacks) run the work, then destroy the session if it
+// closed; internal steps return right after anything that may close it.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/event/loop.h"
+#include "core/http/context.h"
+#include "core/http/parser.h"
+#include "core/net/address.h"
+#include "core/net/stream.h"
+#include "core/route/route_table.h"
+#include "core/telemetry/counters.h"
+#include "core/upstream/pool.h"
+
+namespace gh::http {
+
+class Session final : public net::Stream::Handler {
+ public:
+  // Takes ownership of the accepted fd. The session registers itself in ctx.sessions.
+  Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net::Address& peer,
+          const net::Address& local);
+  ~Session();
+
+  void start();
+  // The worker is draining: close now if idle, else close after the current exchange.
+  void drain();
+  // The listener this session came from was removed by a reload: close now if idle.
+  void closeIfListenerRemoved();
+
+  struct Exchange;  // per-request state; defined in session.cc, recycled per worker thread
+
+  Session* nextInWorker = nullptr;
+  Session* prevInWorker = nullptr;
+
+ private:
+  enum class State : uint8_t {
+    kIdle,       // between exchanges (or before the first): waiting for a head
+    kExchange,   // an exchange is running
+    kTunnel,     // after 101 Switching Protocols: raw bytes both ways
+    kLingering,  // reply sent, write side shut: discarding input until EOF or a timeout
+    kClosed,     // destroy at the end of the current callback
+  };
+  enum class PhaseResult : uint8_t { kContinue, kRespond, kPause };
+  using Phase = PhaseResult (Session::*)();
+
+  struct UpstreamHandler final : net::Stream::Handler {
+    Session* s = nullptr;
+    void onReadable() override;
+    void onDrained() override;
+  };
+
+  // net::Stream::Handler (downstream)
+  void onReadable() override;
+  void onDrained() override;
+
+  // Entry points end with this: destroys the session if it closed.
+  void settle();
+
+  // Downstream reading and the request phases.
+  void readDownstream();
+  void processBuffered();
+  bool parseHead();
+  void startExchange();
+  void runPhases(size_t from);
+  PhaseResult phaseRequestHeaders();
+  PhaseResult phaseRoute();
+  PhaseResult phaseAuthorize();
+  PhaseResult phaseRateLimit();
+  PhaseResult phaseScriptRequest();
+  PhaseResult phaseSelectUpstream();
+  PhaseResult phaseUpstreamRequest();
+
+  // Upstream side.
+  void connectUpstream();
+  void onUpstreamReadable();
+  void onUpstreamDrained();
+  void sendRequestHead();
+  void serializeRequestHead(std::string& out);
+  void forwardRequestBody();
+  void readUpstream();
+  bool parseResponseHead();
+  void sendResponseHead();
+  void forwardResponseBody();
+  void upstreamFailed(telemetry::LocalReason reason);
+  bool retryOnFreshConnection();
+  void releaseUpstream(bool reusable);
+
+  // Ending things.
+  void finishExchange();
+  void localReply(int status, const char* reason, std::string_view body,
+                  std::string_view contentType = "text/plain", std::string_view location = {});
+  void parseErrorReply(ParseError e);
+  void closeAfterFlush();
+  void beginLinger();
+  void close();
+  void abortExchange();
+
+  // Tunnel (WebSocket after 101).
+  void pumpTunnel(net::Stream& from, net::Stream& to);
+  void processTunnelBuffered();
+
+  static void onDownTimer(void* arg);
+  static void onExchangeTimer(void* arg);
+  static void onUpstreamTimer(void* arg);
+
+  WorkerContext& ctx_;
+  WorkerListener* listener_;
+  net::Stream down_;
+  net::Address peer_;
+  net::Address local_;
+  event::Timer downTimer_;      // head timeout, idle timeout, linger
+  event::Timer exchangeTimer_;  // route request timeout
+  event::Timer upstreamTimer_;  // connect timeout, then backendRequest timeout
+  UpstreamHandler upHandler_;
+  RequestParser parser_;
+  State state_ = State::kIdle;
+  bool headTimerArmed_ = false;
+  bool closeAfterFlush_ = false;
+  uint64_t lingerBytes_ = 0;
+
+  std::string peerIp_;  // cached: X-Forwarded-For needs it on every request
+
+  std::unique_ptr<Exchange> ex_;  // the current exchange (valid while state_ == kExchange)
+};
+
+}  // namespace gh::http

@@ -1,0 +1,101 @@
+#pragma once
+// Stream: one connected socket on one worker — the fd, its readiness watcher, an input buffer
+// and an output buffer, behind a Transport (plain now; TLS later).
+//
+// Writing: send() tries writev(2) at once and keeps only the unwritten remainder in the output
+// buffer (so the common case copies nothing and costs one syscall); while anything is pending
+// the write watcher is on and later sends append to the buffer, preserving order. The owner
+// applies back-pressure by not reading its source while pending() is above its high-water mark;
+// the handler's onDrained() tells it when the buffer is empty again.
+//
+// Reading: fill() does one read(2) into the input buffer per call; level-triggered readiness
+// calls onReadable() again if more is there, which keeps reads fair between connections.
+//
+// Owned by exactly one owner (a downstream session or an upstream pool entry) on one worker
+// thread. Destroying the Stream closes the fd.
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "core/base/io_buffer.h"
+#include "core/event/loop.h"
+
+namespace gh::net {
+
+// How bytes move on a connected socket. The plain transport is the syscalls themselves; the TLS
+// transport (core/tls) will implement the same two calls over a BoringSSL session.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // As read(2)/writev(2): >0 bytes, 0 end of stream (read), -1 with errno (EAGAIN = try later).
+  virtual ssize_t read(int fd, char* buf, size_t len);
+  virtual ssize_t writev(int fd, const iovec* iov, int n);
+  static Transport* plain();  // a shared stateless instance
+};
+
+class Stream {
+ public:
+  class Handler {
+   public:
+    virtual void onReadable() = 0;
+    // The output buffer drained (or, while connecting, the connect completed: check
+    // net::connectResult). Only called after a send() could not finish at once, or while
+    // waitWritable() is on.
+    virtual void onDrained() = 0;
+
+   protected:
+    ~Handler() = default;
+  };
+
+  enum class ReadResult { kData, kAgain, kEof, kError, kFull };
+
+  Stream(event::Loop& loop, int fd, Handler* handler, Transport* transport = Transport::plain());
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // One read into in(); the buffer grows up to maxBuffer (kFull when it cannot take more).
+  ReadResult fill(size_t maxBuffer);
+  IoBuffer& in() { return in_; }
+
+  // Sends the concatenation of up to `n` pieces. Returns false when the connection is broken
+  // (errno kept in lastError()); the owner should then close.
+  bool send(const iovec* pieces, int n);
+  bool send(std::string_view a) {
+    iovec v{const_cast<char*>(a.data()), a.size()};
+    return send(&v, 1);
+  }
+  size_t pending() const { return out_.size(); }
+
+  // Waits for writability even with nothing pending (used for connect completion).
+  void waitWritable() { watcher_.enableWrite(); }
+  void setHandler(Handler* h) { handler_ = h; }
+
+  void enableRead() { watcher_.enableRead(); }
+  void disableRead() { watcher_.disableRead(); }
+  bool reading() const { return watcher_.reading(); }
+  int fd() const { return fd_; }
+  int lastError() const { return lastError_; }
+
+  // Frees buffer memory when both buffers are empty (idle keep-alive connections hold none).
+  void releaseBuffers() {
+    in_.release();
+    out_.release();
+  }
+
+ private:
+  static void onIo(void* arg, short what);
+  bool flush();
+
+  int fd_;
+  event::IoWatcher watcher_;
+  Handler* handler_;
+  Transport* transport_;
+  IoBuffer in_;
+  IoBuffer out_;
+  int lastError_ = 0;
+};
+
+}  // namespace gh::net

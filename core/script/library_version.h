@@ -1,0 +1,4 @@
+#pragma once
+namespace gh::script {
+const char* luajitVersion();  // the LuaJIT version compiled in
+}  // namespace gh::script

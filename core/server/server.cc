@@ -1,0 +1,251 @@
+#include "core/server/server.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "core/base/log.h"
+#include "core/base/strings.h"
+#include "core/config/decode.h"
+#include "core/config/validate.h"
+#include "core/server/embedded_default.h"
+#include "core/telemetry/prometheus.h"
+
+namespace gh::server {
+
+std::string resolveDataDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = getenv("GATEHOUSE_DATA_DIR"); env && *env) return env;
+  if (access("/var/lib/gatehouse", W_OK) == 0) return "/var/lib/gatehouse";
+  return "./gatehouse-data";
+}
+
+Server::Server(Options options) : opt_(std::move(options)) {
+  if (opt_.workers == 0) {
+    opt_.workers = std::thread::hardware_concurrency();
+    if (opt_.workers == 0) opt_.workers = 1;
+  }
+}
+
+Server::~Server() {
+  for (auto& w : workers_) w->join();
+  workers_.clear();
+  if (lockFd_ >= 0) ::close(lockFd_);
+}
+
+Status Server::openDataDir() {
+  if (mkdir(opt_.dataDir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::error("data dir " + opt_.dataDir + ": " + strerror(errno));
+  std::string lock = opt_.dataDir + "/run.lock";
+  lockFd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lockFd_ < 0) return Status::error(lock + ": " + strerror(errno));
+  if (flock(lockFd_, LOCK_EX | LOCK_NB) != 0)
+    return Status::error("data dir " + opt_.dataDir + " is in use by another `gatehouse run`");
+
+  auto st = store::Store::open(opt_.dataDir + "/config.db", true);
+  if (!st.ok()) return st.status();
+  store_ = std::move(st.value());
+  auto active = store_->activeVersion();
+  if (!active.ok()) return active.status();
+  if (active.value() == 0) {
+    // First start on an empty data dir: the embedded default becomes version 1.
+    std::vector<config::Resource> resources;
+    std::vector<config::Diagnostic> diags;
+    if (!config::decodeText(embeddedDefaultConfig(opt_.adminAddress), "<embedded>", &resources,
+                            &diags))
+      return Status::error("embedded default: " + diags.front().format());
+    std::vector<store::StoredResource> stored;
+    for (const config::Resource& r : resources)
+      stored.push_back({config::kindName(r.kind), r.meta.ns, r.meta.name, r.json});
+    store::CommitInfo info{"gatehouse", "embedded default configuration", -1};
+    auto v = store_->commit(stored, info);
+    if (!v.ok()) return v.status();
+    LOG_INFO("created %s/config.db with the embedded default (version %lld)", opt_.dataDir.c_str(),
+             static_cast<long long>(v.value()));
+  }
+  return okStatus();
+}
+
+Status Server::reload(const char* why) {
+  auto dv = store_->dataVersion();
+  if (dv.ok()) lastDataVersion_ = dv.value();
+  auto active = store_->activeVersion();
+  if (!active.ok()) return active.status();
+  if (current_ && active.value() == current_->version) return okStatus();
+
+  auto fail = [&](const std::string& msg) {
+    ++reloadsFailed_;
+    LOG_ERROR("config version %lld not applied (%s): %s; version %lld keeps serving",
+              static_cast<long long>(active.value()), why, msg.c_str(),
+              static_cast<long long>(current_ ? current_->version : 0));
+    return Status::error(msg);
+  };
+
+  auto stored = store_->loadVersion(active.value());
+  if (!stored.ok()) return fail(stored.status().message());
+  std::vector<config::Resource> resources;
+  std::vector<config::Diagnostic> diags;
+  for (const store::StoredResource& s : stored.value()) {
+    std::string origin = "version " + std::to_string(active.value()) + ":" + s.kind + "/" + s.ns +
+                         "/" + s.name;
+    config::decodeText(s.body, origin, &resources, &diags);
+  }
+  if (diags.empty()) config::validate(resources, &diags);
+  if (!diags.empty()) return fail(diags.front().format());
+  auto snap = config::compile(active.value(), std::move(resources));
+  if (!snap.ok()) return fail(snap.status().message());
+
+  // Listeners that keep their address keep their sockets; new ones are opened now, before the
+  // switch, so a port that cannot be bound refuses the whole version.
+  SocketMap next;
+  for (const config::CompiledListener& l : snap.value()->listeners) {
+    auto it = sockets_.find(l.key);
+    if (it != sockets_.end()) {
+      next[l.key] = it->second;
+      continue;
+    }
+    auto set = ListenSocketSet::open(l.address, workers_.size());
+    if (!set.ok())
+      return fail("Listener " + l.ns + "/" + l.name + ": " + set.status().message());
+    next[l.key] = set.value();
+  }
+  sockets_ = next;
+  current_ = snap.value();
+  for (auto& w : workers_) w->publish(current_, sockets_);
+  ++reloadsOk_;
+  LOG_INFO("serving config version %lld (%s): %zu listeners, %zu services",
+           static_cast<long long>(current_->version), why, current_->listeners.size(),
+           current_->services.size());
+  return okStatus();
+}
+
+int Server::run() {
+  if (Status s = openDataDir(); !s.ok()) {
+    LOG_ERROR("%s", s.message().c_str());
+    return 3;
+  }
+  for (size_t i = 0; i < opt_.workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
+
+  if (Status s = reload("start"); !s.ok()) return 1;
+
+  net::Address adminAddr;
+  {
+    std::string a = opt_.adminAddress;
+    size_t colon = a.rfind(':');
+    uint64_t port = 0;
+    std::string host = colon == std::string::npos ? a : a.substr(0, colon);
+    if (!host.empty() && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    if (colon == std::string::npos || !str::parseU64(a.substr(colon + 1), &port) || port > 65535 ||
+        !net::Address::parse(host, static_cast<uint16_t>(port), &adminAddr)) {
+      LOG_ERROR("--admin %s: expected IP:PORT", a.c_str());
+      return 2;
+    }
+  }
+  admin_ = std::make_unique<admin::AdminServer>(
+      loop_, [this](std::string_view m, std::string_view p) { return handleAdmin(m, p); });
+  if (Status s = admin_->listen(adminAddr); !s.ok()) {
+    LOG_ERROR("%s", s.message().c_str());
+    return 1;
+  }
+
+  for (auto& w : workers_) w->start();
+  ready_ = true;
+  LOG_INFO("gatehouse running: %zu workers, admin on http://%s/", workers_.size(),
+           opt_.adminAddress.c_str());
+
+  for (int sig : {SIGTERM, SIGINT, SIGHUP})
+    signals_.push_back(std::make_unique<event::SignalWatcher>(loop_, sig, &Server::onSignal, this));
+  signal(SIGPIPE, SIG_IGN);
+  pollTimer_ = std::make_unique<event::Timer>(loop_, &Server::onPoll, this);
+  pollTimer_->arm(opt_.pollIntervalMs);
+  loop_.run();
+
+  for (auto& w : workers_) w->join();
+  LOG_INFO("gatehouse stopped");
+  return 0;
+}
+
+void Server::onPoll(void* arg) {
+  auto* s = static_cast<Server*>(arg);
+  if (s->shuttingDown_) return;
+  auto dv = s->store_->dataVersion();
+  if (dv.ok() && dv.value() != s->lastDataVersion_) s->reload("new version");
+  s->pollTimer_->arm(s->opt_.pollIntervalMs);
+}
+
+void Server::onSignal(void* arg, int signo) {
+  auto* s = static_cast<Server*>(arg);
+  if (signo == SIGHUP) {
+    LOG_INFO("SIGHUP: re-reading configuration");
+    s->reload("SIGHUP");
+    return;
+  }
+  s->beginShutdown();
+}
+
+void Server::beginShutdown() {
+  if (shuttingDown_) return;
+  shuttingDown_ = true;
+  ready_ = false;
+  LOG_INFO("draining (timeout %llu ms)", static_cast<unsigned long long>(opt_.drainTimeoutMs));
+  pollTimer_.reset();
+  for (auto& w : workers_) w->drain(opt_.drainTimeoutMs);
+  sockets_.clear();  // workers hold the sets until their acceptors close
+  // Wait for the workers without blocking the control loop (the admin keeps answering /ready
+  // with 503 meanwhile): check every 50 ms.
+  pollTimer_ = std::make_unique<event::Timer>(loop_, &Server::onDrainPoll, this);
+  pollTimer_->arm(50);
+}
+
+void Server::onDrainPoll(void* arg) {
+  auto* s = static_cast<Server*>(arg);
+  for (auto& w : s->workers_) {
+    if (!w->stopped()) {
+      s->pollTimer_->arm(50);
+      return;
+    }
+  }
+  s->admin_->stop();
+  s->loop_.stop();
+}
+
+admin::AdminResponse Server::handleAdmin(std::string_view method, std::string_view path) {
+  if (path == "/ready") {
+    if (ready_ && current_) return {200, "text/plain; charset=utf-8", "ready\n"};
+    return {503, "text/plain; charset=utf-8", shuttingDown_ ? "draining\n" : "not ready\n"};
+  }
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
+  if (path == "/") {
+    return {200, "text/plain; charset=utf-8",
+            "Gatehouse admin. Endpoints: /ready, /metrics. The admin UI is not part of this "
+            "build yet.\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+std::string Server::renderMetrics() {
+  std::string out;
+  std::vector<const telemetry::WorkerCounters*> ws;
+  for (auto& w : workers_) ws.push_back(&w->counters());
+  telemetry::renderWorkerCounters(ws, out);
+  telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
+                         static_cast<double>(current_ ? current_->version : 0));
+  out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"
+         "# TYPE gatehouse_config_reloads_total counter\n";
+  out += "gatehouse_config_reloads_total{result=\"success\"} " + std::to_string(reloadsOk_) + "\n";
+  out += "gatehouse_config_reloads_total{result=\"failure\"} " + std::to_string(reloadsFailed_) +
+         "\n";
+  telemetry::renderGauge(out, "gatehouse_workers", "Worker threads.",
+                         static_cast<double>(workers_.size()));
+  return out;
+}
+
+}  // namespace gh::server

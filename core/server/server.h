@@ -1,0 +1,74 @@
+#pragma once
+// Server: the composition root of `gatehouse run`.
+//
+// The control thread (the one calling run()) owns the store, the admin listener, the listening
+// sockets and the current snapshot; N worker threads own everything per-connection. The control
+// loop watches the store for new versions (PRAGMA data_version, every 200 ms, and on SIGHUP),
+// and for each new version runs the one reload path: load -> decode -> validate -> compile ->
+// open sockets of new listeners -> publish to every worker. Any failure on that path keeps the
+// previous snapshot serving and is logged and counted. SIGTERM/SIGINT drain: workers stop
+// accepting, finish in-flight exchanges (bounded by the drain timeout) and run() returns 0.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/admin/admin_server.h"
+#include "core/base/status.h"
+#include "core/config/snapshot.h"
+#include "core/event/loop.h"
+#include "core/server/worker.h"
+#include "core/store/store.h"
+
+namespace gh::server {
+
+struct Options {
+  std::string dataDir;
+  size_t workers = 0;                        // 0: one per core
+  std::string adminAddress = "127.0.0.1:9901";
+  uint64_t drainTimeoutMs = 30'000;
+  uint64_t pollIntervalMs = 200;
+};
+
+class Server {
+ public:
+  explicit Server(Options options);
+  ~Server();
+
+  // Runs until drained. Returns the process exit code (0 after a clean drain, 1 when the
+  // configuration cannot be served at start, 3 when the data directory cannot be used).
+  int run();
+
+ private:
+  Status openDataDir();
+  Status reload(const char* why);  // the single compile-and-swap path
+  admin::AdminResponse handleAdmin(std::string_view method, std::string_view path);
+  std::string renderMetrics();
+  static void onPoll(void* arg);
+  static void onSignal(void* arg, int signo);
+  static void onDrainPoll(void* arg);
+  void beginShutdown();
+
+  Options opt_;
+  event::Loop loop_;
+  std::unique_ptr<store::Store> store_;
+  int lockFd_ = -1;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  SocketMap sockets_;
+  std::shared_ptr<const config::Snapshot> current_;
+  int64_t lastDataVersion_ = -1;
+  bool ready_ = false;
+  bool shuttingDown_ = false;
+  uint64_t reloadsOk_ = 0;
+  uint64_t reloadsFailed_ = 0;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<event::Timer> pollTimer_;
+  std::vector<std::unique_ptr<event::SignalWatcher>> signals_;
+};
+
+// The data directory a command uses: --data-dir, else $GATEHOUSE_DATA_DIR, else
+// /var/lib/gatehouse when it exists and is writable, else ./gatehouse-data (spec/cli.md).
+std::string resolveDataDir(const std::string& flag);
+
+}  // namespace gh::server

@@ -1,0 +1,61 @@
+#pragma once
+// Per-worker counters: written only by the owning worker, read by the control thread when
+// /metrics is scraped, summed over workers.
+//
+// A Counter is a relaxed atomic updated with load+store, not fetch_add: with a single writer
+// that is exact, compiles to plain moves (no lock prefix, no cache-line ping-pong), and the
+// reader on another thread still sees a value without a data race.
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/http/parser.h"
+
+namespace gh::telemetry {
+
+class Counter {
+ public:
+  void inc(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void dec(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// Local-reply reasons (the x-gatehouse-reason values that are not HTTP parse errors).
+enum class LocalReason : uint8_t {
+  kNoRoute,                // 404
+  kNoBackend,              // 500: the rule has no backend with weight > 0
+  kBadPath,                // 400: path escapes the root or bad percent-encoding
+  kBodyTooLarge,           // 413
+  kExpectationFailed,      // 417
+  kHeadTimeout,            // 408
+  kUpstreamConnectFailed,  // 502
+  kUpstreamReset,          // 502
+  kUpstreamBadResponse,    // 502: the upstream broke HTTP framing
+  kUpstreamConnectTimeout, // 504
+  kUpstreamTimeout,        // 504: backendRequest timeout
+  kRequestTimeout,         // 504: route request timeout
+  kNoHealthyUpstream,      // 503: no endpoint
+  kCount
+};
+const char* localReasonName(LocalReason r);
+
+struct WorkerCounters {
+  Counter downstreamCxTotal;
+  Counter downstreamCxActive;
+  Counter downstreamRqTotal;
+  Counter downstreamRqActive;
+  Counter responsesByClass[6];  // index status/100 (1..5); 0 unused
+  Counter parseRejections[static_cast<int>(http::ParseError::kCount)];
+  Counter localReplies[static_cast<int>(LocalReason::kCount)];
+  Counter upstreamRqTotal;
+  Counter upstreamCxTotal;
+  Counter upstreamCxReused;
+  Counter upstreamCxConnectFail;
+  Counter upstreamRetryPooled;  // transparent retries after a stale pooled connection
+  Counter upstreamCxActive;
+};
+
+}  // namespace gh::telemetry

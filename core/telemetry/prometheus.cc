@@ -1,0 +1,107 @@
+#include "core/telemetry/prometheus.h"
+
+#include <cstdio>
+
+namespace gh::telemetry {
+namespace {
+
+template <typename F>
+uint64_t sum(const std::vector<const WorkerCounters*>& ws, F f) {
+  uint64_t v = 0;
+  for (const WorkerCounters* w : ws) v += f(*w).get();
+  return v;
+}
+
+void header(std::string& out, const char* name, const char* help, const char* type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, const char* name, const char* labels, uint64_t v) {
+  char buf[64];
+  out += name;
+  if (labels && *labels) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  snprintf(buf, sizeof buf, " %llu\n", static_cast<unsigned long long>(v));
+  out += buf;
+}
+
+}  // namespace
+
+void renderCounter(std::string& out, const char* name, const char* help, uint64_t value) {
+  header(out, name, help, "counter");
+  sample(out, name, nullptr, value);
+}
+
+void renderGauge(std::string& out, const char* name, const char* help, double value) {
+  header(out, name, help, "gauge");
+  char buf[64];
+  snprintf(buf, sizeof buf, " %.17g\n", value);
+  out += name;
+  out += buf;
+}
+
+void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::string& out) {
+  renderCounter(out, "gatehouse_downstream_cx_total", "Downstream connections accepted.",
+                sum(ws, [](auto& w) -> auto& { return w.downstreamCxTotal; }));
+  renderGauge(out, "gatehouse_downstream_cx_active", "Downstream connections open.",
+              static_cast<double>(static_cast<int64_t>(
+                  sum(ws, [](auto& w) -> auto& { return w.downstreamCxActive; }))));
+  renderCounter(out, "gatehouse_downstream_rq_total", "Requests whose head was parsed.",
+                sum(ws, [](auto& w) -> auto& { return w.downstreamRqTotal; }));
+  renderGauge(out, "gatehouse_downstream_rq_active", "Exchanges in flight.",
+              static_cast<double>(static_cast<int64_t>(
+                  sum(ws, [](auto& w) -> auto& { return w.downstreamRqActive; }))));
+
+  header(out, "gatehouse_downstream_rs_total", "Responses sent downstream, by status class.",
+         "counter");
+  for (int c = 1; c <= 5; ++c) {
+    char labels[32];
+    snprintf(labels, sizeof labels, "code_class=\"%dxx\"", c);
+    sample(out, "gatehouse_downstream_rs_total", labels,
+           sum(ws, [c](auto& w) -> auto& { return w.responsesByClass[c]; }));
+  }
+
+  header(out, "gatehouse_http_parse_rejections_total",
+         "Messages refused by the HTTP/1.1 parser, by reason.", "counter");
+  for (int e = 1; e < static_cast<int>(http::ParseError::kCount); ++e) {
+    std::string labels = std::string("reason=\"") + http::reasonName(static_cast<http::ParseError>(e)) + "\"";
+    sample(out, "gatehouse_http_parse_rejections_total", labels.c_str(),
+           sum(ws, [e](auto& w) -> auto& { return w.parseRejections[e]; }));
+  }
+
+  header(out, "gatehouse_local_replies_total", "Local replies by x-gatehouse-reason.", "counter");
+  for (int r = 0; r < static_cast<int>(LocalReason::kCount); ++r) {
+    std::string labels = std::string("reason=\"") + localReasonName(static_cast<LocalReason>(r)) + "\"";
+    sample(out, "gatehouse_local_replies_total", labels.c_str(),
+           sum(ws, [r](auto& w) -> auto& { return w.localReplies[r]; }));
+  }
+
+  renderCounter(out, "gatehouse_upstream_rq_total", "Requests sent upstream.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamRqTotal; }));
+  renderCounter(out, "gatehouse_upstream_cx_total", "Upstream connections opened.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamCxTotal; }));
+  renderCounter(out, "gatehouse_upstream_cx_reused_total",
+                "Requests sent on a pooled (reused) upstream connection.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamCxReused; }));
+  renderCounter(out, "gatehouse_upstream_cx_connect_fail_total", "Upstream connect failures.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamCxConnectFail; }));
+  renderCounter(out, "gatehouse_upstream_rq_retry_pooled_total",
+                "Transparent retries after a pooled connection turned out closed.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamRetryPooled; }));
+  renderGauge(out, "gatehouse_upstream_cx_active", "Upstream connections in use by exchanges.",
+              static_cast<double>(static_cast<int64_t>(
+                  sum(ws, [](auto& w) -> auto& { return w.upstreamCxActive; }))));
+}
+
+}  // namespace gh::telemetry

@@ -1,0 +1,85 @@
+#include "core/upstream/pool.h"
+
+#include <cstring>
+#include <string_view>
+
+namespace gh::upstream {
+
+Connection::Connection(event::Loop& loop, int fd, const net::Address& peer)
+    : stream_(loop, fd, this), peer_(peer), idleTimer_(loop, &Connection::onIdleTimeout, this) {}
+
+void Connection::onReadable() {
+  // An idle connection has no business receiving bytes: EOF, reset or stray data all mean
+  // it must not carry another request.
+  if (pool_) pool_->destroy(this);
+}
+
+void Connection::onIdleTimeout(void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  if (c->pool_) c->pool_->destroy(c);
+}
+
+size_t Pool::AddressHash::operator()(const net::Address& a) const {
+  return std::hash<std::string_view>()(
+      std::string_view(reinterpret_cast<const char*>(a.sockaddr()), a.length()));
+}
+
+Pool::~Pool() { closeAll(); }
+
+void Pool::closeAll() {
+  for (auto& [addr, list] : idle_) {
+    while (list.head) {
+      Connection* c = list.head;
+      list.head = c->next_;
+      delete c;
+    }
+    list.size = 0;
+  }
+  idle_.clear();
+  idleTotal_ = 0;
+}
+
+std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
+  auto it = idle_.find(peer);
+  if (it == idle_.end() || !it->second.head) return nullptr;
+  Connection* c = it->second.head;
+  unlink(c);
+  c->idleTimer_.cancel();
+  c->stream_.disableRead();
+  return std::unique_ptr<Connection>(c);
+}
+
+void Pool::put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs) {
+  List& list = idle_[c->peer_];
+  if (list.size >= maxIdle_ || c->stream_.pending() != 0 || !c->stream_.in().empty()) return;
+  Connection* raw = c.release();
+  raw->pool_ = this;
+  raw->prev_ = nullptr;
+  raw->next_ = list.head;
+  if (list.head) list.head->prev_ = raw;
+  list.head = raw;
+  ++list.size;
+  ++idleTotal_;
+  raw->stream_.setHandler(raw);
+  raw->stream_.releaseBuffers();
+  raw->stream_.enableRead();
+  raw->idleTimer_.arm(idleTimeoutMs);
+}
+
+void Pool::unlink(Connection* c) {
+  List& list = idle_[c->peer_];
+  if (c->prev_) c->prev_->next_ = c->next_;
+  else list.head = c->next_;
+  if (c->next_) c->next_->prev_ = c->prev_;
+  c->next_ = c->prev_ = nullptr;
+  c->pool_ = nullptr;
+  --list.size;
+  --idleTotal_;
+}
+
+void Pool::destroy(Connection* c) {
+  unlink(c);
+  delete c;
+}
+
+}  // namespace gh::upstream

@@ -1,0 +1,39 @@
+#pragma once
+// Service: a compiled Service resource — where requests routed to it go.
+//
+// Immutable once compiled into a Snapshot and shared read-only by all workers. Per-worker
+// mutable state (round-robin position, pooled connections) lives in the worker, indexed by
+// Service::index, never in the Service itself.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config/model.h"
+#include "core/net/address.h"
+
+namespace gh::upstream {
+
+struct Endpoint {
+  net::Address address;
+  uint32_t weight = 1;
+  std::string label;  // "10.0.0.1:8080"
+};
+
+struct Service {
+  std::string ns;
+  std::string name;
+  std::string label;  // "ns/name"
+  uint32_t index = 0; // dense, per snapshot
+  std::vector<Endpoint> endpoints;
+  std::vector<uint64_t> cumulativeWeight;  // prefix sums of endpoint weights
+  std::optional<config::DirectResponse> directResponse;
+  uint64_t connectTimeoutMs = 5'000;
+  uint64_t idleTimeoutMs = 60'000;
+
+  // Weighted round robin: the n-th pick of a worker (n = its counter for this service).
+  const Endpoint* pick(uint64_t n) const;
+};
+
+}  // namespace gh::upstream
