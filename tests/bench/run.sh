@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export PATH="$PATH:/usr/sbin:/sbin"
+export PYTHONDONTWRITEBYTECODE=1
 
 # --- peers and tools from Debian's packages ------------------------------------------------
 need=()

@@ -212,6 +212,14 @@ def add_ratios(case, refs=("nginx", "haproxy")):
 LABELS = {"nginx": "nginx", "haproxy": "HAProxy", "gatehouse": "Gatehouse"}
 
 
+def md_bullet(text):
+    """A markdown list item; lines after the first (e.g. a log tail) go in a code block."""
+    first, _, rest = text.partition("\n")
+    if not rest.strip():
+        return f"- {first}"
+    return f"- {first}\n\n  ```\n" + "\n".join(f"  {ln}" for ln in rest.splitlines()) + "\n  ```"
+
+
 def _num(v, fmt):
     return "–" if v is None else format(v, fmt)
 

@@ -53,14 +53,14 @@ def run(ctx):
         for p in pinning:
             print(f"warning: {p}", flush=True)
         if not lineup.proxies:
-            raise SystemExit("h1: no proxy to measure")
+            raise RuntimeError("no proxy could be started")
         cases = compare.interleave(ctx, NAME, lineup.proxies, CASES)
         servers = lineup.describe()
         log_problems = lineup.log_problems()
 
     valid = not lineup.failed
     md = [f"## {NAME} — {TITLE}", ""]
-    md += [f"- {m}" for m in lineup.messages]
+    md += [compare.md_bullet(m) for m in lineup.messages]
     md += [f"- warning: {p}" for p in pinning]
     md.append("- goal: Gatehouse CPU/request ≤ 0.8 × nginx and ≤ 0.8 × HAProxy; "
               "p99 ≤ nginx's")
