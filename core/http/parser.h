@@ -122,6 +122,36 @@ struct ResponseHead {
 
 enum class ParseStatus : uint8_t { kIncomplete, kDone, kError };
 
+namespace detail {
+
+// Internal to the parsers (declared here only because they are members): where the field-line
+// scanner stands in the header section, so an incremental call resumes mid-line.
+struct FieldCursor {
+  size_t lineStart = 0;  // first byte of the field line being scanned
+  size_t pos = 0;        // next byte to examine
+  size_t colon = 0;      // the colon, once the name is complete
+  size_t limit = 0;      // first offset the head may not reach
+  uint8_t phase = 0;     // line start, name, value
+};
+
+// Framing facts gathered as each field completes, so no header is looked at twice.
+struct FramingFacts {
+  uint64_t contentLength = 0;
+  uint32_t hostCount = 0;
+  uint32_t upgradeProtocols = 0;  // elements of all Upgrade fields
+  bool contentLengthSeen = false;
+  bool transferEncodingSeen = false;
+  bool chunked = false;              // "chunked" seen (and it is the only coding)
+  bool connectionClose = false;
+  bool connectionKeepAlive = false;
+  bool connectionUpgrade = false;
+  bool upgradeWebsocket = false;     // an Upgrade element is "websocket"
+  bool expectContinue = false;
+  bool expectOther = false;
+};
+
+}  // namespace detail
+
 class RequestParser {
  public:
   explicit RequestParser(const Limits& limits = Limits()) : limits_(limits) {}
@@ -130,18 +160,36 @@ class RequestParser {
   // kDone: `head` is filled and head.headLength bytes were the head; body bytes (if any)
   // follow. kError: error() says why; the connection must be answered and closed.
   // After kDone or kError call reset() before the next message.
+  // Pass the same `head` on every call for one message: it is filled line by line as lines
+  // complete, and if `data` moved between calls (buffer compaction or growth) its views are
+  // re-pointed to the new location, so only the bytes themselves must stay unchanged.
   ParseStatus parse(const char* data, size_t len, RequestHead& head);
   ParseError error() const { return error_; }
   void reset();
   void setLimits(const Limits& limits) { limits_ = limits; }
 
  private:
+  enum class Phase : uint8_t { kStart, kMethod, kTarget, kVersion, kFields, kDone, kError };
+
+  ParseStatus fail(ParseError e);
+  ParseStatus parseRequestLine(const char* data, size_t len, RequestHead& head);
+  ParseError checkTarget(RequestHead& head);
+  ParseStatus finishHead(RequestHead& head);
+
   Limits limits_;
   ParseError error_ = ParseError::kNone;
-  size_t scanned_ = 0;        // bytes already checked for line endings and forbidden bytes
-  size_t lineStart_ = 0;      // start of the line being scanned
-  size_t lines_ = 0;          // complete lines seen (request line included)
-  size_t skippedCrlf_ = 0;    // leading empty lines ignored before the request line
+  Phase phase_ = Phase::kStart;
+  const char* base_ = nullptr;  // `data` of the previous call: views are re-pointed if it moved
+  size_t scanned_ = 0;          // request line: next byte to examine
+  size_t lineStart_ = 0;        // first byte of the request line (after skipped empty lines)
+  size_t methodEnd_ = 0;        // the SP after the method
+  size_t targetEnd_ = 0;        // the SP after the target
+  size_t skippedCrlf_ = 0;      // leading empty lines ignored before the request line
+  size_t authorityOffset_ = 0;  // absolute-form: the authority inside the target
+  size_t authorityLength_ = 0;
+  bool absoluteForm_ = false;
+  detail::FieldCursor fields_;
+  detail::FramingFacts facts_;
 };
 
 class ResponseParser {
@@ -155,9 +203,19 @@ class ResponseParser {
   void reset();
 
  private:
+  enum class Phase : uint8_t { kStart, kStatusLine, kFields, kDone, kError };
+
+  ParseStatus fail(ParseError e);
+  ParseStatus parseStatusLine(const char* data, size_t len, ResponseHead& head);
+  ParseStatus finishHead(bool requestMethodHead, ResponseHead& head);
+
   Limits limits_;
   ParseError error_ = ParseError::kNone;
-  size_t scanned_ = 0;
+  Phase phase_ = Phase::kStart;
+  const char* base_ = nullptr;  // `data` of the previous call: views are re-pointed if it moved
+  size_t scanned_ = 0;          // status line: next byte to examine
+  detail::FieldCursor fields_;
+  detail::FramingFacts facts_;
 };
 
 // Decodes a chunked body incrementally and strictly. Feed it whatever bytes are available;
@@ -179,14 +237,42 @@ class ChunkedDecoder {
   bool done() const { return state_ == State::kDone; }
 
  private:
-  enum class State : uint8_t { kSize, kData, kDataCr, kDataLf, kTrailer, kDone, kError };
+  // One state per position in the grammar, so a feed may stop after any byte and the next
+  // one resumes without buffering: nothing is copied, whatever the split. The order matters:
+  // size-line states come first, then data, then trailer states (feed() tests ranges).
+  enum class State : uint8_t {
+    kSize,            // chunk-size digits
+    kExtSemicolon,    // BWS after the size or an extension, before ';'
+    kExtNameStart,    // after ';', BWS before the extension name
+    kExtName,         // extension name (token)
+    kExtAfterName,    // BWS after the name: '=' or ';' follows
+    kExtValueStart,   // after '=', BWS before the value
+    kExtToken,        // extension value as a token
+    kExtQuoted,       // inside a quoted-string value
+    kExtQuotedPair,   // after a backslash in a quoted-string
+    kExtAfterQuoted,  // after the closing '"'
+    kSizeLf,          // CR of the size line seen
+    kData,            // chunk-data: remaining_ bytes to go
+    kDataCr,          // CRLF after chunk-data
+    kDataLf,
+    kTrailerStart,    // start of a trailer line (or of the final CRLF)
+    kTrailerName,
+    kTrailerValue,
+    kTrailerLf,
+    kEndLf,           // CR of the final empty line seen
+    kDone,
+    kError,
+  };
+
+  Step fail(Step step, ParseError e);
+
   State state_ = State::kSize;
+  ParseError error_ = ParseError::kNone;
   uint64_t remaining_ = 0;   // data bytes left in the current chunk
-  size_t lineBytes_ = 0;     // length of the size/trailer line buffered so far
+  size_t sizeDigits_ = 0;    // hex digits of the current chunk-size
+  size_t lineBytes_ = 0;     // bytes of the current size/trailer line so far (CRLF excluded)
   size_t trailerBytes_ = 0;  // total trailer section size (bounded by maxLine_ * 16)
   size_t maxLine_;
-  // Scratch for a size or trailer line split across feeds (bounded by maxLine_).
-  std::vector<char> line_;
 };
 
 // Target helpers -----------------------------------------------------------------------
