@@ -64,7 +64,7 @@ class Lineup:
                 continue
             for pid, cpus in s.proc.affinity().items():
                 if cpus != [cpu]:
-                    bad.append(f"{s.name} pid {pid} runs on CPUs {cpus}, expected [{cpu}]")
+                    bad.append(f"{s.name} thread {pid} may run on CPUs {cpus}, expected [{cpu}]")
         return bad
 
     def describe(self):
@@ -72,7 +72,7 @@ class Lineup:
         for s in [self.upstream] + self.proxies:
             if s and s.proc:
                 out[s.name] = {"version": s.version(), "port": s.port, "cpu": s.cpu,
-                               "pids": sorted(s.proc.affinity()), "config_dir": s.dir}
+                               "threads": sorted(s.proc.affinity()), "config_dir": s.dir}
         return out
 
     def log_problems(self):

@@ -157,13 +157,19 @@ class Proc:
         return self.popen.poll() is None
 
     def affinity(self):
-        """CPU sets of every process in the tree (to check that pinning held)."""
+        """CPU set of every thread of every process in the tree (to check that pinning held;
+        a server that sets its own thread affinity would escape taskset)."""
         out = {}
         for pid in descendants(self.pid):
             try:
-                out[pid] = sorted(os.sched_getaffinity(pid))
+                tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
             except OSError:
-                pass
+                continue
+            for tid in tids:
+                try:
+                    out[tid] = sorted(os.sched_getaffinity(tid))
+                except OSError:
+                    pass
         return out
 
     def log_tail(self, n=20):

@@ -338,8 +338,9 @@ spec:
             st = os.stat(self.binary)
             rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=self.ctx.root,
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            return (f"{os.path.relpath(self.binary, self.ctx.root)} (git {rev.stdout.decode().strip() or '?'}, built "
-                    f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(st.st_mtime))})")
+            return (f"{os.path.relpath(self.binary, self.ctx.root)} (built "
+                    f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(st.st_mtime))}; tree at git "
+                    f"{rev.stdout.decode().strip() or '?'} when benchmarked)")
         except OSError:
             return "build/gatehouse"
 
