@@ -72,25 +72,31 @@ int readInteger(sqlite3* db, const char* sql, int64_t* out) {
   return SQLITE_OK;
 }
 
-Status newerThanThisBuild(const std::string& path, int64_t found) {
-  return Status::error(path + ": schema version " + std::to_string(found) +
-                       " is newer than this gatehouse (" + std::to_string(kVersion) + ")");
-}
-
-// Decides, from the header and the table list, whether the database is ours to use: either
-// one a gatehouse has written (our application id) or a brand-new empty file.
-Status checkOwnership(sqlite3* db, const std::string& path) {
+// Reads the schema version, after deciding from the header and the table list that the
+// database is ours to use: one a gatehouse has written (our application id), or a brand-new
+// empty file (version 0). Call it inside a transaction: the three reads must see one state of
+// the file, or a migration committed between them by another process makes a half-migrated
+// file appear that never existed.
+Status inspect(sqlite3* db, const std::string& path, int64_t* version) {
   int64_t applicationId = 0, userVersion = 0, objects = 0;
   if (readInteger(db, "PRAGMA application_id", &applicationId) != SQLITE_OK ||
       readInteger(db, "PRAGMA user_version", &userVersion) != SQLITE_OK ||
       readInteger(db, "SELECT count(*) FROM sqlite_schema", &objects) != SQLITE_OK) {
     return failure(db, path, "reading the schema version");
   }
-  if (applicationId == kApplicationId) return okStatus();
-  if (applicationId == 0 && userVersion == 0 && objects == 0) return okStatus();
-  return Status::error(path + ": not a gatehouse database (it is some other program's SQLite " +
-                       "database: application_id " + std::to_string(applicationId) +
-                       ", user_version " + std::to_string(userVersion) + ")");
+  const bool ours = applicationId == kApplicationId;
+  const bool empty = applicationId == 0 && userVersion == 0 && objects == 0;
+  if (!ours && !empty) {
+    return Status::error(path + ": not a gatehouse database (it is some other program's " +
+                         "SQLite database: application_id " + std::to_string(applicationId) +
+                         ", user_version " + std::to_string(userVersion) + ")");
+  }
+  if (userVersion > kVersion) {
+    return Status::error(path + ": schema version " + std::to_string(userVersion) +
+                         " is newer than this gatehouse (" + std::to_string(kVersion) + ")");
+  }
+  *version = userVersion;
+  return okStatus();
 }
 
 }  // namespace
@@ -98,33 +104,31 @@ Status checkOwnership(sqlite3* db, const std::string& path) {
 const int64_t kVersion = static_cast<int64_t>(std::size(kSteps));
 
 Status migrate(sqlite3* db, const std::string& path) {
-  if (Status s = checkOwnership(db, path); !s.ok()) return s;
-
   // The common case, an up-to-date database, is settled by a read and takes no write lock, so
   // opening a store never waits behind another process's commit.
   int64_t current = 0;
-  if (readInteger(db, "PRAGMA user_version", &current) != SQLITE_OK)
-    return failure(db, path, "reading the schema version");
-  if (current > kVersion) return newerThanThisBuild(path, current);
+  {
+    Transaction read(db);
+    if (read.begin(Transaction::Mode::kRead) != SQLITE_OK)
+      return failure(db, path, "reading the schema version");
+    if (Status s = inspect(db, path, &current); !s.ok()) return s;
+  }
 
   while (current < kVersion) {
     Transaction txn(db);
     if (txn.begin(Transaction::Mode::kWrite) != SQLITE_OK)
       return failure(db, path, "migrating the schema");
-    // Read again under the write lock: another process may have migrated since the read above.
-    if (readInteger(db, "PRAGMA user_version", &current) != SQLITE_OK)
-      return failure(db, path, "reading the schema version");
-    if (current > kVersion) return newerThanThisBuild(path, current);
+    // Look again under the write lock: another process may have migrated since the read above.
+    if (Status s = inspect(db, path, &current); !s.ok()) return s;
     if (current == kVersion) break;
 
     const int64_t next = current + 1;
-    const std::string what = "migrating the schema to version " + std::to_string(next);
     // Pragmas take no bound parameters; these two numbers are this build's own constants.
     const std::string stamp = "PRAGMA user_version = " + std::to_string(next) +
                               "; PRAGMA application_id = " + std::to_string(kApplicationId);
     if (execute(db, kSteps[current]) != SQLITE_OK || execute(db, stamp.c_str()) != SQLITE_OK ||
         txn.commit() != SQLITE_OK) {
-      return failure(db, path, what);
+      return failure(db, path, "migrating the schema to version " + std::to_string(next));
     }
     current = next;
   }

@@ -46,6 +46,7 @@
 #include <cerrno>
 #include <chrono>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 #include "core/base/strings.h"
@@ -55,6 +56,10 @@
 
 namespace gh::store {
 namespace {
+
+// How long a statement waits for another connection's lock before failing with SQLITE_BUSY.
+// Writers hold the lock for one commit, milliseconds even for a large configuration.
+constexpr std::chrono::milliseconds kBusyTimeout(5000);
 
 int64_t nowUnixMs() {
   using namespace std::chrono;
@@ -140,6 +145,7 @@ struct Store::Impl {
   }
 
   Status configure();
+  Status enableWal();
   Status checkIntegrity();
   Status prepareStatements();
 
@@ -148,31 +154,50 @@ struct Store::Impl {
 };
 
 Status Store::Impl::configure() {
-  // busy_timeout first: switching to WAL below may have to wait for another process's lock.
-  // The rest are per connection, so every open sets them again. synchronous=FULL syncs the WAL
-  // at every commit: an apply that returned is on disk even if the machine loses power, which
-  // is worth a sync per configuration change. trusted_schema=OFF keeps a hostile file from
+  // The busy timeout first: everything after it may meet another process's lock. The pragmas
+  // are per connection, so every open sets them again. synchronous=FULL syncs the WAL at every
+  // commit: an apply that returned is on disk even if the machine then loses power, which is
+  // worth one sync per configuration change. trusted_schema=OFF keeps a hostile file from
   // running functions through views or triggers it declares.
+  sqlite3_busy_timeout(db(), static_cast<int>(kBusyTimeout.count()));
   static constexpr char kPragmas[] =
-      "PRAGMA busy_timeout = 5000; PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON;"
-      " PRAGMA synchronous = FULL";
+      "PRAGMA trusted_schema = OFF; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL";
   if (int rc = execute(db(), kPragmas); rc != SQLITE_OK)
     return openFailure(rc, "configuring the connection");
+  return enableWal();
+}
 
-  // The journal mode is a property of the file; asking for WAL on a file that already uses it
-  // is a no-op. SQLite answers with the mode now in force, which is not WAL when the file
-  // system cannot share the WAL index between processes: then readers would block writers,
-  // so refuse rather than run differently from what the design promises.
-  Statement statement;
-  int rc = statement.prepare(db(), "PRAGMA journal_mode = WAL");
-  if (rc != SQLITE_OK) return openFailure(rc, "enabling the write-ahead log");
-  Query query(statement);
-  rc = query.step();
-  if (rc != SQLITE_ROW) return openFailure(rc, "enabling the write-ahead log");
-  if (std::string mode = query.text(0); mode != "wal")
-    return Status::error(path + ": cannot use a write-ahead log here (journal mode is " + mode +
-                         ")");
-  return okStatus();
+Status Store::Impl::enableWal() {
+  // The journal mode is a property of the file, so only the first open of a file converts it;
+  // later ones find WAL already in force and the pragma is a no-op. The conversion needs the
+  // file to itself, and SQLite does not call the busy handler while it waits for that, so
+  // several processes opening a new file at once would get "database is locked" however long
+  // the busy timeout. They retry here instead, for as long as the busy timeout would wait.
+  const auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    Statement statement;
+    int rc = statement.prepare(db(), "PRAGMA journal_mode = WAL");
+    std::string mode;
+    if (rc == SQLITE_OK) {
+      Query query(statement);
+      rc = query.step();
+      if (rc == SQLITE_ROW) mode = query.text(0);
+    }
+    if (rc == SQLITE_BUSY && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(2 * pause, std::chrono::milliseconds(64));
+      continue;
+    }
+    if (rc != SQLITE_ROW) return openFailure(rc, "enabling the write-ahead log");
+    // SQLite answers with the mode now in force. It is not WAL when the file system cannot
+    // share the WAL index between processes; readers would then block writers, so refuse
+    // rather than run differently from what the design promises.
+    if (mode != "wal")
+      return Status::error(path + ": cannot use a write-ahead log here (journal mode is " + mode +
+                           ")");
+    return okStatus();
+  }
 }
 
 Status Store::Impl::checkIntegrity() {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/base/sha256.h"
@@ -127,6 +129,9 @@ TEST_CASE("open creates a database only when asked to", "[store]") {
 
   CHECK(openError(path) == path + ": no such database");
   CHECK_FALSE(std::filesystem::exists(path));
+  const std::string nowhere = dir.file("missing/config.db");
+  CHECK(openError(nowhere, /*create=*/true) ==
+        nowhere + ": cannot open: unable to open database file");
 
   {
     auto store = openOrFail(path, /*create=*/true);
@@ -373,6 +378,91 @@ TEST_CASE("a commit based on a stale version is refused as a conflict", "[store]
   CHECK(commitOrFail(*alice, routes(5), by("alice")) == 3);
   CHECK_FALSE(isConflict(okStatus()));
   CHECK_FALSE(isConflict(Status::error("something else")));
+}
+
+TEST_CASE("many connections may create and migrate one new file at once", "[store]") {
+  // All of them find a new, empty file; while one converts it to WAL and migrates it, the
+  // others look at it at every stage of that and must neither fail nor mistake it for someone
+  // else's database. Several rounds, as each race is narrow.
+  constexpr int kRounds = 10;
+  constexpr int kOpeners = 12;
+  for (int round = 0; round < kRounds; ++round) {
+    TempDir dir;
+    const std::string path = dir.file("config.db");
+    std::atomic<bool> go{false};
+    std::vector<std::string> failures(kOpeners);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < kOpeners; ++i) {
+      openers.emplace_back([&, i] {
+        while (!go.load()) std::this_thread::yield();
+        auto store = Store::open(path, /*create=*/true);
+        if (!store.ok()) {
+          failures[i] = store.status().message();
+          return;
+        }
+        // Commits keep the file busy while later openers are still looking at it.
+        auto id = (*store)->commit({resource("Service", "s", std::to_string(i), "{}")}, by("t"));
+        if (!id.ok()) failures[i] = id.status().message();
+      });
+    }
+    go = true;
+    for (std::thread& t : openers) t.join();
+    INFO("round " << round);
+    for (const std::string& f : failures) CHECK(f == "");
+    CHECK(queryInt(path, "PRAGMA user_version") == 1);
+    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 3);
+  }
+}
+
+TEST_CASE("writers on separate connections serialize, and stale bases are caught", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("config.db");
+  constexpr int kWriters = 4;
+  constexpr int kCommitsEach = 10;
+
+  // Every writer opens the new file at once, so they also race to create and migrate it.
+  std::vector<int> conflicts(kWriters, 0);
+  std::vector<std::string> failures(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      auto opened = Store::open(path, /*create=*/true);
+      if (!opened.ok()) {
+        failures[w] = opened.status().message();
+        return;
+      }
+      Store& store = **opened;
+      for (int done = 0; done < kCommitsEach;) {
+        // Read, decide, commit based on what was read: the editor's loop.
+        int64_t base = *store.activeVersion();
+        std::string body = std::to_string(w) + "/" + std::to_string(done);
+        Result<int64_t> id =
+            store.commit({resource("Service", "w", std::to_string(w), body)}, by("w", "", base));
+        if (isConflict(id.status())) {
+          ++conflicts[w];
+          continue;
+        }
+        if (!id.ok() || *id != base + 1) {
+          failures[w] = id.ok()
+                            ? "version " + std::to_string(*id) + " after " + std::to_string(base)
+                            : id.status().message();
+          return;
+        }
+        ++done;
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  for (const std::string& f : failures) CHECK(f == "");
+
+  auto store = openOrFail(path, /*create=*/false);
+  CHECK(*store->activeVersion() == kWriters * kCommitsEach);
+  CHECK(rows(path, "versions") == kWriters * kCommitsEach);
+  CHECK(queryInt(path, "PRAGMA user_version") == 1);
+  int total = 0;
+  for (int c : conflicts) total += c;
+  std::cout << "store: " << kWriters << " writers, " << kWriters * kCommitsEach << " commits, "
+            << total << " conflicts retried\n";
 }
 
 TEST_CASE("two resources with one key are refused", "[store]") {
