@@ -125,7 +125,7 @@ bool exactEquals(std::string_view a, std::string_view b) {
 
 // Compiles headers[] or queryParams[] of a match, keeping only the first entry of each name.
 Status compileValueConditions(const std::vector<config::NameValueMatch>& in, NameEquals same,
-                              std::string_view field, std::vector<ValueCondition>* out,
+                              const char* field, std::vector<ValueCondition>* out,
                               config::SourceLoc* errorLoc) {
   for (size_t i = 0; i < in.size(); ++i) {
     const config::NameValueMatch& m = in[i];
@@ -153,18 +153,16 @@ Status compileValueConditions(const std::vector<config::NameValueMatch>& in, Nam
 }  // namespace
 
 Result<RequestConditions> RequestConditions::compile(const config::RouteMatch& match,
-                                                     std::string_view field,
                                                      config::SourceLoc* errorLoc) {
   RequestConditions rc;
   if (match.method) {
     rc.hasMethod_ = true;
     rc.method_ = *match.method;
   }
-  Status s = compileValueConditions(match.headers, str::iequals, std::string(field) + ".headers",
-                                    &rc.headers_, errorLoc);
+  Status s = compileValueConditions(match.headers, str::iequals, "headers", &rc.headers_, errorLoc);
   if (!s.ok()) return s;
-  s = compileValueConditions(match.queryParams, exactEquals, std::string(field) + ".queryParams",
-                             &rc.queryParams_, errorLoc);
+  s = compileValueConditions(match.queryParams, exactEquals, "queryParams", &rc.queryParams_,
+                             errorLoc);
   if (!s.ok()) return s;
   rc.unconditional_ = !rc.hasMethod_ && rc.headers_.empty() && rc.queryParams_.empty();
   return rc;

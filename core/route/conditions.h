@@ -67,9 +67,9 @@ struct ValueCondition {
 // The non-path conditions of one RouteMatch.
 class RequestConditions {
  public:
-  // `field` locates the match in error messages ("spec.rules[0].matches[1]"). On failure
-  // *errorLoc is where the offending value was written (line 0 when unknown).
-  static Result<RequestConditions> compile(const config::RouteMatch& match, std::string_view field,
+  // Error messages name the field within the match ("headers[1].value: invalid regular
+  // expression: ..."); *errorLoc is then where the value was written (line 0 when unknown).
+  static Result<RequestConditions> compile(const config::RouteMatch& match,
                                            config::SourceLoc* errorLoc);
 
   // True when the method, every header condition and every query condition hold. `headers`

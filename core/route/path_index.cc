@@ -50,31 +50,42 @@ PathIndex::PathIndex(std::vector<const Candidate*> candidates) {
     }
   }
 
-  const auto byKeyThenPrecedence = [](const Candidate* a, const Candidate* b) {
-    if (a->pathKey != b->pathKey) return a->pathKey < b->pathKey;
-    return a->precedes(*b);
-  };
-  std::sort(exact.begin(), exact.end(), byKeyThenPrecedence);
-  std::sort(prefix.begin(), prefix.end(), byKeyThenPrecedence);
   std::sort(regexes_.begin(), regexes_.end(),
             [](const Candidate* a, const Candidate* b) { return a->precedes(*b); });
 
+  // Groups each list by key, each group in precedence order. The order of the groups does not
+  // matter (lookup reaches them by hash), so they are sorted by the key's hash first: keys like
+  // "/api/v1/service-N" share long prefixes and comparing them would dominate the compile.
+  using Keyed = std::pair<size_t, const Candidate*>;
+  const auto groupByKey = [](const std::vector<const Candidate*>& list) {
+    std::vector<Keyed> keyed;
+    keyed.reserve(list.size());
+    for (const Candidate* c : list)
+      keyed.emplace_back(std::hash<std::string_view>{}(c->pathKey), c);
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+      if (a.first != b.first) return a.first < b.first;
+      if (a.second->pathKey != b.second->pathKey) return a.second->pathKey < b.second->pathKey;
+      return a.second->precedes(*b.second);
+    });
+    return keyed;
+  };
+
   candidates_.reserve(exact.size() + prefix.size());
-  // Appends the sorted `group` to candidates_ and returns one span per distinct key.
-  const auto appendSpans = [this](const std::vector<const Candidate*>& group) {
+  // Appends the grouped candidates to candidates_ and returns one span per distinct key.
+  const auto appendSpans = [this](const std::vector<Keyed>& grouped) {
     std::vector<std::pair<std::string_view, Span>> spans;
-    for (size_t i = 0; i < group.size();) {
-      size_t j = i + 1;
-      while (j < group.size() && group[j]->pathKey == group[i]->pathKey) ++j;
+    for (size_t i = 0; i < grouped.size();) {
+      const std::string_view key = grouped[i].second->pathKey;
       const auto begin = static_cast<uint32_t>(candidates_.size());
-      candidates_.insert(candidates_.end(), group.begin() + i, group.begin() + j);
-      spans.emplace_back(group[i]->pathKey, Span{begin, static_cast<uint32_t>(candidates_.size())});
-      i = j;
+      for (; i < grouped.size() && grouped[i].second->pathKey == key; ++i) {
+        candidates_.push_back(grouped[i].second);
+      }
+      spans.emplace_back(key, Span{begin, static_cast<uint32_t>(candidates_.size())});
     }
     return spans;
   };
-  exact_ = StringIndex<Span>(appendSpans(exact));
-  const auto prefixSpans = appendSpans(prefix);
+  exact_ = StringIndex<Span>(appendSpans(groupByKey(exact)));
+  const auto prefixSpans = appendSpans(groupByKey(prefix));
   prefixes_ = StringIndex<Span>(prefixSpans);
 
   for (const auto& [key, span] : prefixSpans) {

@@ -67,9 +67,9 @@ std::string errorPrefix(const config::Resource& r, const config::SourceLoc& wher
 Result<std::string> normalizeHostname(std::string_view h) {
   std::string out = str::toLower(h);
   if (!out.empty() && out.back() == '.') out.pop_back();
-  const size_t star = out.find('*');
-  const bool wildcard = str::startsWith(out, "*.") && out.size() > 2;
-  if (out.empty() || (star != std::string::npos && (!wildcard || out.find('*', 1) != out.npos))) {
+  const std::string_view dnsName =
+      str::startsWith(out, "*.") ? std::string_view(out).substr(2) : std::string_view(out);
+  if (dnsName.empty() || dnsName.find('*') != std::string_view::npos) {
     return Status::error("invalid hostname \"" + std::string(h) +
                          "\": want a DNS name or \"*.\" followed by one");
   }
@@ -120,8 +120,11 @@ std::string_view pathKeyOf(const config::PathMatch& p) {
 Status compileCandidate(const config::Resource& res, const CompiledRule& cr, uint32_t routeRank,
                         uint32_t matchIndex, Candidate* out) {
   const config::RouteMatch& m = cr.matches[matchIndex];
-  const std::string field = "spec.rules[" + std::to_string(cr.rule.ruleIndex) + "].matches[" +
-                            std::to_string(matchIndex) + "]";
+  // Built only for an error message: compile runs this for every match of every route.
+  const auto fail = [&](const config::SourceLoc& loc, const std::string& what) {
+    return Status::error(errorPrefix(res, loc) + "spec.rules[" + std::to_string(cr.rule.ruleIndex) +
+                         "].matches[" + std::to_string(matchIndex) + "]." + what);
+  };
   out->rule = &cr.rule;
   out->match = &m;
   out->pathKey = pathKeyOf(m.path);
@@ -131,16 +134,13 @@ Status compileCandidate(const config::Resource& res, const CompiledRule& cr, uin
   if (m.path.type == config::PathMatchType::kRegularExpression) {
     Result<Pattern> p = Pattern::compile(m.path.value);
     if (!p.ok()) {
-      return Status::error(errorPrefix(res, m.path.loc) + field +
-                           ".path.value: " + p.status().message());
+      return fail(m.path.loc, "path.value: " + p.status().message());
     }
     out->pathRegex.emplace(std::move(*p));
   }
   config::SourceLoc errorLoc;
-  Result<RequestConditions> conditions = RequestConditions::compile(m, field, &errorLoc);
-  if (!conditions.ok()) {
-    return Status::error(errorPrefix(res, errorLoc) + conditions.status().message());
-  }
+  Result<RequestConditions> conditions = RequestConditions::compile(m, &errorLoc);
+  if (!conditions.ok()) return fail(errorLoc, conditions.status().message());
   out->conditions = std::move(*conditions);
   return okStatus();
 }
