@@ -1,7 +1,7 @@
 // SHA-256 as FIPS 180-4 section 6.2 describes it, written for clarity first: one 64-byte block
 // is compressed at a time, words are read big-endian one byte at a time (so there is no
 // alignment or byte-order assumption about the host), and the message schedule is expanded in
-// full before the 64 rounds. A straightforward loop like this hashes a few hundred megabytes a
+// full before the 64 rounds. A straightforward loop like this hashes over a hundred megabytes a
 // second at -O2, which is far more than configuration traffic needs.
 //
 // The tail of the input that does not fill a block waits in buffer_. digest() appends the
