@@ -14,16 +14,23 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 namespace gh::config {
 
 // Where a value came from, for diagnostics.
+//
+// Every struct below compares with ==, field by field, SourceLocs included: two Resources read
+// from different places are different objects. Compare what a resource *says* with
+// Resource::json, which carries no positions.
 struct SourceLoc {
   std::string file;  // "-" for stdin, "<embedded>" for the built-in default
   int line = 0;      // 1-based; 0 when unknown
   int column = 0;    // 1-based
+
+  bool operator==(const SourceLoc&) const = default;
 };
 
 struct Diagnostic {
@@ -31,6 +38,8 @@ struct Diagnostic {
   std::string message;  // "HTTPRoute default/shop: spec.rules[0].matches[0].path.type: must be
                         // one of Exact, PathPrefix, RegularExpression"
   std::string format() const;  // "file:line:column: message"
+
+  bool operator==(const Diagnostic&) const = default;
 };
 
 struct ObjectMeta {
@@ -38,6 +47,9 @@ struct ObjectMeta {
   std::string ns = "default";  // metadata.namespace
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  SourceLoc nameLoc;  // of metadata.name: where duplicate-resource errors point
+
+  bool operator==(const ObjectMeta&) const = default;
 };
 
 // --- Listener (gatehouse.dev/v1) ---------------------------------------------------------
@@ -55,6 +67,8 @@ struct HttpSettings {  // spec.http: per-listener limits of spec/http.md (all op
   bool mergeSlashes = false;
   uint32_t xffTrustedHops = 0;        // how many X-Forwarded-For hops to trust (0: none, the
                                       // client address starts a new list)
+
+  bool operator==(const HttpSettings&) const = default;
 };
 
 struct ListenerSpec {
@@ -62,6 +76,9 @@ struct ListenerSpec {
   uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;
   HttpSettings http;
+  SourceLoc portLoc;  // of spec.port: where address:port conflicts are reported
+
+  bool operator==(const ListenerSpec&) const = default;
 };
 
 // --- HTTPRoute (gateway.networking.k8s.io/v1) --------------------------------------------
@@ -69,6 +86,9 @@ struct ListenerSpec {
 struct ParentRef {
   std::string name;
   std::string ns;  // defaults to the route's namespace
+  SourceLoc loc;   // of the parentRefs[] item, for reference errors
+
+  bool operator==(const ParentRef&) const = default;
 };
 
 enum class PathMatchType { kExact, kPathPrefix, kRegularExpression };
@@ -77,12 +97,18 @@ enum class ValueMatchType { kExact, kRegularExpression };
 struct PathMatch {
   PathMatchType type = PathMatchType::kPathPrefix;
   std::string value = "/";
+  SourceLoc loc;  // of path.value, for regex compile errors
+
+  bool operator==(const PathMatch&) const = default;
 };
 
 struct NameValueMatch {  // headers[] and queryParams[]
   ValueMatchType type = ValueMatchType::kExact;
   std::string name;      // header names compare case-insensitively; query names exactly
   std::string value;
+  SourceLoc loc;         // of value, for regex compile errors
+
+  bool operator==(const NameValueMatch&) const = default;
 };
 
 struct RouteMatch {
@@ -90,17 +116,23 @@ struct RouteMatch {
   std::optional<std::string> method;       // GET, POST, ...
   std::vector<NameValueMatch> headers;
   std::vector<NameValueMatch> queryParams;
+
+  bool operator==(const RouteMatch&) const = default;
 };
 
 struct HeaderValue {
   std::string name;
   std::string value;
+
+  bool operator==(const HeaderValue&) const = default;
 };
 
 struct HeaderModifier {  // RequestHeaderModifier / ResponseHeaderModifier
   std::vector<HeaderValue> set;
   std::vector<HeaderValue> add;
   std::vector<std::string> remove;
+
+  bool operator==(const HeaderModifier&) const = default;
 };
 
 enum class PathModifierType { kReplaceFullPath, kReplacePrefixMatch };
@@ -108,6 +140,8 @@ enum class PathModifierType { kReplaceFullPath, kReplacePrefixMatch };
 struct PathModifier {
   PathModifierType type = PathModifierType::kReplaceFullPath;
   std::string value;  // replaceFullPath or replacePrefixMatch
+
+  bool operator==(const PathModifier&) const = default;
 };
 
 struct RequestRedirect {
@@ -116,11 +150,15 @@ struct RequestRedirect {
   std::optional<PathModifier> path;
   std::optional<uint16_t> port;
   int statusCode = 302;                 // 301 | 302 | 303 | 307 | 308
+
+  bool operator==(const RequestRedirect&) const = default;
 };
 
 struct UrlRewrite {
   std::optional<std::string> hostname;
   std::optional<PathModifier> path;
+
+  bool operator==(const UrlRewrite&) const = default;
 };
 
 enum class FilterType { kRequestHeaderModifier, kResponseHeaderModifier, kRequestRedirect,
@@ -131,18 +169,24 @@ struct RouteFilter {
   HeaderModifier headerModifier;  // for the two header modifiers
   RequestRedirect redirect;
   UrlRewrite rewrite;
+
+  bool operator==(const RouteFilter&) const = default;
 };
 
 struct BackendRef {
   std::string name;
   std::string ns;        // defaults to the route's namespace
   uint32_t weight = 1;   // 0..1'000'000
-  SourceLoc loc;         // for reference errors
+  SourceLoc loc;         // for reference errors: the backendRefs[] item
+
+  bool operator==(const BackendRef&) const = default;
 };
 
 struct RouteTimeouts {
   std::optional<uint64_t> requestMs;         // whole exchange, from head received to last byte
   std::optional<uint64_t> backendRequestMs;  // from upstream request sent to response head
+
+  bool operator==(const RouteTimeouts&) const = default;
 };
 
 struct RouteRule {
@@ -151,12 +195,16 @@ struct RouteRule {
   std::vector<RouteFilter> filters;
   std::vector<BackendRef> backendRefs;
   RouteTimeouts timeouts;
+
+  bool operator==(const RouteRule&) const = default;
 };
 
 struct HttpRouteSpec {
   std::vector<ParentRef> parentRefs;
   std::vector<std::string> hostnames;  // lower-cased; exact or "*.suffix"
   std::vector<RouteRule> rules;
+
+  bool operator==(const HttpRouteSpec&) const = default;
 };
 
 // --- Service (gatehouse.dev/v1) ----------------------------------------------------------
@@ -165,12 +213,16 @@ struct Endpoint {
   std::string address;  // IPv4 or IPv6 literal
   uint16_t port = 0;
   uint32_t weight = 1;
+
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct DirectResponse {
   int status = 200;
   std::string contentType = "text/plain";
   std::string body;
+
+  bool operator==(const DirectResponse&) const = default;
 };
 
 struct ServiceSpec {
@@ -178,6 +230,8 @@ struct ServiceSpec {
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse
   uint64_t connectTimeoutMs = 5'000;  // trafficPolicy.connectionPool.tcp.connectTimeout
   uint64_t idleTimeoutMs = 60'000;    // trafficPolicy.connectionPool.http.idleTimeout
+
+  bool operator==(const ServiceSpec&) const = default;
 };
 
 // --- Resource ----------------------------------------------------------------------------
@@ -195,6 +249,8 @@ struct Resource {
   const ListenerSpec& listener() const { return std::get<ListenerSpec>(spec); }
   const HttpRouteSpec& route() const { return std::get<HttpRouteSpec>(spec); }
   const ServiceSpec& service() const { return std::get<ServiceSpec>(spec); }
+
+  bool operator==(const Resource&) const = default;
 };
 
 const char* kindName(Kind k);                        // "Listener", "HTTPRoute", "Service"

@@ -1,0 +1,56 @@
+// Names and formatting for the resource model (model.h).
+
+#include "core/config/model.h"
+
+#include "core/base/strings.h"
+
+namespace gh::config {
+
+std::string Diagnostic::format() const {
+  std::string out;
+  if (!loc.file.empty()) {
+    out = loc.file;
+    if (loc.line > 0) {
+      out += ':' + std::to_string(loc.line);
+      if (loc.column > 0) out += ':' + std::to_string(loc.column);
+    }
+    out += ": ";
+  }
+  out += message;
+  return out;
+}
+
+const char* kindName(Kind k) {
+  switch (k) {
+    case Kind::kListener:
+      return "Listener";
+    case Kind::kHttpRoute:
+      return "HTTPRoute";
+    case Kind::kService:
+      return "Service";
+  }
+  return "?";
+}
+
+bool parseKindName(std::string_view s, Kind* out) {
+  struct Alias {
+    std::string_view name;
+    Kind kind;
+  };
+  // What `gatehouse get KIND` accepts: the kind, its plural, and kubectl's short names.
+  static constexpr Alias kAliases[] = {
+      {"listener", Kind::kListener},   {"listeners", Kind::kListener},
+      {"httproute", Kind::kHttpRoute}, {"httproutes", Kind::kHttpRoute},
+      {"service", Kind::kService},     {"services", Kind::kService},
+      {"svc", Kind::kService},
+  };
+  for (const Alias& a : kAliases) {
+    if (str::iequals(s, a.name)) {
+      *out = a.kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace gh::config
