@@ -19,6 +19,11 @@
 //      order within the rule.
 //   The first candidate (in that order) whose method, header and query conditions all hold
 //   is the match.
+// Details of that order: prefixes "/foo" and "/foo/" match the same paths, and the one with
+// more characters comes first (the Gateway API's "largest number of characters"); a rule
+// without matches is one PathPrefix "/" match; how headers and query parameters compare
+// (repeated fields, percent-decoding) is in conditions.h. Lookup does not allocate (but for
+// the one per-thread buffer conditions.h describes).
 
 #include <cstdint>
 #include <functional>

@@ -333,6 +333,20 @@ TEST_CASE("the Match names the RouteMatch that applied", "[route]") {
   CHECK(m.match->path.type == PathMatchType::kExact);
 }
 
+TEST_CASE("matches of equal precedence are tried in declared order", "[route]") {
+  auto table = mustCompile({httpRoute("default", "k", {},
+                                      {rule({withHeaders(prefix("/k"), {is("x-b", "1")}),
+                                             withHeaders(prefix("/k"), {is("x-a", "1")})})})});
+  const auto headerOf = [&](std::vector<http::Header> headers) {
+    const route::Match m = lookup(*table, {.path = "/k", .headers = std::move(headers)});
+    return m.match ? m.match->headers.at(0).name : "-";
+  };
+  CHECK(headerOf({{"x-a", "1"}, {"x-b", "1"}}) == "x-b");
+  CHECK(headerOf({{"x-a", "1"}}) == "x-a");
+  CHECK(headerOf({{"x-b", "1"}}) == "x-b");
+  CHECK(headerOf({}) == "-");
+}
+
 TEST_CASE("a rule without matches matches every path", "[route]") {
   config::RouteRule r;
   r.backendRefs.push_back({.name = "svc"});
