@@ -66,6 +66,7 @@ struct Session::Exchange {
   bool respDone = false;
   bool respSeenBytes = false;   // any upstream byte arrived
   bool respChunkedOut = false;  // re-chunking toward the client
+  bool respHeadUnsent = false;  // the serialized head waits in ctx.scratch for body bytes
   bool upstreamClean = true;    // framing intact: the connection may be pooled
   uint64_t respRemaining = 0;
   int status = 0;
@@ -93,6 +94,7 @@ struct Session::Exchange {
     reqRemaining = reqBodyBytes = 0;
     sent100 = connecting = reused = retried = false;
     respHeadDone = respStarted = respDone = respSeenBytes = respChunkedOut = false;
+    respHeadUnsent = false;
     upstreamClean = true;
     respRemaining = 0;
     status = 0;
@@ -717,10 +719,8 @@ void Session::readUpstream() {
       if (x.respHeadDone && x.resp.body == BodyKind::kUntilClose) {
         // The upstream's close is the end of this body.
         x.respDone = true;
-        if (x.respChunkedOut && !down_.send("0\r\n\r\n")) {
-          close();
-          return;
-        }
+        iovec last{const_cast<char*>("0\r\n\r\n"), 5};
+        if (!sendDown(&last, x.respChunkedOut ? 1 : 0)) return;
         if (!x.respChunkedOut) x.req.keepAlive = false;
         finishExchange();
         return;
@@ -803,11 +803,11 @@ void Session::sendResponseHead() {
   x.respRemaining = x.resp.contentLength;
   x.up->stream().in().consume(x.resp.headLength);
   x.respStarted = true;
-  if (!down_.send(ctx_.scratch)) {
-    close();
-    return;
-  }
+  // The head waits in ctx_.scratch for the first body bytes so both leave in one writev
+  // (forwardResponseBody sends it); a head with nothing behind it goes out now.
+  x.respHeadUnsent = true;
   if (tunnel) {
+    if (!sendDown(nullptr, 0)) return;
     state_ = State::kTunnel;
     exchangeTimer_.cancel();
     down_.in().unpin();
@@ -821,7 +821,26 @@ void Session::sendResponseHead() {
   if (x.resp.body == BodyKind::kNone ||
       (x.resp.body == BodyKind::kContentLength && x.resp.contentLength == 0)) {
     x.respDone = true;
+    sendDown(nullptr, 0);
   }
+}
+
+// Sends pieces to the client, preceded by the response head if it has not gone out yet.
+// False (and the session closing) when the client connection broke.
+bool Session::sendDown(const iovec* pieces, int n) {
+  iovec v[4];
+  int k = 0;
+  if (ex_ && ex_->respHeadUnsent) {
+    ex_->respHeadUnsent = false;
+    v[k++] = {ctx_.scratch.data(), ctx_.scratch.size()};
+  }
+  for (int i = 0; i < n && k < 4; ++i) v[k++] = pieces[i];
+  if (k == 0) return true;
+  if (!down_.send(v, k)) {
+    close();
+    return false;
+  }
+  return true;
 }
 
 void Session::forwardResponseBody() {
@@ -836,10 +855,8 @@ void Session::forwardResponseBody() {
     }
     if (x.resp.body == BodyKind::kContentLength) {
       size_t n = std::min<uint64_t>(x.respRemaining, in.size());
-      if (!down_.send(std::string_view(in.begin(), n))) {
-        close();
-        return;
-      }
+      iovec v{in.begin(), n};
+      if (!sendDown(&v, 1)) return;
       in.consume(n);
       x.respRemaining -= n;
       if (x.respRemaining == 0) x.respDone = true;
@@ -851,14 +868,12 @@ void Session::forwardResponseBody() {
         int sn = snprintf(size, sizeof size, "%zx\r\n", n);
         iovec v[3] = {
             {size, static_cast<size_t>(sn)}, {in.begin(), n}, {const_cast<char*>("\r\n"), 2}};
-        ok = down_.send(v, 3);
+        ok = sendDown(v, 3);
       } else {
-        ok = down_.send(std::string_view(in.begin(), n));
+        iovec v{in.begin(), n};
+        ok = sendDown(&v, 1);
       }
-      if (!ok) {
-        close();
-        return;
-      }
+      if (!ok) return;
       in.consume(n);
     } else {  // chunked
       ChunkedDecoder::Step step = x.respChunks.feed(in.begin(), in.size());
@@ -876,22 +891,18 @@ void Session::forwardResponseBody() {
           iovec v[3] = {{size, static_cast<size_t>(sn)},
                         {const_cast<char*>(step.data.data()), step.data.size()},
                         {const_cast<char*>("\r\n"), 2}};
-          ok = down_.send(v, 3);
+          ok = sendDown(v, 3);
         } else {
-          ok = down_.send(step.data);
+          iovec v{const_cast<char*>(step.data.data()), step.data.size()};
+          ok = sendDown(&v, 1);
         }
-        if (!ok) {
-          close();
-          return;
-        }
+        if (!ok) return;
       }
       in.consume(step.consumed);
       if (step.done) {
         x.respDone = true;
-        if (x.respChunkedOut && !down_.send("0\r\n\r\n")) {
-          close();
-          return;
-        }
+        iovec last{const_cast<char*>("0\r\n\r\n"), 5};
+        if (!sendDown(&last, x.respChunkedOut ? 1 : 0)) return;
       }
     }
   }
@@ -924,7 +935,6 @@ void Session::releaseUpstream(bool reusable) {
   ctx_.counters.upstreamCxActive.dec();
   if (reusable && x.resp.keepAlive && x.upstreamClean && x.reqBodyDone && x.respDone &&
       x.up->stream().pending() == 0 && x.up->stream().in().empty()) {
-    x.up->stream().disableRead();
     ctx_.pool.put(std::move(x.up), x.service->idleTimeoutMs);
   }
   x.up.reset();

@@ -112,6 +112,7 @@ class Session final : public net::Stream::Handler {
   bool parseResponseHead();
   void sendResponseHead();
   void forwardResponseBody();
+  bool sendDown(const iovec* pieces, int n);
   void upstreamFailed(telemetry::LocalReason reason);
   bool retryOnFreshConnection();
   void releaseUpstream(bool reusable);

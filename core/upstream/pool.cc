@@ -45,7 +45,8 @@ std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
   Connection* c = it->second.head;
   unlink(c);
   c->idleTimer_.cancel();
-  c->stream_.disableRead();
+  // Read interest stays on across take/put: only the handler changes hands. Toggling it would
+  // cost an epoll_ctl per request.
   return std::unique_ptr<Connection>(c);
 }
 

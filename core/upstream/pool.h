@@ -53,7 +53,8 @@ class Pool {
       : loop_(loop), maxIdle_(maxIdlePerEndpoint) {}
   ~Pool();
 
-  // An idle connection to `peer`, or nullptr. The caller owns it and must set its handler.
+  // An idle connection to `peer`, or nullptr. The caller owns it and must set its handler
+  // before returning to the loop (read interest is still on).
   std::unique_ptr<Connection> take(const net::Address& peer);
   // Gives a clean connection back for reuse (or closes it when the endpoint has enough idle).
   void put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs);
