@@ -1,0 +1,1343 @@
+// Decoding resource documents into typed Resources (decode.h).
+//
+// How a file is decoded
+// ---------------------
+// YamlReader (yaml_tree.h) hands over one document at a time as a tree of positioned nodes.
+// The tree is walked once by the hand-written decoders below, one function per object of the
+// schema, in the order the schema lists its fields. Each mapping is wrapped in a FieldReader
+// (yaml_fields.h): a decoder asks it for the fields it knows, and whatever it did not ask for
+// is an unknown field. A problem is recorded with the node it concerns and the field path,
+// and decoding carries on with the next field, so one run reports every error of every
+// document. Nothing a decoder produces is used unless the whole call is error-free.
+//
+// Fields of the upstream schemas (Gateway API, Istio) that this build cannot honour yet are
+// named explicitly and refused with "is not supported yet", so a user can tell "you misspelt
+// it" from "we don't do that yet". What is accepted is enforced: nothing is silently ignored,
+// with one documented exception (backendRefs[].port, which a Service's endpoints make moot).
+//
+// The canonical form
+// ------------------
+// A document that decodes cleanly is stored as canonical JSON made from the same tree: null
+// entries dropped, scalars written by their type (so 0x1F90 becomes 8080, True becomes true),
+// the envelope in the fixed order apiVersion, kind, metadata (name, namespace, labels,
+// annotations), spec, and every other mapping in byte order of its keys. It keeps exactly the
+// fields the user wrote (defaults are not filled in), so `get -o yaml` shows the user's
+// configuration, and decoding it again gives an equal Resource and the same JSON.
+//
+// A Resource built in code has no JSON; canonicalJson() then encodes the typed fields, all
+// of them explicitly. That form is also canonical in the sense above: it decodes to the same
+// Resource.
+
+#include "core/config/decode.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "core/base/strings.h"
+#include "core/config/yaml_fields.h"
+#include "core/config/yaml_tree.h"
+#include "core/config/yaml_write.h"
+
+namespace gh::config {
+
+namespace {
+
+// --- Limits ------------------------------------------------------------------------------
+// They bound the memory a hostile or runaway file can take. Where the Gateway API sets a
+// limit we use it, except for rules per route and matches per rule: generated configurations
+// with thousands of rules are legitimate here.
+
+constexpr size_t kMaxFileBytes = 128u << 20;
+constexpr size_t kMaxParentRefs = 32;
+constexpr size_t kMaxHostnames = 16;
+constexpr size_t kMaxRules = 10'000;
+constexpr size_t kMaxMatches = 1'000;
+constexpr size_t kMaxValueMatches = 16;  // headers[] and queryParams[] of one match
+constexpr size_t kMaxFilters = 16;
+constexpr size_t kMaxBackendRefs = 16;
+constexpr size_t kMaxHeaderEdits = 16;  // set[], add[] and remove[] of a header modifier
+constexpr size_t kMaxEndpoints = 10'000;
+constexpr size_t kMaxPathLength = 1024;
+constexpr size_t kMaxHeaderNameLength = 256;
+constexpr size_t kMaxHeaderValueLength = 4096;
+constexpr size_t kMaxDirectBodyBytes = 1u << 20;
+constexpr int64_t kMaxWeight = 1'000'000;
+
+constexpr int64_t kKiB = 1024;
+constexpr int64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kSecond = 1000;
+constexpr uint64_t kHour = 3600 * kSecond;
+constexpr uint64_t kNoLimit = UINT64_MAX;
+
+constexpr std::string_view kGatehouseV1 = "gatehouse.dev/v1";
+constexpr std::string_view kGatewayV1 = "gateway.networking.k8s.io/v1";
+constexpr std::string_view kGatewayV1beta1 = "gateway.networking.k8s.io/v1beta1";
+
+// Kinds of the configuration model that a later build will decode.
+constexpr std::string_view kLaterKinds[] = {"AuthorizationPolicy", "Workload",  "MeshConfig",
+                                            "LuaScript",           "RateLimit", "EgressPolicy"};
+
+struct KindInfo {
+  std::string_view name;
+  Kind kind;
+  std::array<std::string_view, 2> apiVersions;  // the first is the one we write
+};
+
+constexpr KindInfo kKinds[] = {
+    {"Listener", Kind::kListener, {kGatehouseV1, {}}},
+    {"HTTPRoute", Kind::kHttpRoute, {kGatewayV1, kGatewayV1beta1}},
+    {"Service", Kind::kService, {kGatehouseV1, {}}},
+};
+
+const KindInfo* findKind(std::string_view name) {
+  for (const KindInfo& k : kKinds)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+const KindInfo& kindInfo(Kind kind) {
+  for (const KindInfo& k : kKinds)
+    if (k.kind == kind) return k;
+  return kKinds[0];
+}
+
+constexpr std::string_view kProtocols[] = {"HTTP", "HTTPS", "MESH_INBOUND", "MESH_OUTBOUND"};
+constexpr std::string_view kPathMatchTypes[] = {"Exact", "PathPrefix", "RegularExpression"};
+constexpr std::string_view kValueMatchTypes[] = {"Exact", "RegularExpression"};
+constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                         "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+constexpr std::string_view kPathModifierTypes[] = {"ReplaceFullPath", "ReplacePrefixMatch"};
+constexpr std::string_view kPathModifierFields[] = {"replaceFullPath", "replacePrefixMatch"};
+constexpr std::string_view kSchemes[] = {"http", "https"};
+constexpr int kRedirectCodes[] = {301, 302, 303, 307, 308};
+
+// Gateway API filter types, and the field holding each one's configuration. The first four
+// are FilterType in order; the rest are refused for now.
+constexpr std::string_view kFilterTypes[] = {"RequestHeaderModifier",
+                                             "ResponseHeaderModifier",
+                                             "RequestRedirect",
+                                             "URLRewrite",
+                                             "RequestMirror",
+                                             "ExtensionRef",
+                                             "CORS",
+                                             "ExternalAuth"};
+constexpr std::string_view kFilterFields[] = {"requestHeaderModifier",
+                                              "responseHeaderModifier",
+                                              "requestRedirect",
+                                              "urlRewrite",
+                                              "requestMirror",
+                                              "extensionRef",
+                                              "cors",
+                                              "externalAuth"};
+constexpr int kSupportedFilterTypes = 4;
+static_assert(std::size(kFilterTypes) == std::size(kFilterFields));
+
+// --- Value rules -------------------------------------------------------------------------
+// Each check returns an empty string when the value is acceptable, else what is wrong.
+
+constexpr char kDnsNameRule[] =
+    "must be a lower-case DNS name: letters, digits, '-' and '.', starting and ending with a "
+    "letter or digit, at most 253 characters";
+constexpr char kDnsLabelRule[] =
+    "must be a lower-case DNS label: letters, digits and '-', starting and ending with a letter "
+    "or digit, at most 63 characters";
+
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool isAlnum(char c) {
+  return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+bool isDnsLabel(std::string_view s, size_t maxLength) {
+  if (s.empty() || s.size() > maxLength) return false;
+  if (!isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) return false;
+  for (char c : s)
+    if (!isLowerAlnum(c) && c != '-') return false;
+  return true;
+}
+
+// Kubernetes' DNS-1123 subdomain: dot-separated labels, 253 characters in all. (Kubernetes
+// does not hold each label to 63 characters here; RFC 1123 hostnames do, see checkHostname.)
+bool isDnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (std::string_view label : str::split(s, '.'))
+    if (!isDnsLabel(label, 253)) return false;
+  return true;
+}
+
+bool isIpLiteral(std::string_view s) {
+  if (s.size() > INET6_ADDRSTRLEN) return false;
+  std::string z(s);
+  unsigned char buf[sizeof(struct in6_addr)];
+  return inet_pton(AF_INET, z.c_str(), buf) == 1 || inet_pton(AF_INET6, z.c_str(), buf) == 1;
+}
+
+// A route or redirect hostname (Gateway API Hostname): an RFC 1123 name, lower-case, with
+// "*." allowed in front when `wildcard`; never an IP address.
+std::string checkHostname(std::string_view h, bool wildcard) {
+  if (h.size() > 253) return "must be at most 253 characters";
+  if (isIpLiteral(h)) return "must be a hostname, not an IP address";
+  std::string_view rest = h;
+  if (wildcard && str::startsWith(rest, "*.")) rest.remove_prefix(2);
+  if (rest.find('*') != std::string_view::npos) {
+    return wildcard ? "may contain '*' only as the whole first label, as in *.example.com"
+                    : "must not contain a wildcard";
+  }
+  for (std::string_view label : str::split(rest, '.')) {
+    if (!isDnsLabel(label, 63)) {
+      return "must be a DNS hostname such as shop.example.com" +
+             std::string(wildcard ? " or *.example.com" : "") +
+             ": labels of letters, digits and '-', at most 63 characters each";
+    }
+  }
+  return {};
+}
+
+bool isTchar(char c) {
+  return isAlnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string checkHeaderName(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  if (s.size() > kMaxHeaderNameLength)
+    return "must be at most " + std::to_string(kMaxHeaderNameLength) + " characters";
+  for (char c : s)
+    if (!isTchar(c)) return "must be an HTTP field name: letters, digits and !#$%&'*+-.^_`|~";
+  return {};
+}
+
+std::string checkHeaderValue(std::string_view s) {
+  if (s.empty()) return "must not be empty";
+  if (s.size() > kMaxHeaderValueLength)
+    return "must be at most " + std::to_string(kMaxHeaderValueLength) + " characters";
+  if (s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+    return "must not contain CR, LF or NUL";
+  return {};
+}
+
+// An absolute path as the router compares it (Gateway API's rules for Exact and PathPrefix
+// values, also applied to rewrite targets): RFC 3986 path characters and valid
+// %-escapes only, and nothing that path normalisation would change, so that what is written
+// is what matches.
+std::string checkPath(std::string_view p) {
+  if (p.empty() || p[0] != '/') return "must start with '/'";
+  if (p.size() > kMaxPathLength)
+    return "must be at most " + std::to_string(kMaxPathLength) + " characters";
+  for (size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    if (c == '%') {
+      auto hex = [](char h) { return std::isxdigit(static_cast<unsigned char>(h)) != 0; };
+      if (i + 2 >= p.size() || !hex(p[i + 1]) || !hex(p[i + 2]))
+        return "has a '%' that does not start a %XX escape";
+      if (p[i + 1] == '2' && (p[i + 2] == 'f' || p[i + 2] == 'F'))
+        return "must not contain an escaped '/' (%2F)";
+      continue;
+    }
+    if (isAlnum(c) || std::string_view("-._~!$&'()*+,;=:@/").find(c) != std::string_view::npos)
+      continue;
+    if (c == '?') return "must not contain '?': match query parameters with queryParams";
+    if (c == '#') return "must not contain '#'";
+    if (c == ' ') return "must not contain spaces (write them as %20)";
+    return "must not contain control or non-ASCII characters (percent-encode them)";
+  }
+  if (p.find("//") != std::string_view::npos) return "must not contain \"//\"";
+  for (std::string_view seg : str::split(p, '/'))
+    if (seg == "." || seg == "..") return "must not contain \".\" or \"..\" segments";
+  return {};
+}
+
+// Kubernetes "qualified name" segment: 1-63 characters, alphanumeric at both ends, with
+// '-', '_' and '.' inside.
+bool isQualifiedSegment(std::string_view s) {
+  if (s.empty() || s.size() > 63 || !isAlnum(s.front()) || !isAlnum(s.back())) return false;
+  for (char c : s)
+    if (!isAlnum(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// A label or annotation key: [DNS-subdomain prefix "/"] segment.
+bool isQualifiedName(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return isQualifiedSegment(s);
+  return isDnsSubdomain(s.substr(0, slash)) && isQualifiedSegment(s.substr(slash + 1));
+}
+
+// A DNS name rather than a mistyped address: a valid hostname whose last label is not all
+// digits (no top-level domain is), so 10.0.0.300 is a bad IPv4 address, not a name.
+bool looksLikeDnsName(std::string_view s) {
+  std::string lower = str::toLower(s);
+  if (!checkHostname(lower, false).empty()) return false;
+  std::string_view last = std::string_view(lower).substr(lower.rfind('.') + 1);
+  return last.find_first_not_of("0123456789") != std::string_view::npos;
+}
+
+SourceLoc locOf(const FieldErrors& errors, const YamlNode& n) {
+  return SourceLoc{errors.file(), n.line, n.column};
+}
+
+// --- metadata ----------------------------------------------------------------------------
+
+void decodeStringMap(FieldReader& o, std::string_view key, bool labels,
+                     std::map<std::string, std::string>* out) {
+  const YamlNode* m = o.mapping(key);
+  if (m == nullptr) return;
+  FieldErrors& errors = o.errors();
+  for (const YamlNode::Entry& e : m->entries) {
+    std::string path = joinPath(o.pathOf(key), e.key.value);
+    if (!isQualifiedName(e.key.value)) {
+      errors.add(e.key, path,
+                 "must be a qualified name: an optional DNS-name prefix and '/', then 1-63 "
+                 "letters, digits, '-', '_' or '.', starting and ending with a letter or digit");
+    }
+    std::string value;
+    if (!readString(errors, e.value, path, &value)) continue;
+    if (labels && !value.empty() && !isQualifiedSegment(value)) {
+      errors.add(e.value, path,
+                 "must be at most 63 letters, digits, '-', '_' or '.', starting and ending "
+                 "with a letter or digit");
+    }
+    (*out)[e.key.value] = std::move(value);
+  }
+}
+
+void decodeMetadata(FieldReader& doc, ObjectMeta* meta) {
+  const YamlNode* node = doc.get("metadata", Need::kRequired);
+  if (node == nullptr) return;
+  FieldErrors& errors = doc.errors();
+  FieldReader o(errors, *node, "metadata");
+  if (o.string("name", &meta->name, Need::kRequired)) {
+    meta->nameLoc = o.locOf("name");
+    if (!isDnsSubdomain(meta->name)) o.fail("name", kDnsNameRule);
+  }
+  if (o.string("namespace", &meta->ns) && !isDnsLabel(meta->ns, 63))
+    o.fail("namespace", kDnsLabelRule);
+  decodeStringMap(o, "labels", true, &meta->labels);
+  decodeStringMap(o, "annotations", false, &meta->annotations);
+  o.finish();
+}
+
+// --- Listener ----------------------------------------------------------------------------
+
+void decodeHttpSettings(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                        HttpSettings* h) {
+  FieldReader o(errors, node, path);
+  o.number("maxRequestLineBytes", 1, kMiB, &h->maxRequestLineBytes);
+  o.number("maxHeaderBytes", 1, kMiB, &h->maxHeaderBytes);
+  o.number("maxHeaders", 1, 10'000, &h->maxHeaders);
+  o.number("maxResponseHeadBytes", 1, kMiB, &h->maxResponseHeadBytes);
+  o.number("maxBodyBytes", 0, INT64_MAX, &h->maxBodyBytes);  // 0: unlimited
+  o.duration("headTimeout", 1, kHour, &h->headTimeoutMs);
+  o.duration("idleTimeout", 1, 24 * kHour, &h->idleTimeoutMs);
+  o.boolean("mergeSlashes", &h->mergeSlashes);
+  o.number("xffTrustedHops", 0, 64, &h->xffTrustedHops);
+  o.finish();
+}
+
+void decodeListener(FieldReader& spec, ListenerSpec* l) {
+  if (spec.string("address", &l->address) && !isIpLiteral(l->address))
+    spec.fail("address", "must be an IPv4 or IPv6 address, such as 0.0.0.0 or ::");
+  if (spec.number("port", 1, 65535, &l->port, Need::kRequired)) l->portLoc = spec.locOf("port");
+  int protocol = spec.choice("protocol", kProtocols);
+  if (protocol >= 0) l->protocol = static_cast<Protocol>(protocol);
+  if (protocol > 0)
+    spec.fail("protocol",
+              "protocol " + std::string(kProtocols[protocol]) + " is not supported yet");
+  spec.notSupported("tls");
+  if (const YamlNode* http = spec.get("http"))
+    decodeHttpSettings(spec.errors(), *http, spec.pathOf("http"), &l->http);
+}
+
+// --- HTTPRoute ---------------------------------------------------------------------------
+
+struct RouteContext {
+  FieldErrors& errors;
+  const std::string& ns;  // the route's namespace: the default for references
+};
+
+// What the rule-level checks need to know about one filter.
+struct FilterFacts {
+  int type = -1;  // index into kFilterTypes
+  const YamlNode* typeNode = nullptr;
+  std::string typePath;
+  const YamlNode* prefixRewrite = nullptr;  // path.type node when it is ReplacePrefixMatch
+  std::string prefixRewritePath;
+};
+
+void decodeParentRef(RouteContext& c, const YamlNode& node, const std::string& path, ParentRef* p) {
+  FieldReader o(c.errors, node, path);
+  p->ns = c.ns;
+  p->loc = locOf(c.errors, node);
+  if (o.string("name", &p->name, Need::kRequired) && !isDnsSubdomain(p->name))
+    o.fail("name", kDnsNameRule);
+  if (o.string("namespace", &p->ns) && !isDnsLabel(p->ns, 63)) o.fail("namespace", kDnsLabelRule);
+  o.choice("group", {"gateway.networking.k8s.io", "gatehouse.dev"});
+  o.choice("kind", {"Gateway", "Listener"});  // both name a Listener here
+  o.notSupported("sectionName");
+  o.notSupported("port");
+  o.finish();
+}
+
+void decodePathMatch(RouteContext& c, const YamlNode& node, const std::string& path, PathMatch* m) {
+  FieldReader o(c.errors, node, path);
+  int type = o.choice("type", kPathMatchTypes);
+  if (type >= 0) m->type = static_cast<PathMatchType>(type);
+  m->loc = o.locOf("value");
+  if (o.string("value", &m->value)) {
+    if (m->type != PathMatchType::kRegularExpression) {
+      std::string bad = checkPath(m->value);
+      if (!bad.empty()) o.fail("value", bad);
+    } else if (m->value.empty() || m->value.size() > kMaxPathLength) {
+      o.fail("value", "must be 1 to " + std::to_string(kMaxPathLength) + " characters");
+    }
+  }
+  o.finish();
+}
+
+// headers[] (names compared case-insensitively) or queryParams[] (compared exactly).
+void decodeValueMatches(RouteContext& c, FieldReader& parent, std::string_view key, bool headers,
+                        std::vector<NameValueMatch>* out) {
+  const YamlNode* list = parent.list(key, kMaxValueMatches);
+  if (list == nullptr) return;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    FieldReader o(c.errors, list->items[i], indexPath(parent.pathOf(key), i));
+    NameValueMatch m;
+    int type = o.choice("type", kValueMatchTypes);
+    if (type >= 0) m.type = static_cast<ValueMatchType>(type);
+    if (o.string("name", &m.name, Need::kRequired)) {
+      std::string bad = checkHeaderName(m.name);
+      if (!bad.empty()) {
+        o.fail("name", bad);
+      } else if (!seen.insert(headers ? str::toLower(m.name) : m.name).second) {
+        o.fail("name", "duplicate name \"" + m.name + "\" in " + std::string(key));
+      }
+    }
+    m.loc = o.locOf("value");
+    if (o.string("value", &m.value, Need::kRequired)) {
+      if (m.type == ValueMatchType::kExact) {
+        std::string bad = checkHeaderValue(m.value);
+        if (!bad.empty()) o.fail("value", bad);
+      } else if (m.value.empty() || m.value.size() > kMaxHeaderValueLength) {
+        o.fail("value", "must be 1 to " + std::to_string(kMaxHeaderValueLength) + " characters");
+      }
+    }
+    o.finish();
+    out->push_back(std::move(m));
+  }
+}
+
+void decodeMatch(RouteContext& c, const YamlNode& node, const std::string& path, RouteMatch* m) {
+  FieldReader o(c.errors, node, path);
+  if (const YamlNode* p = o.get("path")) decodePathMatch(c, *p, o.pathOf("path"), &m->path);
+  int method = o.choice("method", kMethods);
+  if (method >= 0) m->method = std::string(kMethods[method]);
+  decodeValueMatches(c, o, "headers", true, &m->headers);
+  decodeValueMatches(c, o, "queryParams", false, &m->queryParams);
+  o.finish();
+}
+
+void decodeHeaderValues(FieldReader& parent, std::string_view key, std::vector<HeaderValue>* out) {
+  const YamlNode* list = parent.list(key, kMaxHeaderEdits);
+  if (list == nullptr) return;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    FieldReader o(parent.errors(), list->items[i], indexPath(parent.pathOf(key), i));
+    HeaderValue h;
+    if (o.string("name", &h.name, Need::kRequired)) {
+      std::string bad = checkHeaderName(h.name);
+      if (!bad.empty()) {
+        o.fail("name", bad);
+      } else if (!seen.insert(str::toLower(h.name)).second) {
+        o.fail("name", "duplicate header \"" + h.name + "\" in " + std::string(key));
+      }
+    }
+    if (o.string("value", &h.value, Need::kRequired)) {
+      std::string bad = checkHeaderValue(h.value);
+      if (!bad.empty()) o.fail("value", bad);
+    }
+    o.finish();
+    out->push_back(std::move(h));
+  }
+}
+
+void decodeHeaderModifier(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                          HeaderModifier* m) {
+  FieldReader o(errors, node, path);
+  decodeHeaderValues(o, "set", &m->set);
+  decodeHeaderValues(o, "add", &m->add);
+  if (const YamlNode* list = o.list("remove", kMaxHeaderEdits)) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      const YamlNode& item = list->items[i];
+      std::string itemPath = indexPath(o.pathOf("remove"), i);
+      std::string name;
+      if (!readString(errors, item, itemPath, &name)) continue;
+      std::string bad = checkHeaderName(name);
+      if (!bad.empty()) {
+        errors.add(item, itemPath, bad);
+      } else if (!seen.insert(str::toLower(name)).second) {
+        errors.add(item, itemPath, "duplicate header \"" + name + "\" in remove");
+      }
+      m->remove.push_back(std::move(name));
+    }
+  }
+  o.finish();
+}
+
+void decodePathModifier(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                        PathModifier* m, FilterFacts* facts) {
+  FieldReader o(errors, node, path);
+  int type = o.choice("type", kPathModifierTypes, Need::kRequired);
+  if (type >= 0) m->type = static_cast<PathModifierType>(type);
+  for (int i = 0; i < 2; ++i) {
+    std::string_view field = kPathModifierFields[i];
+    const YamlNode* v = o.get(field);
+    if (i != type) {
+      if (v != nullptr && type >= 0)
+        o.fail(field, "must not be set when type is " + std::string(kPathModifierTypes[type]));
+      continue;
+    }
+    if (v == nullptr) {
+      errors.add(node, o.pathOf(field),
+                 "is required when type is " + std::string(kPathModifierTypes[type]));
+    } else if (readString(errors, *v, o.pathOf(field), &m->value)) {
+      std::string bad = checkPath(m->value);
+      if (!bad.empty()) o.fail(field, bad);
+    }
+  }
+  if (m->type == PathModifierType::kReplacePrefixMatch && type >= 0) {
+    facts->prefixRewrite = o.get("type");
+    facts->prefixRewritePath = o.pathOf("type");
+  }
+  o.finish();
+}
+
+void decodePreciseHostname(FieldReader& o, std::optional<std::string>* out) {
+  std::string host;
+  if (!o.string("hostname", &host)) return;
+  host = str::toLower(host);
+  std::string bad = checkHostname(host, false);
+  if (!bad.empty()) o.fail("hostname", bad);
+  *out = std::move(host);
+}
+
+void decodeRedirect(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                    RequestRedirect* r, FilterFacts* facts) {
+  FieldReader o(errors, node, path);
+  int scheme = o.choice("scheme", kSchemes);
+  if (scheme >= 0) r->scheme = std::string(kSchemes[scheme]);
+  decodePreciseHostname(o, &r->hostname);
+  if (const YamlNode* p = o.get("path")) {
+    PathModifier m;
+    decodePathModifier(errors, *p, o.pathOf("path"), &m, facts);
+    r->path = std::move(m);
+  }
+  int64_t port = 0;
+  if (o.integer("port", 1, 65535, &port)) r->port = static_cast<uint16_t>(port);
+  if (const YamlNode* code = o.get("statusCode")) {
+    int64_t v = 0;
+    if (readInt(errors, *code, o.pathOf("statusCode"), 100, 599, &v)) {
+      if (std::find(std::begin(kRedirectCodes), std::end(kRedirectCodes), v) ==
+          std::end(kRedirectCodes)) {
+        o.fail("statusCode", "must be one of 301, 302, 303, 307 or 308");
+      } else {
+        r->statusCode = static_cast<int>(v);
+      }
+    }
+  }
+  o.finish();
+}
+
+void decodeRewrite(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                   UrlRewrite* r, FilterFacts* facts) {
+  FieldReader o(errors, node, path);
+  decodePreciseHostname(o, &r->hostname);
+  if (const YamlNode* p = o.get("path")) {
+    PathModifier m;
+    decodePathModifier(errors, *p, o.pathOf("path"), &m, facts);
+    r->path = std::move(m);
+  }
+  o.finish();
+}
+
+FilterFacts decodeFilter(RouteContext& c, const YamlNode& node, const std::string& path,
+                         RouteFilter* f) {
+  FilterFacts facts;
+  FieldReader o(c.errors, node, path);
+  int type = o.choice("type", kFilterTypes, Need::kRequired);
+  facts.type = type;
+  facts.typeNode = o.get("type");
+  facts.typePath = o.pathOf("type");
+  if (type >= kSupportedFilterTypes)
+    o.fail("type", "filter type " + std::string(kFilterTypes[type]) + " is not supported yet");
+  if (type >= 0 && type < kSupportedFilterTypes) f->type = static_cast<FilterType>(type);
+  for (int i = 0; i < static_cast<int>(std::size(kFilterFields)); ++i) {
+    std::string_view field = kFilterFields[i];
+    const YamlNode* config = o.get(field);
+    if (i != type) {
+      if (config != nullptr && type >= 0)
+        o.fail(field, "must not be set when type is " + std::string(kFilterTypes[type]));
+      continue;
+    }
+    if (type >= kSupportedFilterTypes) continue;  // refused above
+    if (config == nullptr) {
+      c.errors.add(node, o.pathOf(field),
+                   "is required when type is " + std::string(kFilterTypes[type]));
+      continue;
+    }
+    std::string configPath = o.pathOf(field);
+    switch (static_cast<FilterType>(type)) {
+      case FilterType::kRequestHeaderModifier:
+      case FilterType::kResponseHeaderModifier:
+        decodeHeaderModifier(c.errors, *config, configPath, &f->headerModifier);
+        break;
+      case FilterType::kRequestRedirect:
+        decodeRedirect(c.errors, *config, configPath, &f->redirect, &facts);
+        break;
+      case FilterType::kUrlRewrite:
+        decodeRewrite(c.errors, *config, configPath, &f->rewrite, &facts);
+        break;
+    }
+  }
+  o.finish();
+  return facts;
+}
+
+void decodeBackendRef(RouteContext& c, const YamlNode& node, const std::string& path,
+                      BackendRef* b) {
+  FieldReader o(c.errors, node, path);
+  b->ns = c.ns;
+  b->loc = locOf(c.errors, node);
+  if (o.string("name", &b->name, Need::kRequired) && !isDnsSubdomain(b->name))
+    o.fail("name", kDnsNameRule);
+  if (o.string("namespace", &b->ns) && !isDnsLabel(b->ns, 63)) o.fail("namespace", kDnsLabelRule);
+  // Accepted for compatibility with Gateway API manifests, and ignored: traffic goes to the
+  // Service's endpoints, each of which carries its own port.
+  int64_t port = 0;
+  o.integer("port", 1, 65535, &port);
+  o.number("weight", 0, kMaxWeight, &b->weight);
+  std::string group, kind;
+  if (o.string("group", &group) && !group.empty())
+    o.fail("group", "must be \"\" (the core group, where Service lives)");
+  if (o.string("kind", &kind) && kind != "Service") o.fail("kind", "must be Service");
+  o.notSupported("filters");
+  o.finish();
+}
+
+void decodeTimeouts(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                    RouteTimeouts* t) {
+  FieldReader o(errors, node, path);
+  uint64_t ms = 0;
+  if (o.duration("request", 0, kNoLimit, &ms)) t->requestMs = ms;
+  if (o.duration("backendRequest", 0, kNoLimit, &ms)) t->backendRequestMs = ms;
+  // As the Gateway API: a backend attempt cannot outlast the request it serves ("0s" turns a
+  // timeout off).
+  if (t->requestMs && t->backendRequestMs && *t->requestMs != 0 &&
+      *t->backendRequestMs > *t->requestMs) {
+    o.fail("backendRequest",
+           "must not be longer than request (" + formatDuration(*t->requestMs) + ")");
+  }
+  o.finish();
+}
+
+void decodeRule(RouteContext& c, const YamlNode& node, const std::string& path, RouteRule* rule) {
+  FieldReader o(c.errors, node, path);
+  if (o.string("name", &rule->name) && !isDnsSubdomain(rule->name)) o.fail("name", kDnsNameRule);
+
+  if (const YamlNode* list = o.list("matches", kMaxMatches)) {
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      RouteMatch m;
+      decodeMatch(c, list->items[i], indexPath(o.pathOf("matches"), i), &m);
+      rule->matches.push_back(std::move(m));
+    }
+  }
+
+  std::vector<FilterFacts> facts;
+  if (const YamlNode* list = o.list("filters", kMaxFilters)) {
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      RouteFilter f;
+      facts.push_back(decodeFilter(c, list->items[i], indexPath(o.pathOf("filters"), i), &f));
+      rule->filters.push_back(std::move(f));
+    }
+  }
+
+  const YamlNode* backends = o.list("backendRefs", kMaxBackendRefs);
+  if (backends != nullptr) {
+    for (size_t i = 0; i < backends->items.size(); ++i) {
+      BackendRef b;
+      decodeBackendRef(c, backends->items[i], indexPath(o.pathOf("backendRefs"), i), &b);
+      rule->backendRefs.push_back(std::move(b));
+    }
+  }
+
+  if (const YamlNode* t = o.get("timeouts"))
+    decodeTimeouts(c.errors, *t, o.pathOf("timeouts"), &rule->timeouts);
+  o.notSupported("retry");
+  o.notSupported("sessionPersistence");
+
+  // Rules the Gateway API states across the fields of a rule.
+  const FilterFacts* firstOfType[kSupportedFilterTypes] = {};
+  for (const FilterFacts& f : facts) {
+    if (f.type < 0 || f.type >= kSupportedFilterTypes) continue;
+    std::string name(kFilterTypes[f.type]);
+    if (firstOfType[f.type] != nullptr) {
+      c.errors.add(*f.typeNode, f.typePath, "a rule may have only one " + name + " filter");
+      continue;
+    }
+    firstOfType[f.type] = &f;
+  }
+  const FilterFacts* redirect = firstOfType[static_cast<int>(FilterType::kRequestRedirect)];
+  const FilterFacts* rewrite = firstOfType[static_cast<int>(FilterType::kUrlRewrite)];
+  if (redirect != nullptr && rewrite != nullptr) {
+    const FilterFacts* later = redirect->typeNode->line > rewrite->typeNode->line ||
+                                       (redirect->typeNode->line == rewrite->typeNode->line &&
+                                        redirect->typeNode->column > rewrite->typeNode->column)
+                                   ? redirect
+                                   : rewrite;
+    c.errors.add(*later->typeNode, later->typePath,
+                 "a rule cannot have both RequestRedirect and URLRewrite filters");
+  }
+  if (redirect != nullptr && backends != nullptr && !backends->items.empty()) {
+    c.errors.add(*backends, o.pathOf("backendRefs"),
+                 "must be empty when the rule has a RequestRedirect filter: the redirect is "
+                 "the response");
+  }
+  bool allPrefix = std::all_of(rule->matches.begin(), rule->matches.end(), [](const auto& m) {
+    return m.path.type == PathMatchType::kPathPrefix;
+  });
+  for (const FilterFacts& f : facts) {
+    if (f.prefixRewrite != nullptr && !allPrefix) {
+      c.errors.add(*f.prefixRewrite, f.prefixRewritePath,
+                   "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match");
+    }
+  }
+  o.finish();
+}
+
+void decodeHttpRoute(FieldReader& spec, const std::string& ns, HttpRouteSpec* r) {
+  RouteContext c{spec.errors(), ns};
+  if (const YamlNode* list = spec.list("parentRefs", kMaxParentRefs)) {
+    std::set<std::pair<std::string, std::string>> seen;
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      ParentRef p;
+      std::string path = indexPath(spec.pathOf("parentRefs"), i);
+      decodeParentRef(c, list->items[i], path, &p);
+      if (!p.name.empty() && !seen.emplace(p.ns, p.name).second)
+        c.errors.add(list->items[i], path, "duplicate parentRef " + p.ns + "/" + p.name);
+      r->parentRefs.push_back(std::move(p));
+    }
+  }
+  if (const YamlNode* list = spec.list("hostnames", kMaxHostnames)) {
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      const YamlNode& item = list->items[i];
+      std::string path = indexPath(spec.pathOf("hostnames"), i);
+      std::string host;
+      if (!readString(c.errors, item, path, &host)) continue;
+      host = str::toLower(host);
+      std::string bad = checkHostname(host, true);
+      if (!bad.empty()) c.errors.add(item, path, bad);
+      r->hostnames.push_back(std::move(host));
+    }
+  }
+  if (const YamlNode* list = spec.list("rules", kMaxRules)) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      RouteRule rule;
+      std::string path = indexPath(spec.pathOf("rules"), i);
+      decodeRule(c, list->items[i], path, &rule);
+      if (!rule.name.empty() && !names.insert(rule.name).second) {
+        const YamlNode* name = list->items[i].find("name");
+        c.errors.add(*name, joinPath(path, "name"), "duplicate rule name \"" + rule.name + "\"");
+      }
+      r->rules.push_back(std::move(rule));
+    }
+  }
+}
+
+// --- Service -----------------------------------------------------------------------------
+
+void decodeEndpoint(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                    Endpoint* e) {
+  FieldReader o(errors, node, path);
+  if (o.string("address", &e->address, Need::kRequired) && !isIpLiteral(e->address)) {
+    const std::string& a = e->address;
+    if (a.size() > 2 && a.front() == '[' && a.back() == ']') {
+      o.fail("address", "must be written without brackets");
+    } else if (looksLikeDnsName(a)) {
+      o.fail("address", "DNS endpoints are not supported yet: use an IPv4 or IPv6 address");
+    } else {
+      o.fail("address", "must be an IPv4 or IPv6 address");
+    }
+  }
+  o.number("port", 1, 65535, &e->port, Need::kRequired);
+  o.number("weight", 1, kMaxWeight, &e->weight);
+  o.finish();
+}
+
+void decodeDirectResponse(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                          DirectResponse* d) {
+  FieldReader o(errors, node, path);
+  o.number("status", 200, 599, &d->status);
+  if (o.string("contentType", &d->contentType)) {
+    std::string bad = checkHeaderValue(d->contentType);
+    if (!bad.empty()) o.fail("contentType", bad);
+  }
+  if (o.string("body", &d->body)) {
+    if (d->body.size() > kMaxDirectBodyBytes) {
+      o.fail("body", "must be at most 1 MiB");
+    } else if (!d->body.empty() && (d->status == 204 || d->status == 205 || d->status == 304)) {
+      o.fail("body", "must be empty: a " + std::to_string(d->status) + " response has no body");
+    }
+  }
+  o.finish();
+}
+
+void decodeTrafficPolicy(FieldErrors& errors, const YamlNode& node, ServiceSpec* s) {
+  FieldReader o(errors, node, "spec.trafficPolicy");
+  if (const YamlNode* pool = o.get("connectionPool")) {
+    FieldReader p(errors, *pool, o.pathOf("connectionPool"));
+    if (const YamlNode* tcp = p.get("tcp")) {
+      FieldReader t(errors, *tcp, p.pathOf("tcp"));
+      t.duration("connectTimeout", 1, kHour, &s->connectTimeoutMs);
+      for (std::string_view f :
+           {"maxConnections", "tcpKeepalive", "maxConnectionDuration", "idleTimeout"})
+        t.notSupported(f);
+      t.finish();
+    }
+    if (const YamlNode* http = p.get("http")) {
+      FieldReader h(errors, *http, p.pathOf("http"));
+      h.duration("idleTimeout", 1, 24 * kHour, &s->idleTimeoutMs);
+      for (std::string_view f :
+           {"http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
+            "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"})
+        h.notSupported(f);
+      h.finish();
+    }
+    p.finish();
+  }
+  for (std::string_view f : {"loadBalancer", "outlierDetection", "tls", "portLevelSettings",
+                             "tunnel", "proxyProtocol", "retryBudget"})
+    o.notSupported(f);
+  o.finish();
+}
+
+void decodeService(FieldReader& spec, ServiceSpec* s) {
+  FieldErrors& errors = spec.errors();
+  bool hasEndpoints = spec.get("endpoints") != nullptr;
+  if (const YamlNode* list = spec.list("endpoints", kMaxEndpoints)) {
+    std::set<std::pair<std::string, uint16_t>> seen;
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      Endpoint e;
+      std::string path = indexPath(spec.pathOf("endpoints"), i);
+      decodeEndpoint(errors, list->items[i], path, &e);
+      if (e.port != 0 && !e.address.empty() && !seen.emplace(e.address, e.port).second)
+        errors.add(list->items[i], path,
+                   "duplicate endpoint " + e.address + " port " + std::to_string(e.port));
+      s->endpoints.push_back(std::move(e));
+    }
+    hasEndpoints = !list->items.empty();
+  }
+  if (const YamlNode* direct = spec.get("directResponse")) {
+    DirectResponse d;
+    decodeDirectResponse(errors, *direct, spec.pathOf("directResponse"), &d);
+    s->directResponse = std::move(d);
+    if (hasEndpoints)
+      spec.fail("directResponse",
+                "cannot be combined with endpoints: a Service has one or the "
+                "other");
+  } else if (!hasEndpoints) {
+    if (spec.get("endpoints") != nullptr) {
+      spec.fail("endpoints", "must not be empty (or give a directResponse instead)");
+    } else {
+      errors.add(spec.node(), "spec", "needs endpoints or a directResponse");
+    }
+  }
+  if (const YamlNode* tp = spec.get("trafficPolicy")) decodeTrafficPolicy(errors, *tp, s);
+  spec.notSupported("mesh");
+  spec.notSupported("identity");
+  spec.notSupported("healthCheck");
+}
+
+// --- Canonical form ----------------------------------------------------------------------
+
+enum class Level { kRoot, kMetadata, kOther };
+
+int keyRank(Level level, std::string_view key) {
+  static constexpr std::string_view kRootOrder[] = {"apiVersion", "kind", "metadata", "spec"};
+  static constexpr std::string_view kMetaOrder[] = {"name", "namespace", "labels", "annotations"};
+  std::span<const std::string_view> order;
+  if (level == Level::kRoot) order = kRootOrder;
+  if (level == Level::kMetadata) order = kMetaOrder;
+  auto it = std::find(order.begin(), order.end(), key);
+  return static_cast<int>(it - order.begin());
+}
+
+// Drops null-valued entries and orders keys; see "The canonical form" above.
+void canonicalize(YamlNode* n, Level level) {
+  if (n->isSequence()) {
+    for (YamlNode& item : n->items) canonicalize(&item, Level::kOther);
+    return;
+  }
+  if (!n->isMapping()) return;
+  auto& entries = n->entries;
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [](const YamlNode::Entry& e) { return e.value.isNull(); }),
+                entries.end());
+  std::stable_sort(entries.begin(), entries.end(),
+                   [level](const YamlNode::Entry& a, const YamlNode::Entry& b) {
+                     int ra = keyRank(level, a.key.value), rb = keyRank(level, b.key.value);
+                     return ra != rb ? ra < rb : a.key.value < b.key.value;
+                   });
+  for (YamlNode::Entry& e : entries) {
+    bool meta = level == Level::kRoot && e.key.value == "metadata";
+    canonicalize(&e.value, meta ? Level::kMetadata : Level::kOther);
+  }
+}
+
+YamlNode canonicalTree(const YamlNode& root) {
+  YamlNode copy = root;
+  canonicalize(&copy, Level::kRoot);
+  return copy;
+}
+
+// --- Encoding typed Resources (for Resources built in code) -------------------------------
+
+YamlNode text(std::string_view s) {
+  return YamlNode::scalar(std::string(s), true);
+}
+YamlNode integer(int64_t v) {
+  return YamlNode::scalar(std::to_string(v), false);
+}
+YamlNode boolean(bool b) {
+  return YamlNode::scalar(b ? "true" : "false", false);
+}
+YamlNode duration(uint64_t ms) {
+  return text(formatDuration(ms));
+}
+
+YamlNode encodeListener(const ListenerSpec& l) {
+  YamlNode spec = YamlNode::mapping();
+  spec.add("address", text(l.address));
+  spec.add("port", integer(l.port));
+  spec.add("protocol", text(kProtocols[static_cast<int>(l.protocol)]));
+  const HttpSettings& h = l.http;
+  YamlNode& http = spec.add("http", YamlNode::mapping());
+  http.add("maxRequestLineBytes", integer(h.maxRequestLineBytes));
+  http.add("maxHeaderBytes", integer(h.maxHeaderBytes));
+  http.add("maxHeaders", integer(h.maxHeaders));
+  http.add("maxResponseHeadBytes", integer(h.maxResponseHeadBytes));
+  http.add("maxBodyBytes", integer(h.maxBodyBytes));
+  http.add("headTimeout", duration(h.headTimeoutMs));
+  http.add("idleTimeout", duration(h.idleTimeoutMs));
+  http.add("mergeSlashes", boolean(h.mergeSlashes));
+  http.add("xffTrustedHops", integer(h.xffTrustedHops));
+  return spec;
+}
+
+YamlNode encodeNameValues(const std::vector<NameValueMatch>& matches) {
+  YamlNode list = YamlNode::sequence();
+  for (const NameValueMatch& m : matches) {
+    YamlNode& item = list.push(YamlNode::mapping());
+    item.add("type", text(kValueMatchTypes[static_cast<int>(m.type)]));
+    item.add("name", text(m.name));
+    item.add("value", text(m.value));
+  }
+  return list;
+}
+
+YamlNode encodeHeaderValues(const std::vector<HeaderValue>& values) {
+  YamlNode list = YamlNode::sequence();
+  for (const HeaderValue& h : values) {
+    YamlNode& item = list.push(YamlNode::mapping());
+    item.add("name", text(h.name));
+    item.add("value", text(h.value));
+  }
+  return list;
+}
+
+YamlNode encodePathModifier(const PathModifier& m) {
+  YamlNode node = YamlNode::mapping();
+  int type = static_cast<int>(m.type);
+  node.add("type", text(kPathModifierTypes[type]));
+  node.add(std::string(kPathModifierFields[type]), text(m.value));
+  return node;
+}
+
+YamlNode encodeFilter(const RouteFilter& f) {
+  YamlNode node = YamlNode::mapping();
+  int type = static_cast<int>(f.type);
+  node.add("type", text(kFilterTypes[type]));
+  YamlNode& config = node.add(std::string(kFilterFields[type]), YamlNode::mapping());
+  switch (f.type) {
+    case FilterType::kRequestHeaderModifier:
+    case FilterType::kResponseHeaderModifier: {
+      const HeaderModifier& m = f.headerModifier;
+      if (!m.set.empty()) config.add("set", encodeHeaderValues(m.set));
+      if (!m.add.empty()) config.add("add", encodeHeaderValues(m.add));
+      if (!m.remove.empty()) {
+        YamlNode& remove = config.add("remove", YamlNode::sequence());
+        for (const std::string& name : m.remove) remove.push(text(name));
+      }
+      break;
+    }
+    case FilterType::kRequestRedirect: {
+      const RequestRedirect& r = f.redirect;
+      if (r.scheme) config.add("scheme", text(*r.scheme));
+      if (r.hostname) config.add("hostname", text(*r.hostname));
+      if (r.path) config.add("path", encodePathModifier(*r.path));
+      if (r.port) config.add("port", integer(*r.port));
+      config.add("statusCode", integer(r.statusCode));
+      break;
+    }
+    case FilterType::kUrlRewrite:
+      if (f.rewrite.hostname) config.add("hostname", text(*f.rewrite.hostname));
+      if (f.rewrite.path) config.add("path", encodePathModifier(*f.rewrite.path));
+      break;
+  }
+  return node;
+}
+
+YamlNode encodeRule(const RouteRule& rule) {
+  YamlNode node = YamlNode::mapping();
+  if (!rule.name.empty()) node.add("name", text(rule.name));
+  if (!rule.matches.empty()) {
+    YamlNode& matches = node.add("matches", YamlNode::sequence());
+    for (const RouteMatch& m : rule.matches) {
+      YamlNode& item = matches.push(YamlNode::mapping());
+      YamlNode& path = item.add("path", YamlNode::mapping());
+      path.add("type", text(kPathMatchTypes[static_cast<int>(m.path.type)]));
+      path.add("value", text(m.path.value));
+      if (m.method) item.add("method", text(*m.method));
+      if (!m.headers.empty()) item.add("headers", encodeNameValues(m.headers));
+      if (!m.queryParams.empty()) item.add("queryParams", encodeNameValues(m.queryParams));
+    }
+  }
+  if (!rule.filters.empty()) {
+    YamlNode& filters = node.add("filters", YamlNode::sequence());
+    for (const RouteFilter& f : rule.filters) filters.push(encodeFilter(f));
+  }
+  if (!rule.backendRefs.empty()) {
+    YamlNode& refs = node.add("backendRefs", YamlNode::sequence());
+    for (const BackendRef& b : rule.backendRefs) {
+      YamlNode& item = refs.push(YamlNode::mapping());
+      item.add("name", text(b.name));
+      item.add("namespace", text(b.ns));
+      item.add("weight", integer(b.weight));
+    }
+  }
+  if (rule.timeouts.requestMs || rule.timeouts.backendRequestMs) {
+    YamlNode& t = node.add("timeouts", YamlNode::mapping());
+    if (rule.timeouts.requestMs) t.add("request", duration(*rule.timeouts.requestMs));
+    if (rule.timeouts.backendRequestMs)
+      t.add("backendRequest", duration(*rule.timeouts.backendRequestMs));
+  }
+  return node;
+}
+
+YamlNode encodeHttpRoute(const HttpRouteSpec& r) {
+  YamlNode spec = YamlNode::mapping();
+  if (!r.parentRefs.empty()) {
+    YamlNode& refs = spec.add("parentRefs", YamlNode::sequence());
+    for (const ParentRef& p : r.parentRefs) {
+      YamlNode& item = refs.push(YamlNode::mapping());
+      item.add("name", text(p.name));
+      item.add("namespace", text(p.ns));
+    }
+  }
+  if (!r.hostnames.empty()) {
+    YamlNode& hosts = spec.add("hostnames", YamlNode::sequence());
+    for (const std::string& h : r.hostnames) hosts.push(text(h));
+  }
+  if (!r.rules.empty()) {
+    YamlNode& rules = spec.add("rules", YamlNode::sequence());
+    for (const RouteRule& rule : r.rules) rules.push(encodeRule(rule));
+  }
+  return spec;
+}
+
+YamlNode encodeService(const ServiceSpec& s) {
+  YamlNode spec = YamlNode::mapping();
+  if (!s.endpoints.empty()) {
+    YamlNode& eps = spec.add("endpoints", YamlNode::sequence());
+    for (const Endpoint& e : s.endpoints) {
+      YamlNode& item = eps.push(YamlNode::mapping());
+      item.add("address", text(e.address));
+      item.add("port", integer(e.port));
+      item.add("weight", integer(e.weight));
+    }
+  }
+  if (s.directResponse) {
+    YamlNode& d = spec.add("directResponse", YamlNode::mapping());
+    d.add("status", integer(s.directResponse->status));
+    d.add("contentType", text(s.directResponse->contentType));
+    d.add("body", text(s.directResponse->body));
+  }
+  YamlNode& pool =
+      spec.add("trafficPolicy", YamlNode::mapping()).add("connectionPool", YamlNode::mapping());
+  pool.add("tcp", YamlNode::mapping()).add("connectTimeout", duration(s.connectTimeoutMs));
+  pool.add("http", YamlNode::mapping()).add("idleTimeout", duration(s.idleTimeoutMs));
+  return spec;
+}
+
+YamlNode encodeResource(const Resource& r) {
+  YamlNode root = YamlNode::mapping();
+  const KindInfo& kind = kindInfo(r.kind);
+  root.add("apiVersion", text(r.apiVersion.empty() ? kind.apiVersions[0] : r.apiVersion));
+  root.add("kind", text(kind.name));
+  YamlNode& meta = root.add("metadata", YamlNode::mapping());
+  meta.add("name", text(r.meta.name));
+  meta.add("namespace", text(r.meta.ns));
+  if (!r.meta.labels.empty()) {
+    YamlNode& labels = meta.add("labels", YamlNode::mapping());
+    for (const auto& [k, v] : r.meta.labels) labels.add(k, text(v));
+  }
+  if (!r.meta.annotations.empty()) {
+    YamlNode& annotations = meta.add("annotations", YamlNode::mapping());
+    for (const auto& [k, v] : r.meta.annotations) annotations.add(k, text(v));
+  }
+  YamlNode spec = std::visit(
+      [](const auto& s) -> YamlNode {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, ListenerSpec>) return encodeListener(s);
+        if constexpr (std::is_same_v<T, HttpRouteSpec>) return encodeHttpRoute(s);
+        if constexpr (std::is_same_v<T, ServiceSpec>) return encodeService(s);
+      },
+      r.spec);
+  root.add("spec", std::move(spec));
+  canonicalize(&root, Level::kRoot);
+  return root;
+}
+
+// The canonical tree of a Resource: its stored JSON when it has one.
+YamlNode resourceTree(const Resource& r) {
+  if (!r.json.empty()) {
+    YamlReader reader(r.json);
+    YamlNode root;
+    std::vector<YamlProblem> problems;
+    if (reader.next(&root, &problems) == YamlReader::Status::kDocument && problems.empty())
+      return root;
+  }
+  return encodeResource(r);
+}
+
+// --- Documents ---------------------------------------------------------------------------
+
+void decodeDocument(const YamlNode& root, const std::vector<YamlProblem>& problems,
+                    const std::string& file, std::vector<Resource>* out,
+                    std::vector<Diagnostic>* diags) {
+  FieldErrors errors(file);
+  for (const YamlProblem& p : problems) errors.add(p.line, p.column, p.path, p.message);
+  if (!root.isMapping()) {
+    errors.add(root, "", "a resource must be an object with apiVersion, kind, metadata and spec");
+    errors.flush("document", diags);
+    return;
+  }
+
+  Resource r;
+  r.loc = SourceLoc{file, root.line, root.column};
+  FieldReader doc(errors, root, "");
+  doc.string("apiVersion", &r.apiVersion, Need::kRequired);
+  std::string kind;
+  doc.string("kind", &kind, Need::kRequired);
+  decodeMetadata(doc, &r.meta);
+
+  const KindInfo* info = findKind(kind);
+  if (info == nullptr && doc.get("kind") != nullptr && !kind.empty()) {
+    bool later =
+        std::find(std::begin(kLaterKinds), std::end(kLaterKinds), kind) != std::end(kLaterKinds);
+    doc.fail("kind", later ? "kind " + kind + " is not supported yet"
+                           : "unknown kind \"" + kind +
+                                 "\" (this build knows Listener, HTTPRoute and Service)");
+  } else if (info == nullptr && doc.get("kind") != nullptr) {
+    doc.fail("kind", "must not be empty");
+  }
+  if (info != nullptr && !r.apiVersion.empty() &&
+      std::find(info->apiVersions.begin(), info->apiVersions.end(), r.apiVersion) ==
+          info->apiVersions.end()) {
+    std::string expected(info->apiVersions[0]);
+    if (!info->apiVersions[1].empty()) expected += " or " + std::string(info->apiVersions[1]);
+    doc.fail("apiVersion", "must be " + expected + " for kind " + kind);
+  }
+
+  // The spec of a kind we do not decode is not looked into: the kind error says it all.
+  const YamlNode* specNode = doc.get("spec", info != nullptr ? Need::kRequired : Need::kOptional);
+  if (info != nullptr && specNode != nullptr) {
+    r.kind = info->kind;
+    FieldReader spec(errors, *specNode, "spec");
+    switch (info->kind) {
+      case Kind::kListener:
+        r.spec = ListenerSpec{};
+        decodeListener(spec, &std::get<ListenerSpec>(r.spec));
+        break;
+      case Kind::kHttpRoute:
+        r.spec = HttpRouteSpec{};
+        decodeHttpRoute(spec, r.meta.ns, &std::get<HttpRouteSpec>(r.spec));
+        break;
+      case Kind::kService:
+        r.spec = ServiceSpec{};
+        decodeService(spec, &std::get<ServiceSpec>(r.spec));
+        break;
+    }
+    spec.finish();
+  }
+  doc.finish();
+
+  if (errors.empty()) {
+    r.json = writeJson(canonicalTree(root));
+    out->push_back(std::move(r));
+    return;
+  }
+  std::string subject = (kind.empty() ? std::string("resource") : kind) + " " + r.meta.ns + "/" +
+                        (r.meta.name.empty() ? std::string("<unnamed>") : r.meta.name);
+  errors.flush(subject, diags);
+}
+
+// --- Files -------------------------------------------------------------------------------
+
+Diagnostic fileProblem(const std::string& file, std::string what) {
+  Diagnostic d;
+  d.loc.file = file;
+  d.message = std::move(what);
+  return d;
+}
+
+// Reads all of `f` (at most kMaxFileBytes); the error is empty on success.
+std::string readAll(FILE* f, std::string* out) {
+  char buf[64 * 1024];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (out->size() + n > kMaxFileBytes)
+      return "is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB";
+    out->append(buf, n);
+  }
+  if (ferror(f)) return std::string("cannot read: ") + strerror(errno);
+  return {};
+}
+
+bool decodeFile(const std::string& path, std::vector<Resource>* out,
+                std::vector<Diagnostic>* diags) {
+  FILE* f = fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    diags->push_back(fileProblem(path, std::string("cannot open: ") + strerror(errno)));
+    return false;
+  }
+  std::string text;
+  std::string error = readAll(f, &text);
+  fclose(f);
+  if (!error.empty()) {
+    diags->push_back(fileProblem(path, error));
+    return false;
+  }
+  return decodeText(text, path, out, diags);
+}
+
+bool isConfigFileName(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+// The configuration files under a directory, sorted. Entries whose names start with '.' are
+// skipped: besides editor and VCS litter, that is how a Kubernetes ConfigMap volume keeps its
+// previous revision (..data, ..2024_01_01...), which must not be read twice.
+bool listDirectory(const std::string& dir, std::vector<std::string>* files,
+                   std::vector<Diagnostic>* diags) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (isConfigFileName(it->path()) && it->is_regular_file(ec)) files->push_back(it->path());
+  }
+  if (ec) {
+    diags->push_back(fileProblem(dir, "cannot list: " + ec.message()));
+    return false;
+  }
+  std::sort(files->begin(), files->end());
+  return true;
+}
+
+}  // namespace
+
+bool decodeText(std::string_view text, const std::string& file, std::vector<Resource>* out,
+                std::vector<Diagnostic>* diags) {
+  size_t before = diags->size();
+  if (text.size() > kMaxFileBytes) {
+    diags->push_back(
+        fileProblem(file, "is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB"));
+    return false;
+  }
+  YamlReader reader(text);
+  YamlNode root;
+  std::vector<YamlProblem> problems;
+  for (;;) {
+    problems.clear();
+    YamlReader::Status status = reader.next(&root, &problems);
+    if (status == YamlReader::Status::kDocument) {
+      decodeDocument(root, problems, file, out, diags);
+      continue;
+    }
+    // The stream is over; what remains are problems outside any usable document.
+    for (const YamlProblem& p : problems) {
+      Diagnostic d;
+      d.loc = SourceLoc{file, p.line, p.column};
+      d.message = p.path.empty() ? p.message : p.path + ": " + p.message;
+      diags->push_back(std::move(d));
+    }
+    break;
+  }
+  return diags->size() == before;
+}
+
+bool decodePaths(const std::vector<std::string>& paths, std::vector<Resource>* out,
+                 std::vector<Diagnostic>* diags) {
+  bool ok = true;
+  for (const std::string& path : paths) {
+    if (path == "-") {
+      std::string text;
+      std::string error = readAll(stdin, &text);
+      if (!error.empty()) {
+        diags->push_back(fileProblem("-", error));
+        ok = false;
+        continue;
+      }
+      ok &= decodeText(text, "-", out, diags);
+      continue;
+    }
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      std::vector<std::string> files;
+      if (!listDirectory(path, &files, diags)) {
+        ok = false;
+        continue;
+      }
+      for (const std::string& f : files) ok &= decodeFile(f, out, diags);
+      continue;
+    }
+    ok &= decodeFile(path, out, diags);
+  }
+  return ok;
+}
+
+std::string canonicalJson(const Resource& r) {
+  if (!r.json.empty()) return r.json;
+  return writeJson(encodeResource(r));
+}
+
+std::string toYaml(const Resource& r) {
+  return writeYaml(resourceTree(r));
+}
+
+}  // namespace gh::config

@@ -1,0 +1,71 @@
+#pragma once
+// Helpers shared by the config tests: decode a YAML text and look at the result as the user
+// would (formatted diagnostics), and compare Resources by what they say (not where they were
+// read).
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config/decode.h"
+#include "core/config/model.h"
+#include "core/config/validate.h"
+
+namespace gh::config::testing {
+
+struct Decoded {
+  bool ok = false;
+  std::vector<Resource> resources;
+  std::vector<std::string> errors;  // Diagnostic::format() of each
+};
+
+inline std::vector<std::string> formatAll(const std::vector<Diagnostic>& diags) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : diags) out.push_back(d.format());
+  return out;
+}
+
+inline Decoded decode(std::string_view text, const std::string& file = "t.yaml") {
+  Decoded d;
+  std::vector<Diagnostic> diags;
+  d.ok = decodeText(text, file, &d.resources, &diags);
+  d.errors = formatAll(diags);
+  return d;
+}
+
+// Decodes, then validates the set when decoding succeeded.
+inline Decoded decodeAndValidate(std::string_view text, const std::string& file = "t.yaml") {
+  Decoded d = decode(text, file);
+  if (!d.ok) return d;
+  std::vector<Diagnostic> diags;
+  d.ok = validate(d.resources, &diags);
+  d.errors = formatAll(diags);
+  return d;
+}
+
+// The resource with every SourceLoc cleared: what it says, not where it was written.
+inline Resource withoutLocations(Resource r) {
+  r.loc = {};
+  r.meta.nameLoc = {};
+  if (auto* l = std::get_if<ListenerSpec>(&r.spec)) l->portLoc = {};
+  if (auto* route = std::get_if<HttpRouteSpec>(&r.spec)) {
+    for (ParentRef& p : route->parentRefs) p.loc = {};
+    for (RouteRule& rule : route->rules) {
+      for (BackendRef& b : rule.backendRefs) b.loc = {};
+      for (RouteMatch& m : rule.matches) {
+        m.path.loc = {};
+        for (NameValueMatch& h : m.headers) h.loc = {};
+        for (NameValueMatch& q : m.queryParams) q.loc = {};
+      }
+    }
+  }
+  return r;
+}
+
+// A minimal valid document of each kind, for tests that vary one field.
+inline std::string listenerDoc(std::string_view name, std::string_view specBody) {
+  return "apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: " + std::string(name) +
+         "}\nspec:\n" + std::string(specBody);
+}
+
+}  // namespace gh::config::testing
