@@ -3,6 +3,7 @@
 // would (formatted diagnostics), and compare Resources by what they say (not where they were
 // read).
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,10 +63,13 @@ inline Resource withoutLocations(Resource r) {
   return r;
 }
 
-// A minimal valid document of each kind, for tests that vary one field.
-inline std::string listenerDoc(std::string_view name, std::string_view specBody) {
-  return "apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: " + std::string(name) +
-         "}\nspec:\n" + std::string(specBody);
-}
-
 }  // namespace gh::config::testing
+
+namespace Catch {
+template <>
+struct StringMaker<gh::config::SourceLoc> {
+  static std::string convert(const gh::config::SourceLoc& loc) {
+    return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
+  }
+};
+}  // namespace Catch

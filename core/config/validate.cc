@@ -1,0 +1,182 @@
+// Cross-resource validation of a configuration (validate.h).
+//
+// Decoding has already checked each resource on its own; what is left needs the whole set:
+// identity (no two resources share kind, namespace and name), references (parentRefs name
+// Listeners, backendRefs name Services), listener sockets (no two Listeners can bind the same
+// address and port), and RE2 compilation, kept here so decoding stays free of the regex
+// engine. Problems are reported at the field that causes them, and the first definition wins:
+// a duplicate or a conflicting Listener is reported where the second one is written.
+
+#include "core/config/validate.h"
+
+#include <arpa/inet.h>
+#include <re2/re2.h>
+
+#include <array>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+namespace gh::config {
+
+namespace {
+
+using ResourceKey = std::tuple<Kind, std::string_view, std::string_view>;
+
+ResourceKey keyOf(Kind kind, const std::string& ns, const std::string& name) {
+  return ResourceKey{kind, ns, name};
+}
+
+// "file:line:column", for messages that point at another definition.
+std::string formatLoc(const SourceLoc& loc) {
+  return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
+}
+
+std::string identity(const Resource& r) {
+  return std::string(kindName(r.kind)) + " " + r.meta.ns + "/" + r.meta.name;
+}
+
+class Reporter {
+ public:
+  explicit Reporter(std::vector<Diagnostic>* diags) : diags_(diags) {}
+
+  // `at` may be unknown (a Resource built in code): the resource's own position stands in.
+  void add(const Resource& r, const SourceLoc& at, const std::string& path,
+           const std::string& what) {
+    Diagnostic d;
+    d.loc = at.line > 0 ? at : r.loc;
+    d.message = identity(r) + ": " + path + ": " + what;
+    diags_->push_back(std::move(d));
+    failed_ = true;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  std::vector<Diagnostic>* diags_;
+  bool failed_ = false;
+};
+
+// A listening address as the kernel sees it: IPv4 as v4-mapped IPv6, so 10.0.0.1 and
+// ::ffff:10.0.0.1 compare equal.
+struct BindAddress {
+  std::array<unsigned char, 16> bytes{};
+  bool wildcard = false;  // 0.0.0.0 or ::
+};
+
+bool parseBindAddress(const std::string& text, BindAddress* out) {
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, text.c_str(), v4) == 1) {
+    out->bytes = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4[0], v4[1], v4[2], v4[3]};
+    out->wildcard = v4[0] == 0 && v4[1] == 0 && v4[2] == 0 && v4[3] == 0;
+    return true;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), out->bytes.data()) != 1) return false;
+  out->wildcard = out->bytes == std::array<unsigned char, 16>{};
+  return true;
+}
+
+// Two listeners on one port collide when their addresses are equal or either is a wildcard.
+// (A wildcard of one family against an address of the other could sometimes be bound on
+// Linux, depending on IPV6_V6ONLY; refusing it keeps the rule simple and portable.)
+bool overlaps(const BindAddress& a, const BindAddress& b) {
+  return a.wildcard || b.wildcard || a.bytes == b.bytes;
+}
+
+void checkDuplicates(const std::vector<Resource>& resources, Reporter& report) {
+  std::map<ResourceKey, const Resource*> seen;
+  for (const Resource& r : resources) {
+    auto [it, inserted] = seen.emplace(keyOf(r.kind, r.meta.ns, r.meta.name), &r);
+    if (inserted) continue;
+    const Resource& first = *it->second;
+    SourceLoc firstAt = first.meta.nameLoc.line > 0 ? first.meta.nameLoc : first.loc;
+    report.add(r, r.meta.nameLoc, "metadata.name", "already defined at " + formatLoc(firstAt));
+  }
+}
+
+void checkListenerConflicts(const std::vector<Resource>& resources, Reporter& report) {
+  struct Bound {
+    const Resource* resource;
+    BindAddress address;
+  };
+  std::map<uint16_t, std::vector<Bound>> byPort;
+  for (const Resource& r : resources) {
+    const auto* spec = std::get_if<ListenerSpec>(&r.spec);
+    if (spec == nullptr) continue;
+    const ListenerSpec& l = *spec;
+    Bound b{&r, {}};
+    if (!parseBindAddress(l.address, &b.address)) continue;  // decoding reported it
+    std::vector<Bound>& others = byPort[l.port];
+    for (const Bound& other : others) {
+      if (!overlaps(b.address, other.address)) continue;
+      const ListenerSpec& o = std::get<ListenerSpec>(other.resource->spec);
+      SourceLoc at = o.portLoc.line > 0 ? o.portLoc : other.resource->loc;
+      report.add(r, l.portLoc, "spec.port",
+                 l.address + " port " + std::to_string(l.port) + " conflicts with " +
+                     identity(*other.resource) + " (" + o.address + " port " +
+                     std::to_string(o.port) + ", " + formatLoc(at) + ")");
+      break;
+    }
+    others.push_back(b);
+  }
+}
+
+void checkRegex(const Resource& r, const std::string& pattern, const SourceLoc& at,
+                const std::string& path, Reporter& report) {
+  RE2 re(pattern, RE2::Quiet);
+  if (!re.ok()) report.add(r, at, path, "invalid RE2 regular expression: " + re.error());
+}
+
+void checkRoute(const Resource& r, const std::map<ResourceKey, const Resource*>& index,
+                Reporter& report) {
+  const auto* spec = std::get_if<HttpRouteSpec>(&r.spec);
+  if (spec == nullptr) return;
+  const HttpRouteSpec& route = *spec;
+  for (size_t i = 0; i < route.parentRefs.size(); ++i) {
+    const ParentRef& p = route.parentRefs[i];
+    if (index.count(keyOf(Kind::kListener, p.ns, p.name)) == 0) {
+      report.add(r, p.loc, "spec.parentRefs[" + std::to_string(i) + "]",
+                 "Listener " + p.ns + "/" + p.name + " does not exist");
+    }
+  }
+  for (size_t i = 0; i < route.rules.size(); ++i) {
+    const RouteRule& rule = route.rules[i];
+    std::string rulePath = "spec.rules[" + std::to_string(i) + "]";
+    for (size_t j = 0; j < rule.matches.size(); ++j) {
+      const RouteMatch& m = rule.matches[j];
+      std::string matchPath = rulePath + ".matches[" + std::to_string(j) + "]";
+      if (m.path.type == PathMatchType::kRegularExpression)
+        checkRegex(r, m.path.value, m.path.loc, matchPath + ".path.value", report);
+      auto checkValues = [&](const std::vector<NameValueMatch>& values, const char* field) {
+        for (size_t k = 0; k < values.size(); ++k) {
+          if (values[k].type != ValueMatchType::kRegularExpression) continue;
+          checkRegex(r, values[k].value, values[k].loc,
+                     matchPath + "." + field + "[" + std::to_string(k) + "].value", report);
+        }
+      };
+      checkValues(m.headers, "headers");
+      checkValues(m.queryParams, "queryParams");
+    }
+    for (size_t j = 0; j < rule.backendRefs.size(); ++j) {
+      const BackendRef& b = rule.backendRefs[j];
+      if (index.count(keyOf(Kind::kService, b.ns, b.name)) == 0) {
+        report.add(r, b.loc, rulePath + ".backendRefs[" + std::to_string(j) + "]",
+                   "Service " + b.ns + "/" + b.name + " does not exist");
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags) {
+  Reporter report(diags);
+  checkDuplicates(resources, report);
+  checkListenerConflicts(resources, report);
+
+  std::map<ResourceKey, const Resource*> index;
+  for (const Resource& r : resources) index.emplace(keyOf(r.kind, r.meta.ns, r.meta.name), &r);
+  for (const Resource& r : resources) checkRoute(r, index, report);
+  return !report.failed();
+}
+
+}  // namespace gh::config
