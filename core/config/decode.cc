@@ -636,16 +636,15 @@ void decodeBackendRef(RouteContext& c, const YamlNode& node, const std::string& 
 void decodeTimeouts(FieldErrors& errors, const YamlNode& node, const std::string& path,
                     RouteTimeouts* t) {
   FieldReader o(errors, node, path);
-  uint64_t ms = 0;
-  if (o.duration("request", 0, kNoLimit, &ms)) t->requestMs = ms;
-  if (o.duration("backendRequest", 0, kNoLimit, &ms)) t->backendRequestMs = ms;
-  // As the Gateway API: a backend attempt cannot outlast the request it serves ("0s" turns a
-  // timeout off).
-  if (t->requestMs && t->backendRequestMs && *t->requestMs != 0 &&
-      *t->backendRequestMs > *t->requestMs) {
-    o.fail("backendRequest",
-           "must not be longer than request (" + formatDuration(*t->requestMs) + ")");
-  }
+  uint64_t request = 0, backend = 0;
+  bool hasRequest = o.duration("request", 0, kNoLimit, &request);
+  bool hasBackend = o.duration("backendRequest", 0, kNoLimit, &backend);
+  // As the Gateway API: a backend attempt cannot outlast the request it serves.
+  if (hasRequest && hasBackend && request != 0 && backend > request)
+    o.fail("backendRequest", "must not be longer than request (" + formatDuration(request) + ")");
+  // "0s" turns a timeout off, which the model spells as no timeout at all.
+  if (request != 0) t->requestMs = request;
+  if (backend != 0) t->backendRequestMs = backend;
   o.finish();
 }
 

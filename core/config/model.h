@@ -182,7 +182,7 @@ struct BackendRef {
   bool operator==(const BackendRef&) const = default;
 };
 
-struct RouteTimeouts {
+struct RouteTimeouts {  // absent: no timeout (the decoder maps the Gateway API's "0s" here)
   std::optional<uint64_t> requestMs;         // whole exchange, from head received to last byte
   std::optional<uint64_t> backendRequestMs;  // from upstream request sent to response head
 

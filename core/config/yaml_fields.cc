@@ -213,6 +213,11 @@ bool FieldReader::duration(std::string_view key, uint64_t minMs, uint64_t maxMs,
     errors_.add(*v, pathOf(key), "must be at least " + formatDuration(minMs));
     return false;
   }
+  // Durations are kept in milliseconds: "500us" must not quietly become 0 (often "off").
+  if (ms == 0 && v->value.find_first_of("123456789") != std::string::npos) {
+    errors_.add(*v, pathOf(key), "must be 0s or at least 1ms");
+    return false;
+  }
   if (ms > maxMs) {
     errors_.add(*v, pathOf(key), "must be at most " + formatDuration(maxMs));
     return false;

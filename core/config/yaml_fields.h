@@ -103,7 +103,8 @@ class FieldReader {
     return true;
   }
   bool boolean(std::string_view key, bool* out);
-  // A Go-style duration ("250ms", "1m30s") between minMs and maxMs.
+  // A Go-style duration ("250ms", "1m30s") between minMs and maxMs, in whole milliseconds
+  // (a non-zero duration under 1ms is refused rather than rounded to 0).
   bool duration(std::string_view key, uint64_t minMs, uint64_t maxMs, uint64_t* out);
   // The index in `names` of the field's value (exact, case-sensitive), or -1.
   int choice(std::string_view key, std::span<const std::string_view> names,

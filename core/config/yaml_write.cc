@@ -62,6 +62,13 @@ void appendHex(std::string& out, const char* prefix, char32_t cp, int digits) {
 void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\\' is the common case: copy it in one go.
+    size_t run = i;
+    while (run < s.size() && s[run] >= 0x20 && s[run] < 0x7F && s[run] != '"' && s[run] != '\\')
+      ++run;
+    out.append(s.substr(i, run - i));
+    i = run;
+    if (i == s.size()) break;
     size_t start = i;
     char32_t cp = nextCodePoint(s, &i);
     switch (cp) {

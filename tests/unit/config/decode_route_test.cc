@@ -530,10 +530,15 @@ TEST_CASE("timeouts, retries and session persistence", "[config][route]") {
            "8:14: spec.rules[2].retry: is not supported yet",
            "9:27: spec.rules[2].sessionPersistence: is not supported yet",
        });
-  // "0s" turns a timeout off, so any backendRequest fits under it.
+  // "0s" turns a timeout off (no timeout in the model), so any backendRequest fits under it.
   auto ok = decode(route("  rules: [{timeouts: {request: 0s, backendRequest: 1h}}]\n"));
-  CHECK(only(ok).rules.at(0).timeouts.requestMs == 0);
+  CHECK_FALSE(only(ok).rules.at(0).timeouts.requestMs);
   CHECK(only(ok).rules.at(0).timeouts.backendRequestMs == 3'600'000);
+  auto off = decode(route("  rules: [{timeouts: {request: 0ms, backendRequest: \"0\"}}]\n"));
+  CHECK(only(off).rules.at(0).timeouts == RouteTimeouts{});
+  // What rounds to 0ms is not "off".
+  CHECK(routeErrors("  rules: [{timeouts: {request: 400us}}]\n") ==
+        Errors{"5:32: spec.rules[0].timeouts.request: must be 0s or at least 1ms"});
 }
 
 TEST_CASE("rule names are section names, unique in the route", "[config][route]") {
