@@ -46,10 +46,12 @@ spec:
       timeouts: {backendRequest: 500ms, request: 10s}
       filters:
         - type: RequestHeaderModifier
-          requestHeaderModifier: {add: [{name: x-a, value: "1"}], remove: [x-b], set: [{name: x-c, value: on}]}
+          requestHeaderModifier: {add: [{name: x-a, value: "1"}], remove: [x-b],
+                                  set: [{name: x-c, value: on}]}
         - {type: ResponseHeaderModifier, responseHeaderModifier: {remove: [server]}}
         - type: URLRewrite
-          urlRewrite: {hostname: Internal.Example.com, path: {type: ReplaceFullPath, replaceFullPath: /v2}}
+          urlRewrite: {hostname: Internal.Example.com,
+                       path: {type: ReplaceFullPath, replaceFullPath: /v2}}
       name: main
     - filters:
         - type: RequestRedirect
@@ -72,7 +74,8 @@ apiVersion: gatehouse.dev/v1
 kind: Service
 metadata: {name: welcome}
 spec:
-  directResponse: {body: "<h1>Gatehouse is running</h1>\n", status: 503, contentType: "text/html; charset=utf-8"}
+  directResponse: {body: "<h1>Gatehouse is running</h1>\n", status: 503,
+                   contentType: "text/html; charset=utf-8"}
 )";
 
 std::vector<Resource> decodeOk(std::string_view text, const std::string& file = "t.yaml") {

@@ -69,7 +69,9 @@ TEST_CASE("a full HTTPRoute decodes into the model", "[config][route]") {
         - type: ResponseHeaderModifier
           responseHeaderModifier: {remove: [server]}
         - type: URLRewrite
-          urlRewrite: {hostname: orders.internal, path: {type: ReplaceFullPath, replaceFullPath: /v2}}
+          urlRewrite:
+            hostname: orders.internal
+            path: {type: ReplaceFullPath, replaceFullPath: /v2}
       backendRefs:
         - {name: orders, weight: 90, port: 8080}
         - {name: orders-v2, namespace: canary, weight: 10, group: "", kind: Service}
@@ -86,7 +88,7 @@ TEST_CASE("a full HTTPRoute decodes into the model", "[config][route]") {
     - {}
 )"));
   // The second rule's ReplacePrefixMatch sits beside a RegularExpression match: an error.
-  REQUIRE(d.errors == Errors{"t.yaml:42:26: HTTPRoute shop/r: spec.rules[1].filters[0]."
+  REQUIRE(d.errors == Errors{"t.yaml:44:26: HTTPRoute shop/r: spec.rules[1].filters[0]."
                              "requestRedirect.path.type: ReplacePrefixMatch needs every match "
                              "of the rule to be a PathPrefix match"});
 
@@ -114,7 +116,9 @@ TEST_CASE("a full HTTPRoute decodes into the model", "[config][route]") {
         - type: ResponseHeaderModifier
           responseHeaderModifier: {remove: [server]}
         - type: URLRewrite
-          urlRewrite: {hostname: orders.internal, path: {type: ReplaceFullPath, replaceFullPath: /v2}}
+          urlRewrite:
+            hostname: orders.internal
+            path: {type: ReplaceFullPath, replaceFullPath: /v2}
       backendRefs:
         - {name: orders, weight: 90, port: 8080}
         - {name: orders-v2, namespace: canary, weight: 10, group: "", kind: Service}
@@ -178,7 +182,7 @@ TEST_CASE("a full HTTPRoute decodes into the model", "[config][route]") {
   CHECK(orders.backendRefs[0].name == "orders");
   CHECK(orders.backendRefs[0].ns == "shop");
   CHECK(orders.backendRefs[0].weight == 90);
-  CHECK(orders.backendRefs[0].loc == SourceLoc{"t.yaml", 31, 11});
+  CHECK(orders.backendRefs[0].loc == SourceLoc{"t.yaml", 33, 11});
   CHECK(orders.backendRefs[1].ns == "canary");
   CHECK(orders.backendRefs[1].weight == 10);
   CHECK(orders.timeouts.requestMs == 10'000);

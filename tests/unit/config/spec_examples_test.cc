@@ -2,6 +2,8 @@
 // supported yet (every such field, none silently ignored).
 
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 
 #include "core/config/decode.h"
 #include "tests/unit/config/config_test_util.h"
@@ -201,4 +203,31 @@ spec:
 )");
   CHECK(d.errors == Errors{"t.yaml:10:16: HTTPRoute production/shop: spec.parentRefs[0]: "
                            "Listener production/edge does not exist"});
+}
+
+TEST_CASE("the examples of docs/configuration.md are valid", "[config][examples]") {
+  // Run from the repository root (as `make unit` does); elsewhere there is nothing to check.
+  std::ifstream in("docs/configuration.md");
+  if (!in) {
+    WARN("docs/configuration.md not found from the current directory; not checked");
+    return;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> blocks;
+  std::string doc = text.str();
+  for (size_t at = doc.find("```yaml\n"); at != std::string::npos; at = doc.find("```yaml\n", at)) {
+    at += 8;
+    size_t end = doc.find("```", at);
+    REQUIRE(end != std::string::npos);
+    blocks.push_back(doc.substr(at, end - at));
+    at = end + 3;
+  }
+  REQUIRE(blocks.size() >= 4);
+  for (const std::string& block : blocks) {
+    INFO(block);
+    CHECK(decode(block, "configuration.md").errors == Errors{});
+  }
+  // The last one is a complete configuration: its references resolve too.
+  CHECK(decodeAndValidate(blocks.back(), "configuration.md").errors == Errors{});
 }
