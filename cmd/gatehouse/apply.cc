@@ -30,13 +30,19 @@ int cmdApply(const std::vector<std::string>& args) {
     return kUsage;
   }
   std::vector<config::Resource> given;
-  if (!loadFiles(files, &given)) return kProblem;
+  if (!decodeFiles(files, &given)) return kProblem;
 
-  auto store = openStore(f.get("data-dir"), !f.has("dry-run"));
-  if (!store) return kUnavailable;
+  // A dry run against a data dir without a database compares with an empty configuration
+  // (so "validate, dry-run, apply" works before the very first apply) and creates nothing.
+  bool dryRun = f.has("dry-run");
+  std::unique_ptr<store::Store> store;
   int64_t base = 0;
   std::vector<config::Resource> active;
-  if (!loadActive(*store, &base, &active)) return kUnavailable;
+  if (!dryRun || storeExists(f.get("data-dir"))) {
+    store = openStore(f.get("data-dir"), !dryRun);
+    if (!store) return kUnavailable;
+    if (!loadActive(*store, &base, &active)) return kUnavailable;
+  }
 
   std::map<std::string, const config::Resource*> before, after;
   for (const config::Resource& r : active) before[resourceKey(r)] = &r;
@@ -72,7 +78,7 @@ int cmdApply(const std::vector<std::string>& args) {
       changes += "  - " + key + "\n";
     }
   }
-  if (f.has("dry-run")) {
+  if (dryRun) {
     printf("dry run against version %lld: %d created, %d configured, %d unchanged, %d deleted\n%s",
            static_cast<long long>(base), created, configured, unchanged, pruned, changes.c_str());
     return kOk;

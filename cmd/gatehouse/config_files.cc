@@ -12,10 +12,9 @@
 
 namespace gh::cli {
 
-bool loadFiles(const std::vector<std::string>& paths, std::vector<config::Resource>* out) {
+bool decodeFiles(const std::vector<std::string>& paths, std::vector<config::Resource>* out) {
   std::vector<config::Diagnostic> diags;
   bool ok = config::decodePaths(paths, out, &diags);
-  if (ok) ok = config::validate(*out, &diags);
   for (const config::Diagnostic& d : diags) error(d.format());
   return ok && diags.empty();
 }
@@ -32,6 +31,11 @@ std::unique_ptr<store::Store> openStore(const std::string& dataDirFlag, bool cre
     return nullptr;
   }
   return std::move(st.value());
+}
+
+bool storeExists(const std::string& dataDirFlag) {
+  struct stat st;
+  return stat((server::resolveDataDir(dataDirFlag) + "/config.db").c_str(), &st) == 0;
 }
 
 bool loadActive(store::Store& store, int64_t* version, std::vector<config::Resource>* out) {

@@ -24,8 +24,12 @@ namespace gh {
 
 class IoBuffer {
  public:
+  static constexpr size_t kBlockSize = 16 * 1024;  // the common size, recycled per thread
+
   IoBuffer() = default;
-  ~IoBuffer() { std::free(data_); }
+  ~IoBuffer() {
+    if (data_) freeStorage(data_, cap_);
+  }
   IoBuffer(const IoBuffer&) = delete;
   IoBuffer& operator=(const IoBuffer&) = delete;
 
@@ -81,13 +85,15 @@ class IoBuffer {
   // Frees the storage if the buffer holds nothing worth keeping.
   void release() {
     if (start_ == end_ && pin_ == 0 && data_) {
-      std::free(data_);
+      freeStorage(data_, cap_);
       data_ = nullptr;
       cap_ = start_ = end_ = 0;
     }
   }
 
  private:
+  static void freeStorage(char* p, size_t cap);
+
   char* data_ = nullptr;
   size_t cap_ = 0;
   size_t pin_ = 0;

@@ -105,6 +105,31 @@ void Timer::fire(int, short, void* arg) {
   t->cb_(t->arg_);
 }
 
+// --- Deadline ------------------------------------------------------------------------------
+
+void Deadline::set(uint64_t ms) {
+  uint64_t now = Loop::nowMs();
+  deadline_ = now + ms;
+  if (wakeAt_ == 0 || wakeAt_ > deadline_) {
+    timer_.arm(ms);
+    wakeAt_ = deadline_;
+  }
+}
+
+void Deadline::fire(void* arg) {
+  auto* d = static_cast<Deadline*>(arg);
+  d->wakeAt_ = 0;
+  if (d->deadline_ == 0) return;
+  uint64_t now = Loop::nowMs();
+  if (now < d->deadline_) {
+    d->timer_.arm(d->deadline_ - now);
+    d->wakeAt_ = d->deadline_;
+    return;
+  }
+  d->deadline_ = 0;
+  d->cb_(d->arg_);
+}
+
 // --- IoWatcher -----------------------------------------------------------------------------
 
 IoWatcher::IoWatcher(Loop& loop, int fd, Callback cb, void* arg) : fd_(fd), cb_(cb), arg_(arg) {

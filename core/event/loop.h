@@ -75,6 +75,29 @@ class Timer {
   void* arg_;
 };
 
+// A deadline that moves often — an idle timeout pushed back on every request. set() only
+// stores the new deadline and touches the event loop when no wake-up is pending or the pending
+// one is later than the new deadline; a wake-up that comes early re-arms for the rest. So a
+// keep-alive request costs a store, not a timer-heap update.
+class Deadline {
+ public:
+  using Callback = void (*)(void* arg);
+  Deadline(Loop& loop, Callback cb, void* arg)
+      : timer_(loop, &Deadline::fire, this), cb_(cb), arg_(arg) {}
+
+  void set(uint64_t ms);  // fire `ms` milliseconds from now (replaces any earlier setting)
+  void clear() { deadline_ = 0; }
+  bool pending() const { return deadline_ != 0; }
+
+ private:
+  static void fire(void* arg);
+  Timer timer_;
+  Callback cb_;
+  void* arg_;
+  uint64_t deadline_ = 0;  // monotonic ms; 0 = none
+  uint64_t wakeAt_ = 0;    // when the armed timer fires; 0 = not armed
+};
+
 // Readiness of one file descriptor (level-triggered, persistent). The watcher does not own the
 // fd. Enabling an already enabled direction is free (no syscall, no libevent call).
 class IoWatcher {

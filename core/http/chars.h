@@ -104,7 +104,7 @@ inline size_t skipFieldValue(const unsigned char* p, size_t i, size_t end) {
   const __m128i kCtlMax = _mm_set1_epi8(0x1f);
   const __m128i kTab = _mm_set1_epi8('\t');
   const __m128i kDel = _mm_set1_epi8(0x7f);
-  while (end - i >= 16) {
+  while (i + 16 <= end) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, kCtlMax), v);
     __m128i bad =
@@ -126,7 +126,7 @@ inline size_t skipTarget(const unsigned char* p, size_t i, size_t end) {
   const __m128i kHigh = _mm_set1_epi8(0x7f);
   const __m128i kHash = _mm_set1_epi8('#');
   const __m128i kBackslash = _mm_set1_epi8('\\');
-  while (end - i >= 16) {
+  while (i + 16 <= end) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, kLow), v);
     __m128i high = _mm_cmpeq_epi8(_mm_max_epu8(v, kHigh), v);

@@ -14,23 +14,39 @@ void appendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n", 2);
 }
 
-// Whether `name` is listed in any Connection field of `headers` (those fields are hop-by-hop
-// too, RFC 9110 7.6.1).
-bool namedByConnection(const std::vector<Header>& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (!iequals(h.name, "connection")) continue;
-    for (std::string_view tok : str::split(h.value, ',')) {
-      if (iequals(str::trimOws(tok), name)) return true;
+// The field names listed in Connection fields (RFC 9110 7.6.1: those fields are hop-by-hop
+// too), collected once per message without allocating. More than kMax names is not a real
+// message; the overflow is treated as naming every field: we may forward less, never more.
+struct ConnectionNames {
+  static constexpr int kMax = 16;
+  std::string_view names[kMax];
+  int count = 0;
+  bool overflow = false;
+
+  explicit ConnectionNames(const std::vector<Header>& headers) {
+    for (const Header& h : headers) {
+      if (!iequals(h.name, "connection")) continue;
+      std::string_view v = h.value;
+      while (!v.empty()) {
+        size_t comma = v.find(',');
+        std::string_view tok = str::trimOws(v.substr(0, comma));
+        v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+        if (tok.empty() || iequals(tok, "close") || iequals(tok, "keep-alive")) continue;
+        if (count == kMax) {
+          overflow = true;
+          continue;
+        }
+        names[count++] = tok;
+      }
     }
   }
-  return false;
-}
-
-bool hasConnectionField(const std::vector<Header>& headers) {
-  for (const Header& h : headers)
-    if (iequals(h.name, "connection")) return true;
-  return false;
-}
+  bool contains(std::string_view name) const {
+    if (overflow) return true;
+    for (int i = 0; i < count; ++i)
+      if (iequals(names[i], name)) return true;
+    return false;
+  }
+};
 
 // The header-modifier filters of a rule that apply in this direction.
 struct Modifiers {
@@ -57,12 +73,6 @@ struct Modifiers {
     }
   }
 };
-
-const Header* find(const std::vector<Header>& headers, std::string_view name) {
-  for (const Header& h : headers)
-    if (iequals(h.name, name)) return &h;
-  return nullptr;
-}
 
 void appendHex(std::string& out, uint64_t v, int digits) {
   static const char kHex[] = "0123456789abcdef";
@@ -101,7 +111,7 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   if (!mods.overrides("host")) appendHeader(out, "Host", in.host);
 
   bool trusted = in.xffTrustedHops > 0;
-  bool connection = hasConnectionField(h.headers);
+  ConnectionNames named(h.headers);
   const Header* requestId = nullptr;
   std::string_view xff, xfp, xfh;
   for (const Header& f : h.headers) {
@@ -124,7 +134,7 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
       if (!requestId) requestId = &f;
       continue;
     }
-    if (connection && namedByConnection(h.headers, n)) continue;
+    if ((named.count || named.overflow) && named.contains(n)) continue;
     if (mods.overrides(n)) continue;
     appendHeader(out, f.name, f.value);
   }
@@ -194,13 +204,13 @@ ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, s
   out.append(h.reason.empty() ? std::string_view(statusText(h.status)) : h.reason);
   out.append("\r\n");
   Modifiers mods{in.filters, config::FilterType::kResponseHeaderModifier};
-  bool connection = hasConnectionField(h.headers);
+  ConnectionNames named(h.headers);
   bool passLength = h.body == BodyKind::kNone;  // HEAD and 304 keep the upstream's length
   for (const Header& f : h.headers) {
     std::string_view n = f.name;
     if (isHopByHop(n)) continue;
     if (iequals(n, "content-length") && !passLength) continue;
-    if (connection && namedByConnection(h.headers, n)) continue;
+    if ((named.count || named.overflow) && named.contains(n)) continue;
     if (mods.overrides(n)) continue;
     appendHeader(out, f.name, f.value);
   }

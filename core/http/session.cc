@@ -51,8 +51,9 @@ struct Session::Exchange {
   std::unique_ptr<upstream::Connection> up;
   size_t phase = 0;
 
-  // Request body progress.
-  bool reqBodyDone = true;
+  // Request body progress. Not done until startExchange knows better: a forgotten update
+  // closes the connection instead of reading body bytes as the next request.
+  bool reqBodyDone = false;
   uint64_t reqRemaining = 0;  // Content-Length bytes still to forward
   uint64_t reqBodyBytes = 0;
   bool sent100 = false;
@@ -90,7 +91,7 @@ struct Session::Exchange {
     endpoint = nullptr;
     up.reset();
     phase = 0;
-    reqBodyDone = true;
+    reqBodyDone = false;
     reqRemaining = reqBodyBytes = 0;
     sent100 = connecting = reused = retried = false;
     respHeadDone = respStarted = respDone = respSeenBytes = respChunkedOut = false;
@@ -146,7 +147,7 @@ Session::~Session() {
 
 void Session::start() {
   down_.enableRead();
-  downTimer_.arm(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
+  downTimer_.set(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
 }
 
 void Session::drain() {
@@ -299,7 +300,7 @@ void Session::processBuffered() {
     if (down_.in().empty()) return;
     if (!headTimerArmed_) {
       headTimerArmed_ = true;
-      downTimer_.arm(listener_->current ? listener_->current->spec.http.headTimeoutMs : 10'000);
+      downTimer_.set(listener_->current ? listener_->current->spec.http.headTimeoutMs : 10'000);
     }
     if (!parseHead()) return;
     startExchange();
@@ -332,9 +333,11 @@ bool Session::parseHead() {
     parseErrorReply(parser_.error());
     return false;
   }
-  // Guarantee room for body bytes behind the pinned head; growing moves the buffer, so parse
-  // again afterwards (rare: only for heads close to the buffer size).
-  if (in.capacity() - ex_->req.headLength < kMinBodyRoom) {
+  // A request with a body needs room for body bytes behind the pinned head; growing moves the
+  // buffer, so parse again afterwards (rare: only for heads close to the buffer size).
+  bool hasBody = ex_->req.body == BodyKind::kChunked ||
+                 (ex_->req.body == BodyKind::kContentLength && ex_->req.contentLength > 0);
+  if (hasBody && in.capacity() - ex_->req.headLength < kMinBodyRoom) {
     in.prepareWrite(in.capacity() + kMinBodyRoom, in.capacity() + kMinBodyRoom * 2);
     parser_.reset();
     ex_->req.clear();
@@ -350,7 +353,7 @@ bool Session::parseHead() {
 }
 
 void Session::startExchange() {
-  downTimer_.cancel();
+  downTimer_.clear();
   headTimerArmed_ = false;
   state_ = State::kExchange;
   Exchange& x = *ex_;
@@ -358,6 +361,12 @@ void Session::startExchange() {
   x.snapshot->ref();
   x.listener = listener_->current;
   x.startMs = event::Loop::nowMs();
+  // Record the body framing before any phase can answer: a local reply must know whether
+  // unread body bytes stand between it and the next request (if so, the connection closes;
+  // reading them as a head would let a body smuggle a request).
+  x.reqRemaining = x.req.body == BodyKind::kContentLength ? x.req.contentLength : 0;
+  x.reqBodyDone = x.req.body == BodyKind::kNone ||
+                  (x.req.body == BodyKind::kContentLength && x.req.contentLength == 0);
   ctx_.counters.downstreamRqTotal.inc();
   ctx_.counters.downstreamRqActive.inc();
   runPhases(0);
@@ -404,16 +413,10 @@ Session::PhaseResult Session::phaseRequestHeaders() {
     return PhaseResult::kRespond;
   }
   uint64_t maxBody = x.listener->spec.http.maxBodyBytes;
-  if (h.body == BodyKind::kContentLength) {
-    if (maxBody && h.contentLength > maxBody) {
-      localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
-                 "request body too large\n");
-      return PhaseResult::kRespond;
-    }
-    x.reqRemaining = h.contentLength;
-    x.reqBodyDone = h.contentLength == 0;
-  } else if (h.body == BodyKind::kChunked) {
-    x.reqBodyDone = false;
+  if (h.body == BodyKind::kContentLength && maxBody && h.contentLength > maxBody) {
+    localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
+               "request body too large\n");
+    return PhaseResult::kRespond;
   }
   return PhaseResult::kContinue;
 }
@@ -636,12 +639,12 @@ void Session::forwardRequestBody() {
     }
     ChunkedDecoder::Step step = x.reqChunks.feed(in.begin(), in.size());
     if (step.error != ParseError::kNone) {
-      ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
-      LOG_DEBUG("request body rejected: %s", reasonName(step.error));
+      x.upstreamClean = false;
       if (!x.respStarted) {
-        x.upstreamClean = false;
-        parseErrorReply(step.error);
+        parseErrorReply(step.error);  // counts and logs the rejection
       } else {
+        ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
+        LOG_DEBUG("request body rejected: %s", reasonName(step.error));
         close();
       }
       return;
@@ -971,7 +974,7 @@ void Session::finishExchange() {
     return;
   }
   down_.releaseBuffers();
-  downTimer_.arm(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
+  downTimer_.set(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
 }
 
 void Session::localReply(int status, const char* reason, std::string_view body,
@@ -1039,7 +1042,7 @@ void Session::parseErrorReply(ParseError e) {
 
 void Session::closeAfterFlush() {
   closeAfterFlush_ = true;
-  downTimer_.cancel();
+  downTimer_.clear();
   if (down_.pending() == 0) beginLinger();
 }
 
@@ -1055,7 +1058,7 @@ void Session::beginLinger() {
   ::shutdown(down_.fd(), SHUT_WR);
   down_.in().consume(down_.in().size());
   down_.enableRead();
-  downTimer_.arm(kLingerMs);
+  downTimer_.set(kLingerMs);
 }
 
 // --- timers -------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ class Session final : public net::Stream::Handler {
   net::Stream down_;
   net::Address peer_;
   net::Address local_;
-  event::Timer downTimer_;      // head timeout, idle timeout, linger
+  event::Deadline downTimer_;   // head timeout, idle timeout, linger
   event::Timer exchangeTimer_;  // route request timeout
   event::Timer upstreamTimer_;  // connect timeout, then backendRequest timeout
   UpstreamHandler upHandler_;

@@ -44,7 +44,7 @@ std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
   if (it == idle_.end() || !it->second.head) return nullptr;
   Connection* c = it->second.head;
   unlink(c);
-  c->idleTimer_.cancel();
+  c->idleTimer_.clear();
   // Read interest stays on across take/put: only the handler changes hands. Toggling it would
   // cost an epoll_ctl per request.
   return std::unique_ptr<Connection>(c);
@@ -64,7 +64,7 @@ void Pool::put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs) {
   raw->stream_.setHandler(raw);
   raw->stream_.releaseBuffers();
   raw->stream_.enableRead();
-  raw->idleTimer_.arm(idleTimeoutMs);
+  raw->idleTimer_.set(idleTimeoutMs);
 }
 
 void Pool::unlink(Connection* c) {

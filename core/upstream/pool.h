@@ -40,7 +40,7 @@ class Connection final : public net::Stream::Handler {
 
   net::Stream stream_;
   net::Address peer_;
-  event::Timer idleTimer_;
+  event::Deadline idleTimer_;
   Pool* pool_ = nullptr;       // set while idle in the pool
   Connection* next_ = nullptr; // idle list links
   Connection* prev_ = nullptr;

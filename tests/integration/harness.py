@@ -139,14 +139,19 @@ class Upstream:
                         if not streamed:
                             body += take
                 elif hmap.get("transfer-encoding", "").lower() == "chunked":
+                    def recv_more():
+                        data = conn.recv(65536)
+                        if not data:
+                            raise ConnectionResetError("peer closed mid-body")
+                        return data
                     while True:
                         while b"\r\n" not in buf:
-                            buf += conn.recv(65536)
+                            buf += recv_more()
                         size_line, buf = buf.split(b"\r\n", 1)
                         size = int(size_line.split(b";")[0], 16)
                         if size == 0:
                             while not buf.startswith(b"\r\n") and b"\r\n\r\n" not in buf:
-                                buf += conn.recv(65536)
+                                buf += recv_more()
                             buf = buf[2:] if buf.startswith(b"\r\n") else buf.split(b"\r\n\r\n", 1)[1]
                             break
                         while len(buf) < size + 2:
