@@ -68,6 +68,8 @@ class Upstream:
       /sleep/MS       wait MS milliseconds, then 200
       /sink           read the body (streamed, not kept), 200 with its length
       /raw            reply with the bytes in header x-raw-response (escaped \\r\\n), then close
+      /ws             101 Switching Protocols, then echo raw bytes back until the peer closes
+      /once           200 with Content-Length, then close the connection without saying so
       anything else   200 with body "upstream <name>"
     """
 
@@ -229,6 +231,17 @@ class Upstream:
             body = str(req.body_len).encode()
             conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: " + str(len(body)).encode()
                          + b"\r\n\r\n" + body)
+        elif parts[0] == "ws":
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\n\r\n")
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return False
+                conn.sendall(data)
+        elif parts[0] == "once":
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nonce")
+            return False
         elif parts[0] == "raw":
             raw = (req.header("x-raw-response") or "").replace("\\r", "\r").replace("\\n", "\n")
             conn.sendall(raw.encode("latin-1"))

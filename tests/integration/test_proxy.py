@@ -178,6 +178,39 @@ class ProxyTest(GatehouseTest):
         self.assertIn(b"content-length: 100", head.lower())
         self.assertTrue(rest.startswith(b"HTTP/1.1 200"), rest[:50])
 
+    def test_websocket_upgrade_becomes_a_tunnel(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(65536)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        self.assertIn(b"upgrade: websocket", head.lower())
+        # The upstream saw the handshake fields it needs.
+        req = self.upstream.requests[-1]
+        self.assertEqual(req.header("upgrade"), "websocket")
+        self.assertEqual(req.header("sec-websocket-key"), "dGhlIHNhbXBsZSBub25jZQ==")
+        # Raw bytes now flow both ways, including ones that look like HTTP.
+        for payload in (b"\x81\x05hello", b"GET / HTTP/1.1\r\n\r\n", b"x" * 200_000):
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                got += s.recv(65536)
+            self.assertEqual(got, payload)
+        s.close()
+
+    def test_upstream_closing_pooled_connections_is_invisible(self):
+        # /once answers and closes its connection without Connection: close; the next
+        # requests must not fail on that dead pooled connection.
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        for i in range(20):
+            c.request("GET", "/once" if i % 2 == 0 else "/hello")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+        c.close()
+
     def test_upstream_status_passes_through(self):
         r, data = self.request("GET", "/status/503")
         self.assertEqual(r.status, 503)
@@ -215,7 +248,8 @@ class TimeoutTest(GatehouseTest):
 
     @classmethod
     def config(cls):
-        return simple_config(cls.port, [cls.upstream.port], listener_http="{headTimeout: 1s}") \
+        return simple_config(cls.port, [cls.upstream.port],
+                             listener_http="{headTimeout: 1s, idleTimeout: 1s}") \
             .replace("    - backendRefs: [{name: app}]",
                      "    - backendRefs: [{name: app}]\n      timeouts: {backendRequest: 300ms}")
 
@@ -239,3 +273,15 @@ class TimeoutTest(GatehouseTest):
         self.assertLess(time.monotonic() - start, 3)
         self.assertTrue(data.startswith(b"HTTP/1.1 408"), data[:80])
         self.assertIn(b"x-gatehouse-reason: head_timeout", data)
+
+    def test_idle_keep_alive_connection_is_closed(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.sendall(b"GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        data = b""
+        while b"upstream u1" not in data:
+            data += s.recv(65536)
+        start = time.monotonic()
+        self.assertEqual(s.recv(65536), b"")  # closed by the server, without a reply
+        self.assertLess(time.monotonic() - start, 3)
+        self.assertGreater(time.monotonic() - start, 0.5)
+        s.close()
