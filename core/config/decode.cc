@@ -24,6 +24,9 @@
 // fields the user wrote (defaults are not filled in), so `get -o yaml` shows the user's
 // configuration, and decoding it again gives an equal Resource and the same JSON.
 //
+// A document may also be a Kubernetes List (apiVersion v1, kind List, items), as `get -o json`
+// and kubectl print several resources; each item is then decoded as a document of its own.
+//
 // A Resource built in code has no JSON; canonicalJson() then encodes the typed fields, all
 // of them explicitly. That form is also canonical in the sense above: it decodes to the same
 // Resource.
@@ -1130,7 +1133,8 @@ YamlNode resourceTree(const Resource& r) {
 
 // --- Documents ---------------------------------------------------------------------------
 
-void decodeDocument(const YamlNode& root, const std::vector<YamlProblem>& problems,
+// One resource: a whole document, or an item of a List.
+void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& problems,
                     const std::string& file, std::vector<Resource>* out,
                     std::vector<Diagnostic>* diags) {
   FieldErrors errors(file);
@@ -1198,6 +1202,61 @@ void decodeDocument(const YamlNode& root, const std::vector<YamlProblem>& proble
   std::string subject = (kind.empty() ? std::string("resource") : kind) + " " + r.meta.ns + "/" +
                         (r.meta.name.empty() ? std::string("<unnamed>") : r.meta.name);
   errors.flush(subject, diags);
+}
+
+// A Kubernetes List ({apiVersion: v1, kind: List, items: [...]}): what `get KIND -o json`
+// prints, and what kubectl prints, so that it can be applied back. Its items are resources;
+// its own metadata (ListMeta) carries no configuration and is not kept.
+void decodeList(const YamlNode& root, const std::vector<YamlProblem>& problems,
+                const std::string& file, std::vector<Resource>* out,
+                std::vector<Diagnostic>* diags) {
+  FieldErrors errors(file);
+  for (const YamlProblem& p : problems) errors.add(p.line, p.column, p.path, p.message);
+  FieldReader o(errors, root, "");
+  std::string apiVersion;
+  if (o.string("apiVersion", &apiVersion, Need::kRequired) && apiVersion != "v1")
+    o.fail("apiVersion", "must be v1 for kind List");
+  o.get("kind");
+  if (const YamlNode* meta = o.get("metadata")) {
+    FieldReader m(errors, *meta, "metadata");
+    for (std::string_view f : {"resourceVersion", "continue", "remainingItemCount", "selfLink"})
+      m.get(f);
+    m.finish();
+  }
+  const YamlNode* items = o.list("items", SIZE_MAX, Need::kRequired);
+  if (items != nullptr) {
+    for (size_t i = 0; i < items->items.size(); ++i) {
+      const YamlNode* kind = items->items[i].find("kind");
+      if (kind != nullptr && kind->isScalar() && kind->value == "List")
+        errors.add(*kind, joinPath(indexPath("items", i), "kind"), "a List cannot hold a List");
+    }
+  }
+  o.finish();
+  // The List's own errors and its items' are reported together, in source order.
+  std::vector<Diagnostic> found;
+  errors.flush("List", &found);
+  if (items != nullptr) {
+    for (const YamlNode& item : items->items) {
+      const YamlNode* kind = item.find("kind");
+      if (kind == nullptr || !kind->isScalar() || kind->value != "List")
+        decodeResource(item, {}, file, out, &found);
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.column < b.loc.column;
+  });
+  diags->insert(diags->end(), found.begin(), found.end());
+}
+
+void decodeDocument(const YamlNode& root, const std::vector<YamlProblem>& problems,
+                    const std::string& file, std::vector<Resource>* out,
+                    std::vector<Diagnostic>* diags) {
+  const YamlNode* kind = root.find("kind");
+  if (kind != nullptr && kind->isScalar() && kind->value == "List") {
+    decodeList(root, problems, file, out, diags);
+  } else {
+    decodeResource(root, problems, file, out, diags);
+  }
 }
 
 // --- Files -------------------------------------------------------------------------------

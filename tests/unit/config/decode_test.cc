@@ -567,3 +567,52 @@ spec:
                         "not be empty",
                     });
 }
+
+TEST_CASE("a Kubernetes List holds resources, as `get -o json` prints them", "[config]") {
+  auto single = decode(R"(apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {name: a}
+spec: {port: 80}
+---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: s, namespace: x}
+spec: {directResponse: {}}
+)");
+  REQUIRE(single.errors == Errors{});
+  std::string list = R"({"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},)"
+                     R"("items":[)" +
+                     single.resources[0].json + "," + single.resources[1].json + "]}";
+  auto d = decode(list);
+  REQUIRE(d.errors == Errors{});
+  REQUIRE(d.resources.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(d.resources[i].json == single.resources[i].json);
+    CHECK(testing::withoutLocations(d.resources[i]) ==
+          testing::withoutLocations(single.resources[i]));
+  }
+  CHECK(d.resources[1].loc.column == static_cast<int>(list.find(single.resources[1].json)) + 1);
+}
+
+TEST_CASE("List errors, and errors of its items at their positions", "[config]") {
+  auto d = decode(R"(apiVersion: v2
+kind: List
+metadata: {labels: {}}
+items:
+  - apiVersion: gatehouse.dev/v1
+    kind: Listener
+    metadata: {name: a}
+    spec: {port: 0}
+  - {apiVersion: v1, kind: List, items: []}
+---
+apiVersion: v1
+kind: List
+)");
+  CHECK(d.errors == Errors{
+                        "t.yaml:1:13: List: apiVersion: must be v1 for kind List",
+                        "t.yaml:3:12: List: metadata.labels: unknown field",
+                        "t.yaml:8:18: Listener default/a: spec.port: must be between 1 and 65535",
+                        "t.yaml:9:28: List: items[1].kind: a List cannot hold a List",
+                        "t.yaml:11:1: List: items: is required",
+                    });
+}
