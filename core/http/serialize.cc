@@ -246,8 +246,7 @@ void serializeLocalReply(int status, const char* reason, std::string_view body,
   out.append("content-length: ");
   str::appendU64(out, body.size());
   out.append("\r\n");
-  if (reason && *reason && std::string_view(reason) != "redirect")
-    appendHeader(out, "x-gatehouse-reason", reason);
+  if (reason && *reason) appendHeader(out, "x-gatehouse-reason", reason);
   if (!location.empty()) appendHeader(out, "location", location);
   if (!keepAlive)
     out.append("connection: close\r\n");

@@ -393,7 +393,7 @@ Session::PhaseResult Session::phaseRequestHeaders() {
   const RequestHead& h = x.req;
   if (!splitTarget(h.target, &x.target) ||
       !normalizePath(x.target.path, x.listener->spec.http.mergeSlashes, &x.path)) {
-    localReply(400, telemetry::localReasonName(LocalReason::kBadPath), "bad path\n");
+    errorReply(400, LocalReason::kBadPath, "bad path\n");
     return PhaseResult::kRespond;
   }
   // Host without port, lower-case: what routing and policy compare.
@@ -408,14 +408,12 @@ Session::PhaseResult Session::phaseRequestHeaders() {
   for (char& c : x.host) c = str::lower(c);
 
   if (h.expectOther) {
-    localReply(417, telemetry::localReasonName(LocalReason::kExpectationFailed),
-               "unsupported expectation\n");
+    errorReply(417, LocalReason::kExpectationFailed, "unsupported expectation\n");
     return PhaseResult::kRespond;
   }
   uint64_t maxBody = x.listener->spec.http.maxBodyBytes;
   if (h.body == BodyKind::kContentLength && maxBody && h.contentLength > maxBody) {
-    localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
-               "request body too large\n");
+    errorReply(413, LocalReason::kBodyTooLarge, "request body too large\n");
     return PhaseResult::kRespond;
   }
   return PhaseResult::kContinue;
@@ -426,7 +424,7 @@ Session::PhaseResult Session::phaseRoute() {
   route::Request rq{x.host, x.path, x.target.query, x.req.method, &x.req.headers};
   x.match = x.listener->routes->match(rq);
   if (!x.match.rule) {
-    localReply(404, telemetry::localReasonName(LocalReason::kNoRoute), "no route\n");
+    errorReply(404, LocalReason::kNoRoute, "no route\n");
     return PhaseResult::kRespond;
   }
   for (const config::RouteFilter& f : x.match.rule->filters) {
@@ -434,7 +432,7 @@ Session::PhaseResult Session::phaseRoute() {
       std::string location;
       buildRedirectLocation(f.redirect, x.match.match ? &x.match.match->path : nullptr,
                             x.listener->spec.port, x.host, x.path, x.target.query, &location);
-      localReply(f.redirect.statusCode, "redirect", {}, {}, location);
+      localReply(f.redirect.statusCode, nullptr, {}, {}, location);
       return PhaseResult::kRespond;
     }
     if (f.type == config::FilterType::kUrlRewrite) {
@@ -465,7 +463,7 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   const route::Rule& rule = *x.match.rule;
   int b = rule.pickBackend(ctx_.random());
   if (b < 0) {
-    localReply(500, telemetry::localReasonName(LocalReason::kNoBackend), "no backend\n");
+    errorReply(500, LocalReason::kNoBackend, "no backend\n");
     return PhaseResult::kRespond;
   }
   const config::Snapshot& snap = x.snapshot->get();
@@ -477,8 +475,7 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   }
   x.endpoint = x.service->pick(x.snapshot->nextPick(x.service->index));
   if (!x.endpoint) {
-    localReply(503, telemetry::localReasonName(LocalReason::kNoHealthyUpstream),
-               "no healthy upstream\n");
+    errorReply(503, LocalReason::kNoHealthyUpstream, "no healthy upstream\n");
     return PhaseResult::kRespond;
   }
   if (x.req.expectContinue && !x.reqBodyDone && down_.in().empty()) {
@@ -654,8 +651,7 @@ void Session::forwardRequestBody() {
       if (maxBody && x.reqBodyBytes > maxBody) {
         x.upstreamClean = false;
         if (!x.respStarted) {
-          localReply(413, telemetry::localReasonName(LocalReason::kBodyTooLarge),
-                     "request body too large\n");
+          errorReply(413, LocalReason::kBodyTooLarge, "request body too large\n");
         } else {
           close();
         }
@@ -929,7 +925,7 @@ void Session::upstreamFailed(LocalReason reason) {
       reason == LocalReason::kRequestTimeout)
     status = 504;
   if (reason == LocalReason::kNoHealthyUpstream) status = 503;
-  localReply(status, telemetry::localReasonName(reason), "upstream failed\n");
+  errorReply(status, reason, "upstream failed\n");
 }
 
 void Session::releaseUpstream(bool reusable) {
@@ -977,17 +973,17 @@ void Session::finishExchange() {
   downTimer_.set(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
 }
 
+void Session::errorReply(int status, LocalReason reason, std::string_view body) {
+  ctx_.counters.localReplies[static_cast<int>(reason)].inc();
+  localReply(status, telemetry::localReasonName(reason), body, "text/plain");
+}
+
 void Session::localReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location) {
   Exchange* x = ex_.get();
   if (x && x->respStarted) {
     close();
     return;
-  }
-  if (reason) {
-    for (int i = 0; i < static_cast<int>(LocalReason::kCount); ++i)
-      if (std::strcmp(reason, telemetry::localReasonName(static_cast<LocalReason>(i))) == 0)
-        ctx_.counters.localReplies[i].inc();
   }
   bool keepAlive = x && x->req.keepAlive && x->reqBodyDone && !ctx_.draining &&
                    !listener_->removed && status != 408;

@@ -119,8 +119,11 @@ class Session final : public net::Stream::Handler {
 
   // Ending things.
   void finishExchange();
+  // A reply of our own: `reason` (may be null) becomes x-gatehouse-reason. errorReply is the
+  // form for failures: it counts the reason too.
   void localReply(int status, const char* reason, std::string_view body,
                   std::string_view contentType = "text/plain", std::string_view location = {});
+  void errorReply(int status, telemetry::LocalReason reason, std::string_view body);
   void parseErrorReply(ParseError e);
   void closeAfterFlush();
   void beginLinger();
