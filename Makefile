@@ -58,7 +58,7 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 
 DEPS_http   := base
 DEPS_route  := base http
-DEPS_config := base http route upstream net
+DEPS_config := base http route upstream net event telemetry
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event

@@ -1,5 +1,8 @@
 #include "core/http/serialize.h"
 
+#include <cassert>
+#include <cstring>
+
 #include "core/base/strings.h"
 
 namespace gh::http {
@@ -7,12 +10,54 @@ namespace {
 
 using str::iequals;
 
-void appendHeader(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ", 2);
-  out.append(value);
-  out.append("\r\n", 2);
-}
+// Writes a head into a string sized once for the whole message: the caller computes an upper
+// bound, the writer copies without capacity checks, and finish() trims to what was written.
+// Four checked appends per field were the largest cost of serialization.
+class Writer {
+ public:
+  Writer(std::string& out, size_t bound) : out_(out) {
+    out.resize(bound);
+    begin_ = p_ = out.data();
+    end_ = begin_ + bound;
+  }
+  void put(std::string_view s) {
+    assert(p_ + s.size() <= end_);
+    std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void put(char c) {
+    assert(p_ < end_);
+    *p_++ = c;
+  }
+  void header(std::string_view name, std::string_view value) {
+    put(name);
+    put(": ");
+    put(value);
+    put("\r\n");
+  }
+  void number(uint64_t v) {
+    char buf[24];
+    int n = 0;
+    do {
+      buf[n++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v);
+    assert(p_ + n <= end_);
+    while (n) *p_++ = buf[--n];
+  }
+  void hex(uint64_t v, int digits) {
+    static const char kHex[] = "0123456789abcdef";
+    assert(p_ + digits <= end_);
+    for (int i = digits - 1; i >= 0; --i) *p_++ = kHex[(v >> (i * 4)) & 0xf];
+  }
+  void finish() { out_.resize(static_cast<size_t>(p_ - begin_)); }
+
+ private:
+  std::string& out_;
+  char* begin_;
+  char* p_;
+  char* end_;
+};
 
 // The field names listed in Connection fields (RFC 9110 7.6.1: those fields are hop-by-hop
 // too), collected once per message without allocating. More than kMax names is not a real
@@ -64,20 +109,26 @@ struct Modifiers {
     }
     return false;
   }
-  void append(std::string& out) const {
+  void append(Writer& w) const {
     if (!filters) return;
     for (const config::RouteFilter& f : *filters) {
       if (f.type != type) continue;
-      for (const auto& s : f.headerModifier.set) appendHeader(out, s.name, s.value);
-      for (const auto& a : f.headerModifier.add) appendHeader(out, a.name, a.value);
+      for (const auto& s : f.headerModifier.set) w.header(s.name, s.value);
+      for (const auto& a : f.headerModifier.add) w.header(a.name, a.value);
     }
+  }
+  size_t bytes() const {  // upper bound of what append() writes
+    size_t n = 0;
+    if (!filters) return n;
+    for (const config::RouteFilter& f : *filters) {
+      if (f.type != type) continue;
+      for (const auto& s : f.headerModifier.set) n += s.name.size() + s.value.size() + 4;
+      for (const auto& a : f.headerModifier.add) n += a.name.size() + a.value.size() + 4;
+    }
+    return n;
   }
 };
 
-void appendHex(std::string& out, uint64_t v, int digits) {
-  static const char kHex[] = "0123456789abcdef";
-  for (int i = digits - 1; i >= 0; --i) out.push_back(kHex[(v >> (i * 4)) & 0xf]);
-}
 
 }  // namespace
 
@@ -96,87 +147,126 @@ bool isHopByHop(std::string_view n) {
   }
 }
 
+namespace {
+
+// What a request field means to the proxy, decided once per field by its length first (most
+// fields match no candidate length and cost one switch).
+enum class RequestField { kForward, kDrop, kForwardedFor, kForwardedProto, kForwardedHost,
+                          kRequestId };
+
+RequestField classifyRequestField(std::string_view n) {
+  switch (n.size()) {
+    case 4:
+      if (iequals(n, "host")) return RequestField::kDrop;  // written from the parsed value
+      break;
+    case 6:
+      if (iequals(n, "expect")) return RequestField::kDrop;  // 100-continue is ours
+      break;
+    case 12:
+      if (iequals(n, "x-request-id")) return RequestField::kRequestId;
+      break;
+    case 14:
+      if (iequals(n, "content-length")) return RequestField::kDrop;  // framing is ours
+      break;
+    case 15:
+      if (iequals(n, "x-forwarded-for")) return RequestField::kForwardedFor;
+      break;
+    case 16:
+      if (iequals(n, "x-forwarded-host")) return RequestField::kForwardedHost;
+      break;
+    case 17:
+      if (iequals(n, "x-forwarded-proto")) return RequestField::kForwardedProto;
+      break;
+  }
+  return isHopByHop(n) ? RequestField::kDrop : RequestField::kForward;
+}
+
+}  // namespace
+
 void serializeRequest(const RequestHeadInput& in, std::string& out) {
   const RequestHead& h = *in.head;
-  out.clear();
-  out.append(h.method);
-  out.push_back(' ');
-  out.append(in.path);
-  if (!in.query.empty()) {
-    out.push_back('?');
-    out.append(in.query);
-  }
-  out.append(" HTTP/1.1\r\n", 11);
   Modifiers mods{in.filters, config::FilterType::kRequestHeaderModifier};
-  if (!mods.overrides("host")) appendHeader(out, "Host", in.host);
+  // Nothing below writes more than the received head (fields are only dropped), the new
+  // request line and Host, the modifiers, and the fixed fields we add.
+  Writer w(out, h.headLength + in.path.size() + in.query.size() + 2 * in.host.size() +
+                    in.clientIp.size() + mods.bytes() + 256);
+  w.put(h.method);
+  w.put(' ');
+  w.put(in.path);
+  if (!in.query.empty()) {
+    w.put('?');
+    w.put(in.query);
+  }
+  w.put(" HTTP/1.1\r\n");
+  if (!mods.overrides("host")) w.header("Host", in.host);
 
   bool trusted = in.xffTrustedHops > 0;
   ConnectionNames named(h.headers);
-  const Header* requestId = nullptr;
-  std::string_view xff, xfp, xfh;
+  bool checkNamed = named.count || named.overflow;
+  std::string_view requestId, xff, xfp, xfh;
   for (const Header& f : h.headers) {
-    std::string_view n = f.name;
-    if (isHopByHop(n) || iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect"))
-      continue;
-    if (iequals(n, "x-forwarded-for")) {
-      if (trusted) xff = f.value;  // the last one wins; several are unusual
-      continue;
+    switch (classifyRequestField(f.name)) {
+      case RequestField::kDrop:
+        continue;
+      case RequestField::kForwardedFor:
+        if (trusted) xff = f.value;  // the last one wins; several are unusual
+        continue;
+      case RequestField::kForwardedProto:
+        if (trusted) xfp = f.value;
+        continue;
+      case RequestField::kForwardedHost:
+        if (trusted) xfh = f.value;
+        continue;
+      case RequestField::kRequestId:
+        if (requestId.empty()) requestId = f.value;
+        continue;
+      case RequestField::kForward:
+        break;
     }
-    if (iequals(n, "x-forwarded-proto")) {
-      if (trusted) xfp = f.value;
-      continue;
-    }
-    if (iequals(n, "x-forwarded-host")) {
-      if (trusted) xfh = f.value;
-      continue;
-    }
-    if (iequals(n, "x-request-id")) {
-      if (!requestId) requestId = &f;
-      continue;
-    }
-    if ((named.count || named.overflow) && named.contains(n)) continue;
-    if (mods.overrides(n)) continue;
-    appendHeader(out, f.name, f.value);
+    if (checkNamed && named.contains(f.name)) continue;
+    if (mods.overrides(f.name)) continue;
+    w.header(f.name, f.value);
   }
-  mods.append(out);
+  mods.append(w);
 
-  out.append("X-Forwarded-For: ");
+  w.put("X-Forwarded-For: ");
   if (!xff.empty()) {
-    out.append(xff);
-    out.append(", ");
+    w.put(xff);
+    w.put(", ");
   }
-  out.append(in.clientIp);
-  out.append("\r\n");
-  appendHeader(out, "X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
-  appendHeader(out, "X-Forwarded-Host", xfh.empty() ? h.host : xfh);
-  if (requestId && !requestId->value.empty()) {
-    appendHeader(out, "x-request-id", requestId->value);
+  w.put(in.clientIp);
+  w.put("\r\n");
+  w.header("X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
+  w.header("X-Forwarded-Host", xfh.empty() ? h.host : xfh);
+  if (!requestId.empty()) {
+    w.header("x-request-id", requestId);
   } else {
     // A random (version 4) UUID.
     uint64_t a = in.random[0], b = in.random[1];
     a = (a & ~0xf000ull) | 0x4000ull;
     b = (b & ~(0xcull << 60)) | (0x8ull << 60);
-    out.append("x-request-id: ");
-    appendHex(out, a >> 32, 8);
-    out.push_back('-');
-    appendHex(out, (a >> 16) & 0xffff, 4);
-    out.push_back('-');
-    appendHex(out, a & 0xffff, 4);
-    out.push_back('-');
-    appendHex(out, b >> 48, 4);
-    out.push_back('-');
-    appendHex(out, b & 0xffffffffffffull, 12);
-    out.append("\r\n");
+    w.put("x-request-id: ");
+    w.hex(a >> 32, 8);
+    w.put('-');
+    w.hex((a >> 16) & 0xffff, 4);
+    w.put('-');
+    w.hex(a & 0xffff, 4);
+    w.put('-');
+    w.hex(b >> 48, 4);
+    w.put('-');
+    w.hex(b & 0xffffffffffffull, 12);
+    w.put("\r\n");
   }
   if (h.body == BodyKind::kContentLength) {
-    out.append("Content-Length: ");
-    str::appendU64(out, h.contentLength);
-    out.append("\r\n");
+    w.put("Content-Length: ");
+    w.number(h.contentLength);
+    w.put("\r\n");
   } else if (h.body == BodyKind::kChunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    w.put("Transfer-Encoding: chunked\r\n");
   }
-  if (h.upgradeWebsocket) out.append("Connection: Upgrade\r\nUpgrade: websocket\r\n");
-  out.append("\r\n");
+  if (h.upgradeWebsocket) w.put("Connection: Upgrade\r\nUpgrade: websocket\r\n");
+  w.put("\r\n");
+  w.finish();
 }
 
 ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, std::string& out) {
@@ -197,63 +287,66 @@ ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, s
   }
   if (h.body == BodyKind::kUntilClose && !fr.chunked) fr.keepAlive = false;
 
-  out.clear();
-  out.append("HTTP/1.1 ");
-  str::appendU64(out, static_cast<uint64_t>(h.status));
-  out.push_back(' ');
-  out.append(h.reason.empty() ? std::string_view(statusText(h.status)) : h.reason);
-  out.append("\r\n");
   Modifiers mods{in.filters, config::FilterType::kResponseHeaderModifier};
+  std::string_view reason = h.reason.empty() ? std::string_view(statusText(h.status)) : h.reason;
+  Writer w(out, h.headLength + reason.size() + mods.bytes() + 128);
+  w.put("HTTP/1.1 ");
+  w.number(static_cast<uint64_t>(h.status));
+  w.put(' ');
+  w.put(reason);
+  w.put("\r\n");
   ConnectionNames named(h.headers);
+  bool checkNamed = named.count || named.overflow;
   bool passLength = h.body == BodyKind::kNone;  // HEAD and 304 keep the upstream's length
   for (const Header& f : h.headers) {
     std::string_view n = f.name;
     if (isHopByHop(n)) continue;
-    if (iequals(n, "content-length") && !passLength) continue;
-    if ((named.count || named.overflow) && named.contains(n)) continue;
+    if (!passLength && n.size() == 14 && iequals(n, "content-length")) continue;
+    if (checkNamed && named.contains(n)) continue;
     if (mods.overrides(n)) continue;
-    appendHeader(out, f.name, f.value);
+    w.header(f.name, f.value);
   }
-  mods.append(out);
+  mods.append(w);
   if (h.body == BodyKind::kContentLength) {
-    out.append("Content-Length: ");
-    str::appendU64(out, h.contentLength);
-    out.append("\r\n");
+    w.put("Content-Length: ");
+    w.number(h.contentLength);
+    w.put("\r\n");
   } else if (fr.chunked) {
-    out.append("Transfer-Encoding: chunked\r\n");
+    w.put("Transfer-Encoding: chunked\r\n");
   }
   if (tunnel) {
-    out.append("Connection: Upgrade\r\nUpgrade: websocket\r\n");
+    w.put("Connection: Upgrade\r\nUpgrade: websocket\r\n");
   } else if (!fr.keepAlive) {
-    out.append("Connection: close\r\n");
+    w.put("Connection: close\r\n");
   } else if (http10) {
-    out.append("Connection: keep-alive\r\n");
+    w.put("Connection: keep-alive\r\n");
   }
-  out.append("\r\n");
+  w.put("\r\n");
+  w.finish();
   return fr;
 }
 
 void serializeLocalReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location, bool keepAlive,
                          bool headRequest, int clientVersionMinor, std::string& out) {
-  out.clear();
-  out.append("HTTP/1.1 ");
-  str::appendU64(out, static_cast<uint64_t>(status));
-  out.push_back(' ');
-  out.append(statusText(status));
-  out.append("\r\n");
-  if (!body.empty() && !contentType.empty()) appendHeader(out, "content-type", contentType);
-  out.append("content-length: ");
-  str::appendU64(out, body.size());
-  out.append("\r\n");
-  if (reason && *reason) appendHeader(out, "x-gatehouse-reason", reason);
-  if (!location.empty()) appendHeader(out, "location", location);
-  if (!keepAlive)
-    out.append("connection: close\r\n");
-  else if (clientVersionMinor == 0)
-    out.append("connection: keep-alive\r\n");
-  out.append("\r\n");
-  if (!headRequest) out.append(body);
+  std::string_view why = reason ? std::string_view(reason) : std::string_view();
+  Writer w(out, 192 + contentType.size() + why.size() + location.size() + body.size());
+  w.put("HTTP/1.1 ");
+  w.number(static_cast<uint64_t>(status));
+  w.put(' ');
+  w.put(statusText(status));
+  w.put("\r\n");
+  if (!body.empty() && !contentType.empty()) w.header("content-type", contentType);
+  w.put("content-length: ");
+  w.number(body.size());
+  w.put("\r\n");
+  if (!why.empty()) w.header("x-gatehouse-reason", why);
+  if (!location.empty()) w.header("location", location);
+  if (!keepAlive) w.put("connection: close\r\n");
+  else if (clientVersionMinor == 0) w.put("connection: keep-alive\r\n");
+  w.put("\r\n");
+  if (!headRequest) w.put(body);
+  w.finish();
 }
 
 void rewritePath(const config::PathModifier& m, const config::PathMatch* matched,
