@@ -97,11 +97,15 @@ void Timer::arm(uint64_t ms) {
     tv = &t;
   }
   event_add(ev_, tv);
+  armed_ = true;
 }
-void Timer::cancel() { event_del(ev_); }
-bool Timer::armed() const { return event_pending(ev_, EV_TIMEOUT, nullptr) != 0; }
+void Timer::disarm() {
+  event_del(ev_);
+  armed_ = false;
+}
 void Timer::fire(int, short, void* arg) {
   auto* t = static_cast<Timer*>(arg);
+  t->armed_ = false;
   t->cb_(t->arg_);
 }
 

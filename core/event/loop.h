@@ -64,15 +64,19 @@ class Timer {
   Timer& operator=(const Timer&) = delete;
 
   void arm(uint64_t ms);
-  void cancel();
-  bool armed() const;
+  void cancel() {
+    if (armed_) disarm();  // most cancels find nothing armed: skip libevent entirely
+  }
+  bool armed() const { return armed_; }
 
  private:
   static void fire(int, short, void* arg);
+  void disarm();
   Loop& loop_;
   struct event* ev_;
   Callback cb_;
   void* arg_;
+  bool armed_ = false;
 };
 
 // A deadline that moves often — an idle timeout pushed back on every request. set() only

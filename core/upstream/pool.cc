@@ -1,5 +1,6 @@
 #include "core/upstream/pool.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 
@@ -20,8 +21,17 @@ void Connection::onIdleTimeout(void* arg) {
 }
 
 size_t Pool::AddressHash::operator()(const net::Address& a) const {
-  return std::hash<std::string_view>()(
-      std::string_view(reinterpret_cast<const char*>(a.sockaddr()), a.length()));
+  // A few multiply-xor rounds over the address words: endpoints are few and not chosen by
+  // clients, so this needs speed (it runs on every take and put), not collision resistance.
+  const auto* p = reinterpret_cast<const unsigned char*>(a.sockaddr());
+  uint64_t h = a.length();
+  for (socklen_t i = 0; i + 8 <= a.length(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 32;
+  }
+  return static_cast<size_t>(h);
 }
 
 Pool::~Pool() { closeAll(); }
@@ -51,10 +61,11 @@ std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
 }
 
 void Pool::put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs) {
-  List& list = idle_[c->peer_];
+  IdleList& list = idle_[c->peer_];
   if (list.size >= maxIdle_ || c->stream_.pending() != 0 || !c->stream_.in().empty()) return;
   Connection* raw = c.release();
   raw->pool_ = this;
+  raw->list_ = &list;
   raw->prev_ = nullptr;
   raw->next_ = list.head;
   if (list.head) list.head->prev_ = raw;
@@ -68,12 +79,13 @@ void Pool::put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs) {
 }
 
 void Pool::unlink(Connection* c) {
-  List& list = idle_[c->peer_];
+  IdleList& list = *c->list_;
   if (c->prev_) c->prev_->next_ = c->next_;
   else list.head = c->next_;
   if (c->next_) c->next_->prev_ = c->prev_;
   c->next_ = c->prev_ = nullptr;
   c->pool_ = nullptr;
+  c->list_ = nullptr;
   --list.size;
   --idleTotal_;
 }

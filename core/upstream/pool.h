@@ -22,6 +22,13 @@
 namespace gh::upstream {
 
 class Pool;
+class Connection;
+
+// The idle connections of one endpoint, most recently used first.
+struct IdleList {
+  Connection* head = nullptr;
+  size_t size = 0;
+};
 
 // One upstream connection: the stream plus the pool's idle bookkeeping.
 class Connection final : public net::Stream::Handler {
@@ -42,6 +49,7 @@ class Connection final : public net::Stream::Handler {
   net::Address peer_;
   event::Deadline idleTimer_;
   Pool* pool_ = nullptr;       // set while idle in the pool
+  IdleList* list_ = nullptr;    // the idle list it is on (unordered_map nodes never move)
   Connection* next_ = nullptr; // idle list links
   Connection* prev_ = nullptr;
   uint64_t requests_ = 0;
@@ -66,17 +74,13 @@ class Pool {
   struct AddressHash {
     size_t operator()(const net::Address& a) const;
   };
-  struct List {
-    Connection* head = nullptr;
-    size_t size = 0;
-  };
   void unlink(Connection* c);
   void destroy(Connection* c);  // unlinks and deletes
 
   event::Loop& loop_;
   size_t maxIdle_;
   size_t idleTotal_ = 0;
-  std::unordered_map<net::Address, List, AddressHash> idle_;
+  std::unordered_map<net::Address, IdleList, AddressHash> idle_;
 };
 
 }  // namespace gh::upstream
