@@ -81,12 +81,17 @@ inline ChunkedResult decodeChunked(const uint8_t* data, size_t n, const std::vec
         FUZZ_CHECK(!s.done);
         FUZZ_CHECK(s.data.empty());
         r.error = s.error;
+        // The verdict is sticky: more input changes nothing and is not consumed.
+        const http::ChunkedDecoder::Step again = decoder.feed(copy.get(), avail);
+        FUZZ_CHECK(again.error == s.error && again.consumed == 0 && again.data.empty());
         return true;
       }
       if (s.done) {
         FUZZ_CHECK(decoder.done());
         FUZZ_CHECK(s.data.empty());
         r.done = true;
+        const http::ChunkedDecoder::Step again = decoder.feed(copy.get(), avail);
+        FUZZ_CHECK(again.done && again.consumed == 0 && again.data.empty());
         return true;
       }
       if (s.consumed == 0) return false;

@@ -128,6 +128,7 @@ Outcome oneShot(const char* data, size_t len, const Limits& limits, RequestHead&
   o.status = parser.parse(data, len, head);
   o.error = parser.error();
   FUZZ_CHECK((o.status == ParseStatus::kError) == (o.error != ParseError::kNone));
+  FUZZ_CHECK(reasonName(o.error) != nullptr && statusFor(o.error) >= 400);
   // Asking again without reset() repeats the verdict.
   FUZZ_CHECK(parser.parse(data, len, head) == o.status);
   if (o.status == ParseStatus::kDone) {
@@ -211,6 +212,22 @@ void runWith(const uint8_t* data, size_t size, const Limits& limits, uint64_t ha
   if (whole.status != ParseStatus::kDone) return;
 
   checkRoundTrip(head, whole);
+  if (head.body == BodyKind::kNone && head.headLength < size) {
+    // Pipelining: after reset() a used parser and head read the next request exactly as
+    // fresh ones do.
+    RequestParser reused(limits);
+    RequestHead reusedHead;
+    FUZZ_CHECK(reused.parse(text, size, reusedHead) == ParseStatus::kDone);
+    reused.reset();
+    const char* next = text + head.headLength;
+    const size_t nextSize = size - head.headLength;
+    const ParseStatus s = reused.parse(next, nextSize, reusedHead);
+    RequestHead freshHead;
+    const Outcome fresh = oneShot(next, nextSize, limits, freshHead);
+    FUZZ_CHECK(s == fresh.status);
+    FUZZ_CHECK(reused.error() == fresh.error);
+    if (s == ParseStatus::kDone) FUZZ_CHECK(render(reusedHead) == fresh.head);
+  }
   if (head.body == BodyKind::kChunked) {
     const size_t maxLine = (hash >> 16) & 1 ? 4096 : 32;
     gh::fuzz::decodeChunkedEveryWay(data + head.headLength, size - head.headLength, hash >> 8,

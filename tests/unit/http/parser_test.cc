@@ -761,3 +761,16 @@ TEST_CASE("response: a 1xx is returned, then the final response parses after it"
   CHECK(head.body == BodyKind::kContentLength);
   CHECK(offset + head.headLength == raw.size());
 }
+
+TEST_CASE("Host: IPv6 literals follow RFC 3986 exactly", "[http]") {
+  for (const char* v : {"[::]", "[1::]", "[::8]", "[1:2:3:4:5:6:7::]", "[::2:3:4:5:6:7:8]",
+                        "[1:2:3:4:5:6:1.2.3.4]", "[::1.2.3.4]", "[ABCD:ef01::9]"}) {
+    INFO("Host: " << v);
+    CHECK(requestOk(req("Host: "s + v + "\r\n\r\n")).host == v);
+  }
+  for (const char* v : {"[1::2::3]", "[12345::]", "[1:2:3:4:5:6:7:1.2.3.4]", "[::1.2.3]",
+                        "[1:2:3:4:5:6:7]", "[:1::]", "[1:]", "[::g]", "[]"}) {
+    INFO("Host: " << v);
+    CHECK(requestError(req("Host: "s + v + "\r\n\r\n")) == ParseError::kBadHost);
+  }
+}
