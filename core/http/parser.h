@@ -221,7 +221,8 @@ class ResponseParser {
 // Decodes a chunked body incrementally and strictly. Feed it whatever bytes are available;
 // each call consumes a prefix and reports at most one run of body data (a view into the
 // input), so the caller can forward it before feeding the rest. Trailer fields are validated
-// like header fields and discarded.
+// like header fields and discarded. A step that carries data ends right after it, so data
+// never comes in the same step as `done` or an error.
 class ChunkedDecoder {
  public:
   struct Step {
