@@ -56,8 +56,9 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ $(LIBS) -o $@ 2> $(BUILD)/link-unit.log || (cat $(BUILD)/link-unit.log; false)
 
-DEPS_http   := base
-DEPS_route  := base http
+DEPS_http     := base event net upstream config route telemetry
+DEPS_route    := base
+DEPS_upstream := base event net
 DEPS_config := base http route upstream net event telemetry
 DEPS_store  := base
 DEPS_event  := base

@@ -15,6 +15,7 @@
 //
 // Not thread-safe; owned by one connection on one worker.
 
+#include <cassert>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -75,8 +76,10 @@ class IoBuffer {
   size_t writable() const { return cap_ - end_; }
   void commit(size_t n) { end_ += n; }
 
+  // For buffers that are never pinned (output buffers): grows as needed.
   void append(const char* p, size_t n) {
     if (writable() < n) prepareWrite(n, end_ - start_ + n + pin_);
+    assert(writable() >= n && "append to a pinned buffer that cannot grow");
     std::memcpy(data_ + end_, p, n);
     end_ += n;
   }

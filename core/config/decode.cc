@@ -218,6 +218,23 @@ std::string checkHeaderName(std::string_view s) {
   return {};
 }
 
+// Header modifiers may not touch what frames the message or belongs to one hop: a filter that
+// set Content-Length or added Transfer-Encoding would make the proxy emit two framings — the
+// shape of a request-smuggling attack on the upstream (or of a desynchronised client).
+std::string checkModifiableHeader(std::string_view s) {
+  std::string bad = checkHeaderName(s);
+  if (!bad.empty()) return bad;
+  std::string n = str::toLower(s);
+  static const std::string_view kReserved[] = {"content-length", "transfer-encoding", "connection",
+                                               "keep-alive", "te", "trailer", "upgrade", "expect"};
+  for (std::string_view r : kReserved)
+    if (n == r) return "\"" + std::string(s) + "\" frames the message or belongs to one hop; " +
+                       "header modifiers cannot change it";
+  if (str::startsWith(n, "proxy-"))
+    return "\"" + std::string(s) + "\" belongs to one hop; header modifiers cannot change it";
+  return {};
+}
+
 std::string checkHeaderValue(std::string_view s) {
   if (s.empty()) return "must not be empty";
   if (s.size() > kMaxHeaderValueLength)
@@ -456,7 +473,7 @@ void decodeHeaderValues(FieldReader& parent, std::string_view key, std::vector<H
     FieldReader o(parent.errors(), list->items[i], indexPath(parent.pathOf(key), i));
     HeaderValue h;
     if (o.string("name", &h.name, Need::kRequired)) {
-      std::string bad = checkHeaderName(h.name);
+      std::string bad = checkModifiableHeader(h.name);
       if (!bad.empty()) {
         o.fail("name", bad);
       } else if (!seen.insert(str::toLower(h.name)).second) {
@@ -484,7 +501,7 @@ void decodeHeaderModifier(FieldErrors& errors, const YamlNode& node, const std::
       std::string itemPath = indexPath(o.pathOf("remove"), i);
       std::string name;
       if (!readString(errors, item, itemPath, &name)) continue;
-      std::string bad = checkHeaderName(name);
+      std::string bad = checkModifiableHeader(name);
       if (!bad.empty()) {
         errors.add(item, itemPath, bad);
       } else if (!seen.insert(str::toLower(name)).second) {

@@ -89,8 +89,8 @@ Timer::Timer(Loop& loop, Callback cb, void* arg) : loop_(loop), cb_(cb), arg_(ar
 }
 Timer::~Timer() { event_free(ev_); }
 
-void Timer::arm(uint64_t ms) {
-  const timeval* tv = loop_.timeoutFor(ms);
+void Timer::arm(uint64_t ms, bool commonDuration) {
+  const timeval* tv = commonDuration ? loop_.timeoutFor(ms) : nullptr;
   timeval t;
   if (!tv) {
     t = {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
@@ -126,7 +126,7 @@ void Deadline::fire(void* arg) {
   if (d->deadline_ == 0) return;
   uint64_t now = Loop::nowMs();
   if (now < d->deadline_) {
-    d->timer_.arm(d->deadline_ - now);
+    d->timer_.arm(d->deadline_ - now, /*commonDuration=*/false);
     d->wakeAt_ = d->deadline_;
     return;
   }

@@ -63,7 +63,10 @@ class Timer {
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
-  void arm(uint64_t ms);
+  // `commonDuration`: the duration recurs (an idle timeout, a configured timeout) and may use
+  // libevent's O(1) common-timeout queues; one-off durations should pass false so they do not
+  // take up the loop's few common-timeout slots.
+  void arm(uint64_t ms, bool commonDuration = true);
   void cancel() {
     if (armed_) disarm();  // most cancels find nothing armed: skip libevent entirely
   }

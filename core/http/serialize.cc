@@ -113,9 +113,16 @@ struct Modifiers {
     if (!filters) return;
     for (const config::RouteFilter& f : *filters) {
       if (f.type != type) continue;
-      for (const auto& s : f.headerModifier.set) w.header(s.name, s.value);
-      for (const auto& a : f.headerModifier.add) w.header(a.name, a.value);
+      // Configuration refuses framing and hop-by-hop names here; skipping them again keeps
+      // a second framing field out of the head whatever produced the filter.
+      for (const auto& s : f.headerModifier.set)
+        if (!isFraming(s.name)) w.header(s.name, s.value);
+      for (const auto& a : f.headerModifier.add)
+        if (!isFraming(a.name)) w.header(a.name, a.value);
     }
+  }
+  static bool isFraming(std::string_view n) {
+    return isHopByHop(n) || iequals(n, "content-length");
   }
   size_t bytes() const {  // upper bound of what append() writes
     size_t n = 0;
@@ -229,16 +236,23 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   }
   mods.append(w);
 
-  w.put("X-Forwarded-For: ");
-  if (!xff.empty()) {
-    w.put(xff);
-    w.put(", ");
+  // The fields we write ourselves give way to a RequestHeaderModifier that sets or removes them.
+  if (!mods.overrides("x-forwarded-for")) {
+    w.put("X-Forwarded-For: ");
+    if (!xff.empty()) {
+      w.put(xff);
+      w.put(", ");
+    }
+    w.put(in.clientIp);
+    w.put("\r\n");
   }
-  w.put(in.clientIp);
-  w.put("\r\n");
-  w.header("X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
-  w.header("X-Forwarded-Host", xfh.empty() ? h.host : xfh);
-  if (!requestId.empty()) {
+  if (!mods.overrides("x-forwarded-proto"))
+    w.header("X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
+  if (!mods.overrides("x-forwarded-host"))
+    w.header("X-Forwarded-Host", xfh.empty() ? h.host : xfh);
+  if (mods.overrides("x-request-id")) {
+    // set or removed by the route
+  } else if (!requestId.empty()) {
     w.header("x-request-id", requestId);
   } else {
     // A random (version 4) UUID.
@@ -272,7 +286,9 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
 ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, std::string& out) {
   const ResponseHead& h = *in.head;
   ResponseFraming fr;
-  fr.keepAlive = keepAlive && h.keepAlive;
+  // Whether the upstream keeps its connection is its own business (it decides pooling); the
+  // client connection only ends when the body framing we send requires it.
+  fr.keepAlive = keepAlive;
   bool tunnel = h.status == 101;
   bool http10 = in.clientVersionMinor == 0;
   if (h.body == BodyKind::kChunked || h.body == BodyKind::kUntilClose) {
@@ -336,10 +352,16 @@ void serializeLocalReply(int status, const char* reason, std::string_view body,
   w.put(' ');
   w.put(statusText(status));
   w.put("\r\n");
+  // 1xx, 204 and 304 have no body, and 1xx/204 must not carry Content-Length (RFC 9110 8.6);
+  // for 304 we do not know the representation's length, so say nothing either.
+  bool bodyless = status < 200 || status == 204 || status == 304;
+  if (bodyless) body = {};
   if (!body.empty() && !contentType.empty()) w.header("content-type", contentType);
-  w.put("content-length: ");
-  w.number(body.size());
-  w.put("\r\n");
+  if (!bodyless) {
+    w.put("content-length: ");
+    w.number(body.size());
+    w.put("\r\n");
+  }
   if (!why.empty()) w.header("x-gatehouse-reason", why);
   if (!location.empty()) w.header("location", location);
   if (!keepAlive) w.put("connection: close\r\n");

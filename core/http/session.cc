@@ -391,8 +391,15 @@ void Session::runPhases(size_t from) {
 Session::PhaseResult Session::phaseRequestHeaders() {
   Exchange& x = *ex_;
   const RequestHead& h = x.req;
-  if (!splitTarget(h.target, &x.target) ||
-      !normalizePath(x.target.path, x.listener->spec.http.mergeSlashes, &x.path)) {
+  if (!splitTarget(h.target, &x.target)) {
+    errorReply(400, LocalReason::kBadPath, "bad path\n");
+    return PhaseResult::kRespond;
+  }
+  if (x.target.path == "*") {
+    // OPTIONS * (the parser allows the asterisk form only there) asks about the server as a
+    // whole: route it as "/" of its host, and forward the asterisk unchanged.
+    x.path.assign("*");
+  } else if (!normalizePath(x.target.path, x.listener->spec.http.mergeSlashes, &x.path)) {
     errorReply(400, LocalReason::kBadPath, "bad path\n");
     return PhaseResult::kRespond;
   }
@@ -421,7 +428,8 @@ Session::PhaseResult Session::phaseRequestHeaders() {
 
 Session::PhaseResult Session::phaseRoute() {
   Exchange& x = *ex_;
-  route::Request rq{x.host, x.path, x.target.query, x.req.method, &x.req.headers};
+  std::string_view path = x.path == "*" ? std::string_view("/") : std::string_view(x.path);
+  route::Request rq{x.host, path, x.target.query, x.req.method, &x.req.headers};
   x.match = x.listener->routes->match(rq);
   if (!x.match.rule) {
     errorReply(404, LocalReason::kNoRoute, "no route\n");

@@ -8,7 +8,8 @@ namespace gh::net {
 
 bool Address::parse(std::string_view ip, uint16_t port, Address* out) {
   char buf[INET6_ADDRSTRLEN + 1];
-  if (ip.empty() || ip.size() >= sizeof buf) return false;
+  if (ip.empty() || ip.size() >= sizeof buf || ip.find('\0') != std::string_view::npos)
+    return false;
   std::memcpy(buf, ip.data(), ip.size());
   buf[ip.size()] = 0;
   Address a;

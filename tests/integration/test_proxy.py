@@ -170,6 +170,12 @@ class ProxyTest(GatehouseTest):
         self.assertEqual(headers["x-gatehouse-reason"], "bad_path")
         self.assertEqual(self.upstream.count(), n)
 
+    def test_options_asterisk_is_forwarded(self):
+        data = raw_exchange(self.port, b"OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        (status, _, body), = parse_responses(data)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.upstream.requests[-1].target, "*")
+
     def test_head_request_has_no_body(self):
         data = raw_exchange(self.port, b"HEAD /bytes/100 HTTP/1.1\r\nHost: a\r\n\r\n"
                             b"GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
