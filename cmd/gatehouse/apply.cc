@@ -87,7 +87,11 @@ int cmdApply(const std::vector<std::string>& args) {
   for (auto& [key, r] : after)
     stored.push_back({config::kindName(r->kind), r->meta.ns, r->meta.name, r->json});
   std::string message = f.get("message", "gatehouse apply");
-  auto v = store->commit(stored, {osUser(), message, base});
+  store::CommitInfo info;
+  info.author = osUser();
+  info.message = message;
+  info.baseVersion = base;
+  auto v = store->commit(stored, info);
   if (!v.ok()) {
     error("apply", v.status().message());
     return v.status().message().rfind("conflict", 0) == 0 ? kProblem : kUnavailable;

@@ -64,7 +64,12 @@ Status Server::openDataDir() {
     std::vector<store::StoredResource> stored;
     for (const config::Resource& r : resources)
       stored.push_back({config::kindName(r.kind), r.meta.ns, r.meta.name, r.json});
-    store::CommitInfo info{"gatehouse", "embedded default configuration", -1};
+    store::CommitInfo info;
+    info.author = "gatehouse";
+    info.message = "embedded default configuration";
+    info.source = "gatehouse run pid " + std::to_string(getpid());
+    info.action = "init";
+    info.summary = "embedded default: " + std::to_string(stored.size()) + " resources";
     auto v = store_->commit(stored, info);
     if (!v.ok()) return v.status();
     LOG_INFO("created %s/config.db with the embedded default (version %lld)", opt_.dataDir.c_str(),

@@ -22,6 +22,19 @@ Query& Query::bind(const std::string& value) {
   return *this;
 }
 
+Query& Query::bindView(std::string_view value) {
+  // A default-constructed view has no data pointer, which SQLite would bind as NULL, not as
+  // the empty text it is.
+  sqlite3_bind_text(stmt_, nextParam_++, value.data() ? value.data() : "",
+                    static_cast<int>(value.size()), SQLITE_STATIC);
+  return *this;
+}
+
+Query& Query::bindNull() {
+  sqlite3_bind_null(stmt_, nextParam_++);
+  return *this;
+}
+
 std::string Query::text(int column) const {
   // sqlite3_column_text() first: it may convert the value, and only then is the byte count
   // the count of the text returned.

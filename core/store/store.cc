@@ -18,13 +18,18 @@
 // cannot be invalidated by another writer before the new rows land. The new version gets the
 // next id: ids are INTEGER PRIMARY KEY, assigned as the largest id plus one, and since pruning
 // never deletes the newest version an id is never reused. Pruning runs in the same
-// transaction, so history never holds more than keepVersions versions, even for an instant.
+// transaction, so history never holds more than keepVersions versions, even for an instant;
+// so does the audit entry, so a version and the record of who made it land together or not at
+// all. A chunk already stored is referred to, not written again, and only a new chunk's bodies
+// are written: committing 10 000 resources of which one changed writes about one chunk.
 // Everything a commit needs that does not need the lock (sorting, duplicate detection,
 // hashing every body) is done before BEGIN, to keep the time other writers wait short.
 //
 // Reading. WAL lets readers run beside a writer; each read sees one committed state. A read
 // made of several statements (loadVersion) is wrapped in a read transaction so that all of
-// them see the same one, even if a commit prunes the version in between.
+// them see the same one, even if a commit prunes the version in between. A version's
+// resources come back in one join over its chunk list, chunk entries and bodies, in key order
+// straight from the primary keys (chunks are in key order and so are the entries inside one).
 //
 // Noticing change. PRAGMA data_version is a per-connection counter that moves when another
 // connection commits. It reads no table, so the server's control thread can poll it often and
@@ -40,17 +45,22 @@
 
 #include "core/store/store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <memory>
 #include <string_view>
 #include <thread>
 #include <tuple>
 
 #include "core/base/strings.h"
 #include "core/store/content_hash.h"
+#include "core/store/manifest.h"
 #include "core/store/schema.h"
 #include "core/store/sql.h"
 
@@ -91,6 +101,19 @@ std::string firstProblem(std::string_view report) {
   return "quick_check failed without saying why";
 }
 
+AuditEntry auditFromRow(const Query& query) {
+  AuditEntry entry;
+  entry.id = query.int64(0);
+  entry.atUnixMs = query.int64(1);
+  entry.actor = query.text(2);
+  entry.source = query.text(3);
+  entry.action = query.text(4);
+  entry.versionBefore = query.int64(5);
+  entry.versionAfter = query.int64(6);
+  entry.summary = query.text(7);
+  return entry;
+}
+
 // The columns of a versions row, in the order the SELECTs below name them.
 VersionInfo versionFromRow(const Query& query) {
   VersionInfo info;
@@ -121,12 +144,23 @@ struct Store::Impl {
   Statement selectVersion;
   Statement selectResources;
   Statement selectHistory;
-  Statement insertBlob;
+  Statement selectBody;
+  Statement insertBody;
   Statement insertVersion;
-  Statement insertResource;
+  Statement insertAudit;
+  Statement selectAudit;
+  Statement selectPruneRange;
   Statement pruneVersions;
-  Statement pruneBlobs;
+  Statement pruneChunks;
+  Statement pruneBodies;
   Statement selectDataVersion;
+  Statement upsertRuntime;
+  Statement clearRefusal;
+  Statement upsertRefusal;
+  Statement stopRuntime;
+  Statement selectRuntime;
+  Statement selectRefusals;
+  ManifestWriter manifests;
 
   sqlite3* db() const { return connection.get(); }
 
@@ -151,6 +185,7 @@ struct Store::Impl {
 
   Result<int64_t> active();
   Result<VersionInfo> version(int64_t id);
+  int addAudit(const AuditEntry& entry);
 };
 
 Status Store::Impl::configure() {
@@ -224,38 +259,83 @@ Status Store::Impl::prepareStatements() {
       {&selectVersion,
        "SELECT id, created_at_ms, author, message, hash, resource_count FROM versions"
        " WHERE id = ?"},
-      // The primary key of version_resources is the requested order, so there is no sort.
+      // Chunks in seq order, entries in key order inside each: the primary keys give the
+      // requested order, so there is no sort.
       {&selectResources,
-       "SELECT r.kind, r.namespace, r.name, b.body"
-       " FROM version_resources AS r JOIN blobs AS b ON b.hash = r.blob_hash"
-       " WHERE r.version_id = ? ORDER BY r.kind, r.namespace, r.name"},
+       "SELECT e.kind, e.namespace, e.name, b.body"
+       " FROM version_chunks AS v"
+       " JOIN chunk_entries AS e ON e.chunk_id = v.chunk_id"
+       " JOIN bodies AS b ON b.id = e.body_id"
+       " WHERE v.version_id = ? ORDER BY v.seq, e.kind, e.namespace, e.name"},
       {&selectHistory,
        "SELECT id, created_at_ms, author, message, hash, resource_count FROM versions"
        " ORDER BY id DESC LIMIT ?"},
       // A body another version already stored is kept as it is: same hash, same bytes.
-      {&insertBlob, "INSERT OR IGNORE INTO blobs (hash, body) VALUES (?, ?)"},
+      {&selectBody, "SELECT id FROM bodies WHERE hash = ?"},
+      {&insertBody, "INSERT INTO bodies (hash, body) VALUES (?, ?)"},
       {&insertVersion,
        "INSERT INTO versions (created_at_ms, author, message, hash, resource_count)"
        " VALUES (?, ?, ?, ?, ?)"},
-      {&insertResource,
-       "INSERT INTO version_resources (version_id, kind, namespace, name, blob_hash)"
-       " VALUES (?, ?, ?, ?, ?)"},
+      {&insertAudit,
+       "INSERT INTO audit (at_ms, actor, source, action, version_before, version_after, summary)"
+       " VALUES (?, ?, ?, ?, ?, ?, ?)"},
+      {&selectAudit,
+       "SELECT id, at_ms, actor, source, action, version_before, version_after, summary"
+       " FROM audit ORDER BY id DESC LIMIT ?"},
+      // What pruneVersions is about to delete, for the audit entry that says so. Ids are
+      // contiguous from the oldest kept (pruning only ever takes the oldest), so first and last
+      // name the range.
+      {&selectPruneRange,
+       "SELECT min(id), max(id) FROM versions"
+       " WHERE id <= (SELECT id FROM versions ORDER BY id DESC LIMIT 1 OFFSET ?)"},
       // Deletes everything older than the newest N (the parameter), and nothing when there are
       // N or fewer: the subquery is then NULL and no id compares <= NULL. Their
-      // version_resources rows go with them (ON DELETE CASCADE).
+      // version_chunks and refusals rows go with them (ON DELETE CASCADE).
       {&pruneVersions,
        "DELETE FROM versions"
        " WHERE id <= (SELECT id FROM versions ORDER BY id DESC LIMIT 1 OFFSET ?)"},
-      {&pruneBlobs,
-       "DELETE FROM blobs"
-       " WHERE NOT EXISTS (SELECT 1 FROM version_resources WHERE blob_hash = blobs.hash)"},
+      // Chunks no version refers to any more; their entries go with them (cascade).
+      {&pruneChunks,
+       "DELETE FROM chunks"
+       " WHERE NOT EXISTS (SELECT 1 FROM version_chunks WHERE chunk_id = chunks.id)"},
+      {&pruneBodies,
+       "DELETE FROM bodies"
+       " WHERE NOT EXISTS (SELECT 1 FROM chunk_entries WHERE body_id = bodies.id)"},
+      {&upsertRuntime,
+       "INSERT INTO runtime (id, running_version, pid, host, updated_at_ms) VALUES (1, ?, ?, ?, ?)"
+       " ON CONFLICT (id) DO UPDATE SET running_version = excluded.running_version,"
+       " pid = excluded.pid, host = excluded.host, updated_at_ms = excluded.updated_at_ms"},
+      {&clearRefusal, "DELETE FROM refusals WHERE version_id = ?"},
+      // A version that is no longer in history (pruned meanwhile) is not recorded: the WHERE
+      // finds no row, rather than the foreign key failing the statement.
+      {&upsertRefusal,
+       "INSERT INTO refusals (version_id, at_ms, reason)"
+       " SELECT id, ?, ? FROM versions WHERE id = ?"
+       " ON CONFLICT (version_id) DO UPDATE SET at_ms = excluded.at_ms, reason = excluded.reason"},
+      {&stopRuntime, "UPDATE runtime SET running_version = 0, updated_at_ms = ? WHERE pid = ?"},
+      {&selectRuntime, "SELECT running_version, pid, host, updated_at_ms FROM runtime"},
+      {&selectRefusals, "SELECT version_id, at_ms, reason FROM refusals ORDER BY version_id"},
       {&selectDataVersion, "PRAGMA data_version"},
   };
   for (const auto& [statement, sql] : kStatements) {
     if (statement->prepare(db(), sql, Statement::Lifetime::kConnection) != SQLITE_OK)
       return failure(std::string("preparing \"") + sql + "\"");
   }
+  if (manifests.prepare(db()) != SQLITE_OK) return failure("preparing the manifest statements");
   return okStatus();
+}
+
+int Store::Impl::addAudit(const AuditEntry& entry) {
+  Query query(insertAudit);
+  query.bind(entry.atUnixMs)
+      .bind(entry.actor)
+      .bind(entry.source)
+      .bind(entry.action)
+      .bind(entry.versionBefore)
+      .bind(entry.versionAfter)
+      .bind(entry.summary);
+  int rc = query.step();
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 Result<int64_t> Store::Impl::active() {
@@ -324,8 +404,8 @@ Result<std::vector<StoredResource>> Store::loadVersion(int64_t id) {
     resources.push_back({query.text(0), query.text(1), query.text(2), query.text(3)});
   if (rc != SQLITE_DONE) return impl_->failure("loading version " + std::to_string(id));
 
-  // The foreign keys make a missing blob impossible through this code; a mismatch means the
-  // file was edited by other hands, and half a configuration must not be served as whole.
+  // The foreign keys make a missing body or chunk impossible through this code; a mismatch means
+  // the file was edited by other hands, and half a configuration must not be served as whole.
   if (static_cast<int64_t>(resources.size()) != info->resourceCount) {
     return Status::error(impl_->path + ": version " + std::to_string(id) +
                          " is damaged: " + std::to_string(resources.size()) + " of its " +
@@ -367,6 +447,10 @@ Result<int64_t> Store::commit(const std::vector<StoredResource>& resources,
     hasher.add(r->kind, r->ns, r->name, bodyHashes.back());
   }
   const std::string hash = hasher.finish();
+  std::vector<ManifestEntry> manifest;
+  manifest.reserve(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i)
+    manifest.push_back({sorted[i]->kind, sorted[i]->ns, sorted[i]->name, bodyHashes[i]});
 
   Transaction txn(impl_->db());
   if (txn.begin(Transaction::Mode::kWrite) != SQLITE_OK) return impl_->failure("commit");
@@ -385,12 +469,6 @@ Result<int64_t> Store::commit(const std::vector<StoredResource>& resources,
     if (current->hash == hash) return *active;
   }
 
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    Query query(impl_->insertBlob);
-    query.bind(bodyHashes[i]).bind(sorted[i]->body);
-    if (query.step() != SQLITE_DONE) return impl_->failure("commit: storing a resource body");
-  }
-
   const int64_t createdAt = nowUnixMs();
   const int64_t count = static_cast<int64_t>(sorted.size());
   {
@@ -400,29 +478,222 @@ Result<int64_t> Store::commit(const std::vector<StoredResource>& resources,
   }
   const int64_t id = sqlite3_last_insert_rowid(impl_->db());
 
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const StoredResource& r = *sorted[i];
-    Query query(impl_->insertResource);
-    query.bind(id).bind(r.kind).bind(r.ns).bind(r.name).bind(bodyHashes[i]);
-    if (query.step() != SQLITE_DONE)
-      return impl_->failure("commit: adding " + describe(r) + " to version " + std::to_string(id));
-  }
+  // Only a chunk that is new can hold a body that is new: the bodies of a stored chunk are
+  // stored (its entries refer to them).
+  auto storeBodies = [&](std::vector<ManifestEntry>& entries, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      {
+        Query query(impl_->selectBody);
+        query.bind(bodyHashes[i]);
+        int rc = query.step();
+        if (rc == SQLITE_ROW) {
+          entries[i].bodyId = query.int64(0);
+          continue;
+        }
+        if (rc != SQLITE_DONE) return rc;
+      }
+      Query query(impl_->insertBody);
+      query.bind(bodyHashes[i]).bind(sorted[i]->body);
+      if (int rc = query.step(); rc != SQLITE_DONE) return rc;
+      entries[i].bodyId = sqlite3_last_insert_rowid(impl_->db());
+    }
+    return SQLITE_OK;
+  };
+  if (impl_->manifests.write(id, manifest, storeBodies) != SQLITE_OK)
+    return impl_->failure("commit: storing the resources of version " + std::to_string(id));
 
-  int64_t pruned = 0;
+  AuditEntry entry;
+  entry.atUnixMs = createdAt;
+  entry.actor = info.author;
+  entry.source = info.source;
+  entry.action = info.action;
+  entry.versionBefore = *active;
+  entry.versionAfter = id;
+  entry.summary = info.summary;
+  if (impl_->addAudit(entry) != SQLITE_OK) return impl_->failure("commit: writing the audit log");
+
+  int64_t firstPruned = 0, lastPruned = 0;
   {
-    Query query(impl_->pruneVersions);
+    Query query(impl_->selectPruneRange);
     query.bind(keepVersions_);
-    if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning old versions");
-    pruned = sqlite3_changes64(impl_->db());
+    if (query.step() != SQLITE_ROW) return impl_->failure("commit: pruning old versions");
+    firstPruned = query.int64(0);  // both NULL (read as 0) when nothing is pruned
+    lastPruned = query.int64(1);
   }
-  // Blobs are swept only when some version went: otherwise none can have lost its last user.
-  if (pruned > 0) {
-    Query query(impl_->pruneBlobs);
-    if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning unused bodies");
+  if (lastPruned > 0) {
+    {
+      Query query(impl_->pruneVersions);
+      query.bind(keepVersions_);
+      if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning old versions");
+    }
+    const std::string range =
+        firstPruned == lastPruned
+            ? "version " + std::to_string(firstPruned)
+            : "versions " + std::to_string(firstPruned) + " to " + std::to_string(lastPruned);
+    // Same who, when and where as the commit that caused it.
+    AuditEntry pruned = entry;
+    pruned.action = "prune";
+    pruned.versionBefore = id;
+    pruned.summary = "dropped " + range + " from history (keeping the newest " +
+                     std::to_string(keepVersions_) + ")";
+    if (impl_->addAudit(pruned) != SQLITE_OK)
+      return impl_->failure("commit: writing the audit log");
+    int64_t chunksDropped = 0;
+    {
+      Query query(impl_->pruneChunks);
+      if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning unused chunks");
+      chunksDropped = sqlite3_changes64(impl_->db());
+    }
+    // Bodies are swept only when some chunk went: otherwise none can have lost its last user.
+    if (chunksDropped > 0) {
+      Query query(impl_->pruneBodies);
+      if (query.step() != SQLITE_DONE) return impl_->failure("commit: pruning unused bodies");
+    }
   }
 
   if (txn.commit() != SQLITE_OK) return impl_->failure("commit");
   return id;
+}
+
+Result<std::vector<AuditEntry>> Store::auditLog(int64_t limit) {
+  std::vector<AuditEntry> entries;
+  Query query(impl_->selectAudit);
+  query.bind(limit);
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) entries.push_back(auditFromRow(query));
+  if (rc != SQLITE_DONE) return impl_->failure("reading the audit log");
+  return entries;
+}
+
+Status Store::appendAudit(const AuditEntry& entry) {
+  AuditEntry stamped = entry;
+  stamped.atUnixMs = nowUnixMs();
+  if (impl_->addAudit(stamped) != SQLITE_OK) return impl_->failure("writing the audit log");
+  return okStatus();
+}
+
+Status Store::recordServing(int64_t version, int64_t pid, const std::string& host) {
+  Transaction txn(impl_->db());
+  if (txn.begin(Transaction::Mode::kWrite) != SQLITE_OK)
+    return impl_->failure("recording the running version");
+  {
+    Query query(impl_->upsertRuntime);
+    query.bind(version).bind(pid).bind(host).bind(nowUnixMs());
+    if (query.step() != SQLITE_DONE) return impl_->failure("recording the running version");
+  }
+  {
+    Query query(impl_->clearRefusal);
+    query.bind(version);
+    if (query.step() != SQLITE_DONE) return impl_->failure("recording the running version");
+  }
+  if (txn.commit() != SQLITE_OK) return impl_->failure("recording the running version");
+  return okStatus();
+}
+
+Status Store::recordRefusal(int64_t version, const std::string& reason) {
+  Query query(impl_->upsertRefusal);
+  query.bind(nowUnixMs()).bind(reason).bind(version);
+  if (query.step() != SQLITE_DONE) return impl_->failure("recording a refused version");
+  return okStatus();
+}
+
+Status Store::recordStopped(int64_t pid) {
+  Query query(impl_->stopRuntime);
+  query.bind(nowUnixMs()).bind(pid);
+  if (query.step() != SQLITE_DONE) return impl_->failure("recording the server's stop");
+  return okStatus();
+}
+
+Result<RuntimeState> Store::runtime() {
+  RuntimeState state;
+  Query query(impl_->selectRuntime);
+  int rc = query.step();
+  if (rc == SQLITE_DONE) return state;
+  if (rc != SQLITE_ROW) return impl_->failure("reading the running version");
+  state.runningVersion = query.int64(0);
+  state.pid = query.int64(1);
+  state.host = query.text(2);
+  state.updatedAtUnixMs = query.int64(3);
+  return state;
+}
+
+Result<std::vector<Refusal>> Store::refusals() {
+  std::vector<Refusal> out;
+  Query query(impl_->selectRefusals);
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW)
+    out.push_back({query.int64(0), query.int64(1), query.text(2)});
+  if (rc != SQLITE_DONE) return impl_->failure("reading refused versions");
+  return out;
+}
+
+namespace {
+
+// Copies every page of `source` into a new file at `path` (through a temporary name beside it,
+// renamed when the copy is complete and synced). sqlite3_backup_step(-1) copies in one go
+// under one read transaction of the source: in WAL mode that blocks no writer, and the copy
+// is of one committed state.
+Status backupConnection(sqlite3* source, const std::string& sourceName, const std::string& path) {
+  const std::string temporary = path + ".partial-" + std::to_string(getpid());
+  ::unlink(temporary.c_str());
+  auto fail = [&](const std::string& why) {
+    ::unlink(temporary.c_str());
+    ::unlink((temporary + "-journal").c_str());
+    return Status::error(path + ": backup of " + sourceName + " failed: " + why);
+  };
+
+  sqlite3* raw = nullptr;
+  int rc =
+      sqlite3_open_v2(temporary.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> dest(raw, sqlite3_close_v2);
+  if (rc != SQLITE_OK) return fail(raw ? sqlite3_errmsg(raw) : "out of memory");
+  // The copy's one transaction is synced before it commits (rollback journal, FULL).
+  execute(dest.get(), "PRAGMA synchronous = FULL");
+  sqlite3_busy_timeout(dest.get(), static_cast<int>(kBusyTimeout.count()));
+  sqlite3_backup* backup = sqlite3_backup_init(dest.get(), "main", source, "main");
+  if (backup == nullptr) return fail(sqlite3_errmsg(dest.get()));
+  rc = sqlite3_backup_step(backup, -1);
+  // finish() reports the error of the whole backup on the destination connection.
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) {
+    std::string why = sqlite3_errstr(rc);
+    if (sqlite3_errcode(dest.get()) != SQLITE_OK) why = sqlite3_errmsg(dest.get());
+    return fail(why);
+  }
+  dest.reset();
+
+  // The rename makes the copy visible whole; syncing the directory makes the rename survive
+  // a crash (the file's contents were synced by its own commit).
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return fail(strerror(errno));
+  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  if (int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+Status Store::backupTo(const std::string& path) {
+  return backupConnection(impl_->db(), impl_->path, path);
+}
+
+Status Store::copyDatabase(const std::string& from, const std::string& to) {
+  Impl source(from);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(from.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  source.connection.reset(db);
+  if (rc != SQLITE_OK) {
+    if (rc == SQLITE_CANTOPEN && fileIsMissing(from)) return Status::error(from + ": no such file");
+    if (db == nullptr) return Status::error(from + ": cannot open: out of memory");
+    return source.openFailure(rc, "cannot open");
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
+  execute(db, "PRAGMA trusted_schema = OFF");
+  if (Status s = source.checkIntegrity(); !s.ok()) return s;
+  return backupConnection(db, from, to);
 }
 
 Result<int64_t> Store::dataVersion() {

@@ -18,110 +18,12 @@
 
 #include "core/base/sha256.h"
 #include "core/store/content_hash.h"
+#include "core/store/manifest.h"
+#include "tests/unit/store/store_test_util.h"
 
 using namespace gh;
 using namespace gh::store;
-
-namespace {
-
-// A fresh directory under /tmp for one test, removed with everything in it (the database and
-// its -wal and -shm files) when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/gh-store-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::unique_ptr<Store> openOrFail(const std::string& path, bool create = true) {
-  auto store = Store::open(path, create);
-  INFO(store.status().message());
-  REQUIRE(store.ok());
-  return std::move(*store);
-}
-
-StoredResource resource(std::string kind, std::string ns, std::string name, std::string body) {
-  return StoredResource{std::move(kind), std::move(ns), std::move(name), std::move(body)};
-}
-
-// `n` HTTPRoutes whose bodies depend on `generation` only for the names listed in `changed`.
-std::vector<StoredResource> routes(int n, int generation = 0, std::vector<int> changed = {}) {
-  std::vector<StoredResource> out;
-  for (int i = 0; i < n; ++i) {
-    bool bumped = std::find(changed.begin(), changed.end(), i) != changed.end();
-    std::string body = R"({"spec":{"hostnames":["r)" + std::to_string(i) + R"(.example"]},"gen":)" +
-                       std::to_string(bumped ? generation : 0) + "}";
-    out.push_back(resource("HTTPRoute", "default", "route-" + std::to_string(i), body));
-  }
-  return out;
-}
-
-CommitInfo by(std::string author, std::string message = "", int64_t base = -1) {
-  return CommitInfo{std::move(author), std::move(message), base};
-}
-
-int64_t commitOrFail(Store& store, const std::vector<StoredResource>& set,
-                     const CommitInfo& info = by("test")) {
-  Result<int64_t> id = store.commit(set, info);
-  INFO(id.status().message());
-  REQUIRE(id.ok());
-  return *id;
-}
-
-// Reads the database behind the store's back, as an operator with the sqlite3 shell would.
-int64_t queryInt(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  int64_t value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
-int64_t rows(const std::string& path, const std::string& table) {
-  return queryInt(path, "SELECT count(*) FROM " + table);
-}
-
-void execOrFail(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) ==
-          SQLITE_OK);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO((error ? error : ""));
-  sqlite3_free(error);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-std::string openError(const std::string& path, bool create = false) {
-  auto store = Store::open(path, create);
-  REQUIRE_FALSE(store.ok());
-  return store.status().message();
-}
-
-std::vector<int64_t> historyIds(Store& store, int64_t limit = -1) {
-  auto history = store.history(limit);
-  REQUIRE(history.ok());
-  std::vector<int64_t> ids;
-  for (const VersionInfo& v : *history) ids.push_back(v.id);
-  return ids;
-}
-
-}  // namespace
+using namespace gh::store::testing;
 
 TEST_CASE("open creates a database only when asked to", "[store]") {
   TempDir dir;
@@ -138,7 +40,7 @@ TEST_CASE("open creates a database only when asked to", "[store]") {
     CHECK(*store->activeVersion() == 0);
     CHECK(store->history(10)->empty());
   }
-  CHECK(queryInt(path, "PRAGMA user_version") == 1);
+  CHECK(queryInt(path, "PRAGMA user_version") == 2);
   CHECK(queryInt(path, "PRAGMA application_id") == 0x47486366);
   // A write-ahead log is a property of the file: a connection that did not ask for it sees it.
   sqlite3* db = nullptr;
@@ -288,23 +190,28 @@ TEST_CASE("versions share the bodies they have in common", "[store]") {
   const std::string path = dir.file("config.db");
   auto store = openOrFail(path);
 
-  commitOrFail(*store, routes(100));
-  CHECK(rows(path, "blobs") == 100);
-  CHECK(rows(path, "version_resources") == 100);
+  commitOrFail(*store, routes(1000));
+  CHECK(rows(path, "bodies") == 1000);
+  CHECK(rows(path, "chunk_entries") == 1000);
+  const int64_t chunks = rows(path, "chunks");
+  CHECK(chunks > 1);
 
-  commitOrFail(*store, routes(100, 1, {42}));
+  commitOrFail(*store, routes(1000, 1, {42}));
   CHECK(rows(path, "versions") == 2);
-  CHECK(rows(path, "blobs") == 101);  // only the changed body is new
-  CHECK(rows(path, "version_resources") == 200);
+  CHECK(rows(path, "bodies") == 1001);  // only the changed body is new
+  // ... and only the chunk that holds it: the other chunks of the list are shared.
+  CHECK(rows(path, "chunks") == chunks + 1);
+  CHECK(rows(path, "version_chunks") == 2 * chunks);
+  CHECK(rows(path, "chunk_entries") < 1000 + static_cast<int64_t>(kMaxChunkEntries));
 
   // Identical bodies under different names are one blob as well.
   commitOrFail(*store,
                {resource("Service", "a", "x", "same"), resource("Service", "b", "y", "same")});
-  CHECK(rows(path, "blobs") == 102);
+  CHECK(rows(path, "bodies") == 1002);
 
   auto second = store->loadVersion(2);
   REQUIRE(second.ok());
-  REQUIRE(second->size() == 100);
+  REQUIRE(second->size() == 1000);
   auto changed = std::find_if(second->begin(), second->end(),
                               [](const StoredResource& r) { return r.name == "route-42"; });
   REQUIRE(changed != second->end());
@@ -327,10 +234,12 @@ TEST_CASE("pruning keeps the newest versions and drops bodies nobody uses", "[st
 
   CHECK(historyIds(*store) == std::vector<int64_t>{5, 4, 3});
   CHECK(rows(path, "versions") == 3);
-  CHECK(rows(path, "version_resources") == 6);
-  CHECK(rows(path, "blobs") == 4);  // the common body and those of versions 3, 4 and 5
-  CHECK(queryInt(path, "SELECT count(*) FROM blobs WHERE body IN ('{\"gen\":1}', '{\"gen\":2}')") ==
-        0);
+  CHECK(rows(path, "version_chunks") == 3);  // one chunk each: two entries never fill more
+  CHECK(rows(path, "chunks") == 3);
+  CHECK(rows(path, "chunk_entries") == 6);
+  CHECK(rows(path, "bodies") == 4);  // the common body and those of versions 3, 4 and 5
+  CHECK(queryInt(path,
+                 "SELECT count(*) FROM bodies WHERE body IN ('{\"gen\":1}', '{\"gen\":2}')") == 0);
   CHECK_FALSE(store->loadVersion(2).ok());
   auto oldest = store->loadVersion(3);
   REQUIRE(oldest.ok());
@@ -341,14 +250,16 @@ TEST_CASE("pruning keeps the newest versions and drops bodies nobody uses", "[st
   // Ids keep counting up after pruning; an old id is never handed out again.
   CHECK(commitOrFail(*store, {common}) == 6);
   CHECK(historyIds(*store) == std::vector<int64_t>{6, 5, 4});
-  CHECK(rows(path, "blobs") == 3);
+  CHECK(rows(path, "bodies") == 3);
 
   // The active version always survives, whatever the setting.
   store->setKeepVersions(0);
   CHECK(commitOrFail(*store, {}) == 7);
   CHECK(historyIds(*store) == std::vector<int64_t>{7});
-  CHECK(rows(path, "blobs") == 0);
-  CHECK(rows(path, "version_resources") == 0);
+  CHECK(rows(path, "bodies") == 0);
+  CHECK(rows(path, "chunks") == 0);
+  CHECK(rows(path, "chunk_entries") == 0);
+  CHECK(rows(path, "version_chunks") == 0);
 }
 
 TEST_CASE("a commit based on a stale version is refused as a conflict", "[store]") {
@@ -409,8 +320,9 @@ TEST_CASE("many connections may create and migrate one new file at once", "[stor
     for (std::thread& t : openers) t.join();
     INFO("round " << round);
     for (const std::string& f : failures) CHECK(f == "");
-    CHECK(queryInt(path, "PRAGMA user_version") == 1);
-    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 3);
+    CHECK(queryInt(path, "PRAGMA user_version") == 2);
+    // bodies, versions, chunks, chunk_entries, version_chunks, audit, runtime, refusals
+    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 8);
   }
 }
 
@@ -458,7 +370,8 @@ TEST_CASE("writers on separate connections serialize, and stale bases are caught
   auto store = openOrFail(path, /*create=*/false);
   CHECK(*store->activeVersion() == kWriters * kCommitsEach);
   CHECK(rows(path, "versions") == kWriters * kCommitsEach);
-  CHECK(queryInt(path, "PRAGMA user_version") == 1);
+  CHECK(rows(path, "audit") == kWriters * kCommitsEach);
+  CHECK(queryInt(path, "PRAGMA user_version") == 2);
   int total = 0;
   for (int c : conflicts) total += c;
   std::cout << "store: " << kWriters << " writers, " << kWriters * kCommitsEach << " commits, "
@@ -476,7 +389,7 @@ TEST_CASE("two resources with one key are refused", "[store]") {
   REQUIRE_FALSE(id.ok());
   CHECK(id.status().message() == path + ": commit: HTTPRoute default/route-2 appears twice");
   CHECK(*store->activeVersion() == 0);
-  CHECK(rows(path, "blobs") == 0);
+  CHECK(rows(path, "bodies") == 0);
 
   // The same name in another namespace or of another kind is a different resource.
   set.back() = resource("HTTPRoute", "other", "route-2", "{}");
@@ -520,7 +433,7 @@ TEST_CASE("a corrupt database is refused", "[store]") {
   {
     auto store = openOrFail(path);
     for (int generation = 1; generation <= 20; ++generation)
-      commitOrFail(*store, routes(200, generation, {generation}));
+      commitOrFail(*store, routes(2000, generation, {generation}));
   }
   // The last connection to close checkpointed the log into the main file and removed it.
   REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));
@@ -569,7 +482,7 @@ TEST_CASE("a file that is not a gatehouse database is refused", "[store]") {
     const std::string path = dir.file("config.db");
     { openOrFail(path); }
     execOrFail(path, "PRAGMA user_version = 99");
-    CHECK(openError(path) == path + ": schema version 99 is newer than this gatehouse (1)");
+    CHECK(openError(path) == path + ": schema version 99 is newer than this gatehouse (2)");
   }
 }
 
@@ -617,7 +530,7 @@ TEST_CASE("ten thousand resources commit in one go", "[store][slow]") {
   auto t3 = Clock::now();
   CHECK(commitOrFail(*store, routes(10'000, 1, {0, 9'999})) == 2);
   auto t4 = Clock::now();
-  CHECK(rows(path, "blobs") == 10'002);
+  CHECK(rows(path, "bodies") == 10'002);
 
   std::cout << "store: 10000 resources: first commit " << ms(t1 - t0) << " ms, load " << ms(t2 - t1)
             << " ms, unchanged commit " << ms(t3 - t2) << " ms, commit of 2 changes " << ms(t4 - t3)
