@@ -11,7 +11,7 @@
 # anything; each finding's input path is printed. A crash worth keeping belongs in the seed
 # corpus as a regression once fixed.
 #
-# The fuzzers link only the codec, not the rest of core/, so they build while other modules
+# Each fuzzer links only the module it tests (see sources_for), so it builds while other modules
 # are mid-change. Targets run one after another on one core: the machine is shared.
 
 set -u
@@ -28,8 +28,24 @@ CXX=${FUZZ_CXX:-clang++}
 CXXFLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I."
 CODEC_SRCS="core/http/parser.cc core/http/chunked.cc core/http/path.cc core/http/field_syntax.cc
             core/base/strings.cc"
+CONFIG_SRCS="core/config/decode.cc core/config/validate.cc core/config/model.cc
+             core/config/yaml_tree.cc core/config/yaml_fields.cc core/config/yaml_write.cc
+             core/base/strings.cc"
 OUT=build/fuzz
-DICT=tests/fuzz/dict/http.dict
+
+# What each target links and which dictionary it uses.
+sources_for() {
+  case "$1" in
+    config_fuzzer) echo "$CONFIG_SRCS -lyaml -lre2" ;;
+    *) echo "$CODEC_SRCS" ;;
+  esac
+}
+dict_for() {
+  case "$1" in
+    config_fuzzer) echo tests/fuzz/dict/config.dict ;;
+    *) echo tests/fuzz/dict/http.dict ;;
+  esac
+}
 
 status=0
 for target in "$@"; do
@@ -41,8 +57,8 @@ for target in "$@"; do
   fi
   mkdir -p "$OUT/corpus/$target" "$OUT/artifacts/$target"
   echo "fuzz: building $target"
-  # shellcheck disable=SC2086  # CXXFLAGS and CODEC_SRCS are word lists
-  if ! $CXX $CXXFLAGS $src $CODEC_SRCS -o "$OUT/$target"; then
+  # shellcheck disable=SC2086  # CXXFLAGS and the source list are word lists
+  if ! $CXX $CXXFLAGS $src $(sources_for "$target") -o "$OUT/$target"; then
     echo "fuzz: $target: build failed" >&2
     status=1
     continue
@@ -54,7 +70,7 @@ for target in "$@"; do
   echo "fuzz: running $target for ${seconds}s (log: $log)"
   before=$(ls "$OUT/artifacts/$target" | wc -l)
   "$OUT/$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -dict="$DICT" -artifact_prefix="$OUT/artifacts/$target/" \
+    -print_final_stats=1 -dict="$(dict_for "$target")" -artifact_prefix="$OUT/artifacts/$target/" \
     "$OUT/corpus/$target" >"$log" 2>&1
   rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
