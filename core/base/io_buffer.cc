@@ -7,34 +7,45 @@
 namespace gh {
 namespace {
 
-// Buffers of the standard size are recycled per thread: connections take one when bytes
+// Buffers of the two standard sizes are recycled per thread: connections take one when bytes
 // arrive and give it back when they go idle, so a keep-alive request costs no malloc/free of
-// a 16 KiB block (too large for glibc's per-thread cache). The cache is bounded; what does not
-// fit goes back to malloc.
+// a block too large for glibc's per-thread cache. The caches are bounded; what does not fit
+// goes back to malloc.
 constexpr size_t kMaxCachedBlocks = 256;
+constexpr size_t kMaxCachedLargeBlocks = 64;
 
 struct BlockCache {
   std::vector<char*> blocks;
+  std::vector<char*> large;
   ~BlockCache() {
     for (char* b : blocks) std::free(b);
+    for (char* b : large) std::free(b);
   }
 };
 thread_local BlockCache tCache;
 
-char* takeBlock() {
-  if (!tCache.blocks.empty()) {
-    char* b = tCache.blocks.back();
-    tCache.blocks.pop_back();
+// A block of exactly `size` (one of the two standard sizes) or nullptr.
+char* takeBlock(size_t size) {
+  std::vector<char*>& v = size == IoBuffer::kBlockSize ? tCache.blocks : tCache.large;
+  if (!v.empty()) {
+    char* b = v.back();
+    v.pop_back();
     return b;
   }
-  return static_cast<char*>(std::malloc(IoBuffer::kBlockSize));
+  return static_cast<char*>(std::malloc(size));
 }
+
+bool standardSize(size_t n) { return n == IoBuffer::kBlockSize || n == IoBuffer::kLargeBlockSize; }
 
 }  // namespace
 
 void IoBuffer::freeStorage(char* p, size_t cap) {
   if (cap == kBlockSize && tCache.blocks.size() < kMaxCachedBlocks) {
     tCache.blocks.push_back(p);
+    return;
+  }
+  if (cap == kLargeBlockSize && tCache.large.size() < kMaxCachedLargeBlocks) {
+    tCache.large.push_back(p);
     return;
   }
   std::free(p);
@@ -47,21 +58,15 @@ size_t IoBuffer::prepareWrite(size_t want, size_t maxCapacity) {
   size_t need = end_ + want;
   if (need > maxCapacity) need = maxCapacity;
   if (need <= cap_) return writable();
-  if (!data_ && need <= kBlockSize && maxCapacity >= kBlockSize) {
-    data_ = takeBlock();
-    if (!data_) throw std::bad_alloc();
-    cap_ = kBlockSize;
-    return writable();
-  }
   size_t cap = cap_ ? cap_ : kBlockSize;
   while (cap < need) cap *= 2;
   if (cap > maxCapacity && maxCapacity > cap_) cap = maxCapacity;
   char* p;
-  if (cap_ == kBlockSize) {
-    // Leaving the standard size: copy out of the cached block rather than realloc it.
-    p = static_cast<char*>(std::malloc(cap));
+  if (standardSize(cap) || standardSize(cap_)) {
+    // Into or out of the recycled sizes: move the data rather than realloc a cached block.
+    p = standardSize(cap) ? takeBlock(cap) : static_cast<char*>(std::malloc(cap));
     if (p && end_) std::memcpy(p, data_, end_);
-    if (p) freeStorage(data_, cap_);
+    if (p && data_) freeStorage(data_, cap_);
   } else {
     p = static_cast<char*>(std::realloc(data_, cap));
   }

@@ -25,7 +25,8 @@ namespace gh {
 
 class IoBuffer {
  public:
-  static constexpr size_t kBlockSize = 16 * 1024;  // the common size, recycled per thread
+  static constexpr size_t kBlockSize = 16 * 1024;      // the common size, recycled per thread
+  static constexpr size_t kLargeBlockSize = 64 * 1024; // body streaming, recycled too
 
   IoBuffer() = default;
   ~IoBuffer() {

@@ -704,7 +704,10 @@ void Session::readUpstream() {
     return;
   }
   size_t limit = x.respHeadDone ? kBodyWindow : x.listener->limits.maxResponseHead + 1024;
-  auto r = up.fill(limit);
+  // A body larger than one block is read in body-window bites: fewer syscalls each way.
+  bool bigBody = x.respHeadDone && (x.resp.body != BodyKind::kContentLength ||
+                                    x.respRemaining > IoBuffer::kBlockSize);
+  auto r = up.fill(limit, bigBody ? kBodyWindow : IoBuffer::kBlockSize);
   switch (r) {
     case net::Stream::ReadResult::kData:
       x.respSeenBytes = true;

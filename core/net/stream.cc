@@ -23,8 +23,8 @@ Stream::~Stream() {
   ::close(fd_);
 }
 
-Stream::ReadResult Stream::fill(size_t maxBuffer) {
-  size_t room = in_.prepareWrite(16 * 1024, maxBuffer);
+Stream::ReadResult Stream::fill(size_t maxBuffer, size_t want) {
+  size_t room = in_.prepareWrite(want, maxBuffer);
   if (room == 0) return ReadResult::kFull;
   ssize_t n;
   do {
