@@ -1,0 +1,53 @@
+#pragma once
+// ConfigDocument: one resource document as a positioned tree, for the policy checks of
+// baseline.h, plus the reading of configuration files that gives both the decoder and those
+// checks the same bytes.
+//
+// Why a second view of a resource beside the typed model: lint and baseline rules talk about
+// fields of any kind, including kinds this build does not decode yet (AuthorizationPolicy,
+// Workload, MeshConfig), and every finding must point at the line and column the user wrote.
+// The typed model has neither; the tree YamlReader builds has both. A ConfigDocument is plain
+// data: safe to copy and to share read-only across threads.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config/model.h"
+#include "core/config/yaml_tree.h"
+
+namespace gh::config {
+
+struct ConfigDocument {
+  std::string apiVersion;
+  std::string kind;  // as written; "" when missing or not a string
+  std::string ns;    // metadata.namespace, "default" when absent (as the decoder has it)
+  std::string name;  // metadata.name; "" when missing
+  SourceLoc loc;     // where the document (or the List item) starts: the decoder's Resource::loc
+  YamlNode root;     // the document; metadata.namespace is filled in when absent, positioned
+                     // at metadata, so rules may read it like any field
+};
+
+// A document tree as a ConfigDocument. `file` is used for positions only.
+ConfigDocument documentFromTree(YamlNode root, const std::string& file);
+
+// Every resource document of a YAML/JSON text, in order: each non-empty document that is a
+// mapping, and each item of a Kubernetes List (as decode.h expands them). Syntax problems are
+// not reported here (decoding reports them); reading stops at the first one.
+void documentsFromText(std::string_view text, const std::string& file,
+                       std::vector<ConfigDocument>* out);
+
+// The text of one input file; `file` is "-" for standard input.
+struct ConfigSource {
+  std::string file;
+  std::string text;
+};
+
+// Reads what decodePaths (decode.h) reads, the same way: files, directories recursed (*.yaml,
+// *.yml and *.json, sorted, names starting with '.' skipped), "-" for standard input; with
+// the same diagnostics for what cannot be read. Reading once and decoding the texts with
+// decodeText lets a caller keep the documents' trees without reading standard input twice.
+bool readConfigSources(const std::vector<std::string>& paths, std::vector<ConfigSource>* out,
+                       std::vector<Diagnostic>* diags);
+
+}  // namespace gh::config
