@@ -1,0 +1,354 @@
+"""`gatehouse validate` as CI runs it: --baseline compliance rules and the built-in lint,
+findings with file:line:column in text and JSON, and the exit codes (0 valid, warnings
+allowed; 1 a problem or an error-level finding; 2 usage or a bad baseline file).
+
+The rules of examples/baseline.yaml that concern kinds this build decodes are exercised here
+end to end, each with a passing and a failing configuration; the ones about
+AuthorizationPolicy, Workload, MeshConfig and HTTPS listeners (and the lint rules) are unit
+tests on synthetic documents (tests/unit/config/baseline_test.cc), since the decoder refuses
+those kinds for now."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import BINARY, ROOT
+
+EXAMPLE_BASELINE = os.path.join(ROOT, "examples", "baseline.yaml")
+EXAMPLE_EDGE = os.path.join(ROOT, "examples", "edge")
+
+
+def validate(*args, stdin=None):
+    return subprocess.run([BINARY, "validate", *args], capture_output=True, text=True,
+                          timeout=30, input=stdin)
+
+
+def loc_of(text, needle, occurrence=1):
+    """(line, column), 1-based, of the n-th occurrence of `needle` in `text`."""
+    at = -1
+    for _ in range(occurrence):
+        at = text.index(needle, at + 1)
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return line, column
+
+
+def listener(name, ns="production", address="127.0.0.1", port=8080):
+    addr = f"  address: {address}\n" if address is not None else ""
+    return f"""---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+{addr}  port: {port}
+"""
+
+
+def service(name, ns="production", team="shop"):
+    labels = f", labels: {{team: {team}}}" if team else ""
+    return f"""---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: {name}, namespace: {ns}{labels}}}
+spec:
+  directResponse: {{status: 200}}
+"""
+
+
+def route(name, parent, backend, ns="production", timeouts="{request: 10s}"):
+    t = f"      timeouts: {timeouts}\n" if timeouts else ""
+    return f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  parentRefs: [{{name: {parent}}}]
+  rules:
+    - backendRefs: [{{name: {backend}}}]
+{t}"""
+
+
+GOOD = listener("public") + service("app") + route("r", "public", "app")
+
+
+class ValidateBaselineTest(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="gh-validate-baseline-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def check(self, text, *extra, baseline=EXAMPLE_BASELINE, name="c.yaml"):
+        """validate --format json on `text`; returns (returncode, parsed output, path)."""
+        path = self.write(name, text)
+        args = ["-f", path, "--format", "json", *extra]
+        if baseline:
+            args += ["--baseline", baseline]
+        r = validate(*args)
+        self.assertEqual(r.stderr, "", "JSON mode writes everything to stdout")
+        return r.returncode, json.loads(r.stdout), path
+
+    def findings_of(self, out, rule):
+        return [f for f in out["findings"] if f["rule"] == rule]
+
+    # --- the shipped example ------------------------------------------------------------
+
+    def test_example_edge_passes_example_baseline(self):
+        r = validate("-f", EXAMPLE_EDGE, "--baseline", EXAMPLE_BASELINE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(r.stdout, "valid: 4 resources\n")
+        r = validate("-f", EXAMPLE_EDGE, "--baseline", EXAMPLE_BASELINE, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout),
+                         {"valid": True, "resources": 4, "findings": [], "problems": []})
+
+    def test_good_configuration_passes(self):
+        rc, out, _ = self.check(GOOD)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual((out["valid"], out["resources"], out["findings"]), (True, 3, []))
+
+    # --- each rule of the example that today's kinds reach ------------------------------
+
+    def test_production_listeners_not_wildcard(self):
+        text = (listener("any", address=None) + listener("v6", address='"::"', port=8081)
+                + listener("ok", address="10.0.0.1", port=8082)
+                + listener("staging", ns="staging", address="0.0.0.0", port=8083)
+                + service("app") + route("r1", "any", "app") + route("r2", "v6", "app")
+                + route("r3", "ok", "app") + route("r4", "staging", "app", ns="staging")
+                + service("app", ns="staging"))
+        rc, out, path = self.check(text)
+        self.assertEqual(rc, 1)
+        self.assertFalse(out["valid"])
+        found = self.findings_of(out, "production-listeners-not-wildcard")
+        self.assertEqual([f["name"] for f in found], ["any", "v6"])
+        # An address left out is shown where the address would go: the spec mapping.
+        line, col = loc_of(text, "port: 8080")
+        self.assertEqual((found[0]["line"], found[0]["column"]), (line, col))
+        self.assertIn("not set; defaults to 0.0.0.0", found[0]["message"])
+        line, col = loc_of(text, '"::"')
+        self.assertEqual((found[1]["line"], found[1]["column"]), (line, col))
+        self.assertEqual(found[1]["path"], "spec.address")
+
+    def test_route_rules_set_request_timeout(self):
+        text = (listener("public") + service("app")
+                + route("r", "public", "app", timeouts="{backendRequest: 1s}"))
+        rc, out, path = self.check(text)
+        self.assertEqual(rc, 1)
+        (f,) = self.findings_of(out, "route-rules-set-request-timeout")
+        line, col = loc_of(text, "- backendRefs")
+        self.assertEqual(f, {"severity": "error", "rule": "route-rules-set-request-timeout",
+                             "kind": "HTTPRoute", "namespace": "production", "name": "r",
+                             "path": "spec.rules[0]", "file": path, "line": line,
+                             "column": col + 2,
+                             "message": "this rule sets no timeouts.request (write e.g. "
+                                        "`timeouts: {request: 30s}`)"})
+
+    def test_request_timeout_at_most_60s_is_a_warning(self):
+        text = (listener("public") + service("app")
+                + route("r", "public", "app", timeouts="{request: 5m}"))
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 0, "a warning does not fail")
+        self.assertTrue(out["valid"])
+        (f,) = self.findings_of(out, "route-request-timeout-at-most-60s")
+        self.assertEqual((f["severity"], f["path"]),
+                         ("warning", "spec.rules[0].timeouts.request"))
+        line, col = loc_of(text, "5m")
+        self.assertEqual((f["line"], f["column"]), (line, col))
+
+    def test_listener_has_routes(self):
+        text = (listener("public") + listener("spare", port=8081) + service("app")
+                + route("r", "public", "app"))
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 0)
+        (f,) = self.findings_of(out, "listener-has-routes")
+        self.assertEqual((f["severity"], f["name"], f["path"]), ("warning", "spare", ""))
+        # At the resource's start: the line after the `---` that opens it.
+        self.assertEqual((f["line"], f["column"]), (loc_of(text, "kind: Listener", 2)[0] - 1, 1))
+        # A route in another namespace names the listener with parentRefs[].namespace.
+        text = (listener("public", ns="infra") + service("app")
+                + route("r", "public", "app").replace("{name: public}",
+                                                       "{name: public, namespace: infra}"))
+        rc, out, _ = self.check(text)
+        self.assertEqual(self.findings_of(out, "listener-has-routes"), [])
+        # Without the namespace it means the route's own namespace, so nothing names infra's.
+        text = (listener("public", ns="infra") + listener("public", port=8081) + service("app")
+                + route("r", "public", "app"))
+        rc, out, _ = self.check(text)
+        self.assertEqual([(f["namespace"], f["name"])
+                          for f in self.findings_of(out, "listener-has-routes")],
+                         [("infra", "public")])
+
+    def test_services_have_owner_is_info(self):
+        text = listener("public") + service("app", team=None) + route("r", "public", "app")
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 0)
+        (f,) = self.findings_of(out, "services-have-owner")
+        self.assertEqual((f["severity"], f["path"], f["message"]),
+                         ("info", "metadata.labels.team", "is required"))
+
+    # --- text output and exit codes -----------------------------------------------------
+
+    def test_text_output_one_line_per_finding(self):
+        text = (listener("public", address="0.0.0.0") + service("app", team=None)
+                + route("r", "public", "app", timeouts="{request: 2m}"))
+        path = self.write("c.yaml", text)
+        r = validate("-f", path, "--baseline", EXAMPLE_BASELINE)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        line, col = loc_of(text, "0.0.0.0")
+        l2, c2 = loc_of(text, "2m")
+        l3, c3 = loc_of(text, "{name: app")
+        self.assertEqual(r.stderr.splitlines(), [
+            f"gatehouse: {path}:{line}:{col}: error: production-listeners-not-wildcard: "
+            f"Listener production/public: spec.address: must not be one of 0.0.0.0, :: "
+            f"(is 0.0.0.0)",
+            f"gatehouse: {path}:{l3}:{c3}: info: services-have-owner: Service production/app: "
+            f"metadata.labels.team: is required",
+            f"gatehouse: {path}:{l2}:{c2}: warning: route-request-timeout-at-most-60s: "
+            f"HTTPRoute production/r: spec.rules[0].timeouts.request: a request timeout must "
+            f"be between 1ms and 60s (0s turns the timeout off)",
+        ])
+
+    def test_warnings_pass_and_are_counted(self):
+        text = (listener("public") + service("app", team=None)
+                + route("r", "public", "app", timeouts="{request: 2m}"))
+        path = self.write("c.yaml", text)
+        r = validate("-f", path, "--baseline", EXAMPLE_BASELINE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "valid: 3 resources (1 warning, 1 info)\n")
+        self.assertEqual(len(r.stderr.splitlines()), 2)
+
+    def test_severity_decides_the_exit_code(self):
+        rule = """apiVersion: gatehouse.dev/v1
+kind: Baseline
+rules:
+  - name: team-label
+    severity: {sev}
+    select: {{kinds: [Service]}}
+    require: [{{path: metadata.labels.team, exists: true}}]
+"""
+        text = listener("public") + service("app", team=None) + route("r", "public", "app")
+        for sev, code in (("error", 1), ("warning", 0), ("info", 0)):
+            b = self.write(f"b-{sev}.yaml", rule.format(sev=sev))
+            rc, out, _ = self.check(text, baseline=b)
+            self.assertEqual(rc, code, sev)
+            self.assertEqual(out["valid"], code == 0)
+            self.assertEqual([f["severity"] for f in out["findings"]], [sev])
+
+    def test_problems_and_findings_together(self):
+        # The decoder refuses the bad Service; the policy checks still run on the rest.
+        text = (listener("public", address="0.0.0.0") + route("r", "public", "app")
+                + service("app").replace("status: 200", "status: 99"))
+        rc, out, path = self.check(text)
+        self.assertEqual(rc, 1)
+        self.assertFalse(out["valid"])
+        self.assertEqual(out["resources"], 0)
+        (p,) = out["problems"]
+        self.assertEqual(set(p), {"file", "line", "column", "message"})
+        self.assertEqual((p["file"], p["line"]), (path, loc_of(text, "99")[0]))
+        self.assertEqual([f["rule"] for f in out["findings"]],
+                         ["production-listeners-not-wildcard"])
+
+    def test_refused_kinds_are_problems_not_findings(self):
+        # A Workload without an ALLOW policy breaks workload-has-allow-policy, but the kind
+        # does not decode yet: the problem says so, and no rule looks at it.
+        text = GOOD + """---
+apiVersion: gatehouse.dev/v1
+kind: Workload
+metadata: {name: orders, namespace: production}
+spec: {serviceAccount: orders, address: 127.0.0.1, port: 8080}
+"""
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 1)
+        self.assertIn("kind Workload is not supported yet", out["problems"][0]["message"])
+        self.assertEqual(out["findings"], [])
+
+    def test_json_without_baseline_has_findings_key(self):
+        rc, out, _ = self.check(GOOD, baseline=None)
+        self.assertEqual(rc, 0)
+        self.assertEqual(out, {"valid": True, "resources": 3, "findings": [], "problems": []})
+
+    def test_positions_across_files_and_stdin(self):
+        a = self.write("conf/a.yaml", listener("public", address="0.0.0.0") + service("app"))
+        piped = route("r", "public", "app", timeouts=None)
+        r = validate("-f", os.path.join(self.dir, "conf"), "-f", "-", "--baseline",
+                     EXAMPLE_BASELINE, "--format", "json", stdin=piped)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        out = json.loads(r.stdout)
+        files = [(f["rule"], f["file"]) for f in out["findings"]]
+        self.assertEqual(files, [("production-listeners-not-wildcard", a),
+                                 ("route-rules-set-request-timeout", "-")])
+        stdin_finding = out["findings"][1]
+        line, col = loc_of(piped, "backendRefs")  # the rules[0] mapping starts there
+        self.assertEqual((stdin_finding["line"], stdin_finding["column"]), (line, col))
+
+    # --- the baseline file itself -------------------------------------------------------
+
+    def test_bad_baseline_exits_2_with_positions(self):
+        text = """apiVersion: gatehouse.dev/v1
+kind: Baseline
+rules:
+  - name: r
+    severity: fatal
+    select: {kinds: [Listener]}
+    forbidd: [{path: spec.port, equals: 80}]
+"""
+        b = self.write("b.yaml", text)
+        c = self.write("c.yaml", GOOD)
+        r = validate("-f", c, "--baseline", b)
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stdout, "")
+        lines = r.stderr.splitlines()
+        line, col = loc_of(text, "fatal")
+        self.assertIn(f"gatehouse: {b}:{line}:{col}: baseline: rules[0].severity: must be one "
+                      f"of error, warning or info", lines)
+        line, col = loc_of(text, "forbidd")
+        self.assertIn(f"gatehouse: {b}:{line}:{col}: baseline: rules[0].forbidd: unknown field",
+                      lines)
+        # JSON mode reports them as problems, still with exit 2.
+        r = validate("-f", c, "--baseline", b, "--format", "json")
+        self.assertEqual(r.returncode, 2)
+        out = json.loads(r.stdout)
+        self.assertFalse(out["valid"])
+        self.assertTrue(all(p["file"] == b for p in out["problems"]))
+        self.assertGreaterEqual(len(out["problems"]), 2)
+
+    def test_missing_baseline_exits_2(self):
+        c = self.write("c.yaml", GOOD)
+        r = validate("-f", c, "--baseline", os.path.join(self.dir, "nope.yaml"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nope.yaml: cannot open", r.stderr)
+        r = validate("-f", c, "--baseline")
+        self.assertEqual(r.returncode, 2)
+
+    def test_lint_settings_in_a_baseline(self):
+        b = self.write("b.yaml", """apiVersion: gatehouse.dev/v1
+kind: Baseline
+lint:
+  authz-allow-nothing: error
+  authz-unknown-trust-domain: "off"
+""")
+        rc, out, _ = self.check(GOOD, baseline=b)
+        self.assertEqual(rc, 0)
+        self.assertEqual(out["findings"], [])
+
+    def test_help_mentions_baseline(self):
+        r = validate("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--baseline FILE", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
