@@ -52,6 +52,11 @@ struct Failure {
 struct Scope {
   const YamlNode* root = nullptr;            // the resource's root, for "$." paths
   const ConfigDocument* selected = nullptr;  // requireRelated: the resource being checked
+  bool paths = true;                         // hits need paths and values (for findings)
+  // The selected resource's values per {selected: PATH}, resolved once per selected resource
+  // rather than once per comparison.
+  using SelectedValues = std::vector<std::pair<const FieldPath*, std::vector<const YamlNode*>>>;
+  SelectedValues* selectedValues = nullptr;
 };
 
 std::string joinPaths(const std::string& base, const std::string& rel) {
@@ -74,58 +79,59 @@ struct Resolved {
   size_t depth = 0;
 };
 
-void walk(const YamlNode& n, const std::string& path, const FieldPath& p, size_t step,
+// Depth-first over the values `p` reaches from `n`. `path` is the concrete path so far, grown
+// and shrunk in place; with `paths` false (a yes/no question, no message to write) it is not
+// built at all, which is most of the cost on large configurations.
+void walk(const YamlNode& n, std::string& path, const FieldPath& p, size_t step, bool paths,
           Resolved* r) {
   if (r->deepest.node == nullptr || step > r->depth) {
     r->deepest = Hit{&n, path, {}};
     r->depth = step;
   }
   if (step == p.steps.size()) {
-    if (!n.isNull()) r->found.push_back(Hit{&n, path, valueText(n)});
+    if (!n.isNull()) r->found.push_back(Hit{&n, path, paths ? valueText(n) : std::string()});
     return;
   }
+  size_t mark = path.size();
+  auto into = [&](const YamlNode& next, const std::string* key, size_t index) {
+    if (paths) {
+      if (key != nullptr)
+        appendPathKey(&path, *key);
+      else
+        appendPathIndex(&path, index);
+    }
+    walk(next, path, p, step + 1, paths, r);
+    path.resize(mark);
+  };
   const FieldPath::Step& s = p.steps[step];
   switch (s.type) {
     case FieldPath::Step::Type::kKey:
       if (n.isMapping()) {
-        for (const YamlNode::Entry& e : n.entries) {
-          if (e.key.value != s.key || e.value.isNull()) continue;
-          std::string sub = path;
-          appendPathKey(&sub, e.key.value);
-          walk(e.value, sub, p, step + 1, r);
-        }
+        for (const YamlNode::Entry& e : n.entries)
+          if (e.key.value == s.key && !e.value.isNull()) into(e.value, &e.key.value, 0);
       }
       break;
     case FieldPath::Step::Type::kIndex:
-      if (n.isSequence() && s.index < n.items.size() && !n.items[s.index].isNull()) {
-        std::string sub = path;
-        appendPathIndex(&sub, s.index);
-        walk(n.items[s.index], sub, p, step + 1, r);
-      }
+      if (n.isSequence() && s.index < n.items.size() && !n.items[s.index].isNull())
+        into(n.items[s.index], nullptr, s.index);
       break;
     case FieldPath::Step::Type::kAny:
       if (n.isSequence()) {
-        for (size_t i = 0; i < n.items.size(); ++i) {
-          if (n.items[i].isNull()) continue;
-          std::string sub = path;
-          appendPathIndex(&sub, i);
-          walk(n.items[i], sub, p, step + 1, r);
-        }
+        for (size_t i = 0; i < n.items.size(); ++i)
+          if (!n.items[i].isNull()) into(n.items[i], nullptr, i);
       } else if (n.isMapping()) {
-        for (const YamlNode::Entry& e : n.entries) {
-          if (e.value.isNull()) continue;
-          std::string sub = path;
-          appendPathKey(&sub, e.key.value);
-          walk(e.value, sub, p, step + 1, r);
-        }
+        for (const YamlNode::Entry& e : n.entries)
+          if (!e.value.isNull()) into(e.value, &e.key.value, 0);
       }
       break;
   }
 }
 
-Resolved resolve(const YamlNode& base, const std::string& basePath, const FieldPath& p) {
+Resolved resolve(const YamlNode& base, const std::string& basePath, const FieldPath& p,
+                 bool paths = true) {
   Resolved r;
-  walk(base, basePath, p, 0, &r);
+  std::string path = paths ? basePath : std::string();
+  walk(base, path, p, 0, paths, &r);
   return r;
 }
 
@@ -163,14 +169,19 @@ bool scalarEquals(const YamlNode& a, const YamlNode& b) {
 
 std::vector<const YamlNode*> operandsOf(const RuleCondition& c, const Scope& scope) {
   std::vector<const YamlNode*> out;
-  if (c.selected) {
-    if (scope.selected == nullptr) return out;
-    Resolved r = resolve(scope.selected->root, "", *c.selected);
-    for (const Hit& h : r.found)
-      if (h.node->isScalar()) out.push_back(h.node);
+  if (!c.selected) {
+    for (const YamlNode& v : c.values) out.push_back(&v);
     return out;
   }
-  for (const YamlNode& v : c.values) out.push_back(&v);
+  if (scope.selected == nullptr) return out;
+  if (scope.selectedValues != nullptr) {
+    for (const auto& [path, values] : *scope.selectedValues)
+      if (path == &*c.selected) return values;
+  }
+  Resolved r = resolve(scope.selected->root, "", *c.selected, false);
+  for (const Hit& h : r.found)
+    if (h.node->isScalar()) out.push_back(h.node);
+  if (scope.selectedValues != nullptr) scope.selectedValues->emplace_back(&*c.selected, out);
   return out;
 }
 
@@ -210,26 +221,34 @@ bool testValue(const RuleCondition& c, const YamlNode& n, const Scope& scope) {
 bool evaluate(const RuleCondition& c, const YamlNode& base, const std::string& basePath,
               const Scope& scope, std::vector<Hit>* hits, Failure* failure);
 
+const std::string kNoPath;
+
+// "$.metadata.name" as a path from the root: "metadata.name".
+std::string rootedText(const FieldPath& p) {
+  std::string_view t = p.text;
+  if (!t.empty() && t[0] == '$') t.remove_prefix(1);
+  if (!t.empty() && t[0] == '.') t.remove_prefix(1);
+  return std::string(t);
+}
+
 bool holds(const RuleCondition& c, const YamlNode& base, const std::string& basePath,
            const Scope& scope) {
   std::vector<Hit> hits;
   Failure f;
-  return evaluate(c, base, basePath, scope, &hits, &f);
+  Scope quiet = scope;
+  quiet.paths = false;
+  return evaluate(c, base, basePath, quiet, &hits, &f);
 }
 
 bool evaluate(const RuleCondition& c, const YamlNode& base, const std::string& basePath,
               const Scope& scope, std::vector<Hit>* hits, Failure* failure) {
   size_t before = hits->size();
-  if (c.path.fromRoot && scope.root != nullptr) {
-    static const std::string kRootPath;
-    FieldPath relative = c.path;
-    relative.fromRoot = false;
-    relative.text = c.path.text.substr(c.path.text.size() > 1 && c.path.text[1] == '.' ? 2 : 1);
-    RuleCondition rooted = c;
-    rooted.path = std::move(relative);
-    return evaluate(rooted, *scope.root, kRootPath, scope, hits, failure);
-  }
-  std::string full = joinPaths(basePath, c.path.text);
+  // "$." paths start at the resource's root wherever the condition sits.
+  bool rooted = c.path.fromRoot && scope.root != nullptr;
+  const YamlNode& start = rooted ? *scope.root : base;
+  const std::string& startPath = rooted ? kNoPath : basePath;
+  std::string full =
+      scope.paths ? joinPaths(startPath, rooted ? rootedText(c.path) : c.path.text) : "";
   auto missingAt = [&](const Resolved& r) { *failure = Failure{r.deepest.node, full, {}, true}; };
   auto wrongAt = [&](const Hit& h) { *failure = Failure{h.node, h.path, h.found, false}; };
 
@@ -238,7 +257,7 @@ bool evaluate(const RuleCondition& c, const YamlNode& base, const std::string& b
     for (const RuleCondition& sub : c.conditions) {
       std::vector<Hit> subHits;
       Failure f;
-      evaluate(sub, base, basePath, scope, &subHits, &f);
+      evaluate(sub, start, startPath, scope, &subHits, &f);
       if (first) *failure = f;
       first = false;
       for (Hit& h : subHits) {
@@ -254,7 +273,7 @@ bool evaluate(const RuleCondition& c, const YamlNode& base, const std::string& b
     std::vector<Hit> first;
     for (size_t i = 0; i < c.conditions.size(); ++i) {
       std::vector<Hit> subHits;
-      if (!evaluate(c.conditions[i], base, basePath, scope, &subHits, failure)) return false;
+      if (!evaluate(c.conditions[i], start, startPath, scope, &subHits, failure)) return false;
       if (i == 0) first = std::move(subHits);
     }
     // Where a forbidden group is shown: at what its first condition found.
@@ -262,7 +281,7 @@ bool evaluate(const RuleCondition& c, const YamlNode& base, const std::string& b
     return true;
   }
 
-  Resolved r = resolve(base, basePath, c.path);
+  Resolved r = resolve(start, startPath, c.path, scope.paths);
   switch (c.op) {
     case Op::kExists:
       for (Hit& h : r.found) hits->push_back(std::move(h));
@@ -541,11 +560,16 @@ class RuleRunner {
   }
 
   void checkRelated(const ConfigDocument& d, const RelatedAssertion& a) {
-    Scope scope{nullptr, &d};
+    Scope::SelectedValues cache;
+    Scope scope;
+    scope.selected = &d;
+    scope.selectedValues = &cache;
+    // Cheapest test first: kind and name globs, then the relation, then the conditions.
     for (const ConfigDocument& other : docs_) {
-      if (&other == &d || !selectorMatches(a.related, other, scope)) continue;
+      if (&other == &d || !identityMatches(a.related, other)) continue;
       if (a.relation == Relation::kSelects && !selectsResource(other, d, rootNs_)) continue;
       if (a.relation == Relation::kSelectedBy && !selectsResource(d, other, rootNs_)) continue;
+      if (!selectorMatches(a.related, other, scope)) continue;
       return;
     }
     std::string message = "no " + selectorText(a.related);
