@@ -112,8 +112,7 @@ ConfigDocument documentFromTree(YamlNode root, const std::string& file) {
       YamlNode value = YamlNode::scalar("default", true);
       value.line = meta.line;
       value.column = meta.column;
-      YamlNode& added = meta.add("namespace", std::move(value));
-      (void)added;
+      meta.add("namespace", std::move(value));
       meta.entries.back().key.line = meta.line;
       meta.entries.back().key.column = meta.column;
     }
