@@ -30,11 +30,6 @@ Query& Query::bindView(std::string_view value) {
   return *this;
 }
 
-Query& Query::bindNull() {
-  sqlite3_bind_null(stmt_, nextParam_++);
-  return *this;
-}
-
 std::string Query::text(int column) const {
   // sqlite3_column_text() first: it may convert the value, and only then is the byte count
   // the count of the text returned.

@@ -60,14 +60,11 @@ class Query {
   Query& bind(std::string&&) = delete;
   // The same for a view (the bytes it points to must outlive the Query).
   Query& bindView(std::string_view value);
-  // NULL, for optional columns.
-  Query& bindNull();
 
   // SQLITE_ROW while there are rows, then SQLITE_DONE; anything else is an error.
   int step() { return sqlite3_step(stmt_); }
 
   int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool isNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   std::string text(int column) const;
 
  private:

@@ -630,10 +630,17 @@ Result<std::vector<Refusal>> Store::refusals() {
 namespace {
 
 // Copies every page of `source` into a new file at `path` (through a temporary name beside it,
-// renamed when the copy is complete and synced). sqlite3_backup_step(-1) copies in one go
-// under one read transaction of the source: in WAL mode that blocks no writer, and the copy
+// renamed when the copy is complete, checked and synced). sqlite3_backup_step(-1) copies in one
+// go under one read transaction of the source: in WAL mode that blocks no writer, and the copy
 // is of one committed state.
-Status backupConnection(sqlite3* source, const std::string& sourceName, const std::string& path) {
+//
+// The copy is switched to a rollback journal: page 1 comes from the source and says "WAL", and
+// a WAL file cannot be read without creating -wal and -shm files beside it, which a backup on
+// read-only media, or one that restore reads, should not grow. Whoever opens it as a Store
+// turns WAL on again. With `info`, the copy's active version and version count are read back
+// from the copy itself, which is what it holds, whatever the source committed since.
+Status backupConnection(sqlite3* source, const std::string& sourceName, const std::string& path,
+                        BackupInfo* info) {
   const std::string temporary = path + ".partial-" + std::to_string(getpid());
   ::unlink(temporary.c_str());
   auto fail = [&](const std::string& why) {
@@ -660,6 +667,33 @@ Status backupConnection(sqlite3* source, const std::string& sourceName, const st
     if (sqlite3_errcode(dest.get()) != SQLITE_OK) why = sqlite3_errmsg(dest.get());
     return fail(why);
   }
+  {
+    Statement statement;
+    if (statement.prepare(dest.get(), "PRAGMA journal_mode = DELETE") != SQLITE_OK)
+      return fail(sqlite3_errmsg(dest.get()));
+    Query query(statement);
+    if (query.step() != SQLITE_ROW || query.text(0) != "delete")
+      return fail("cannot leave write-ahead-log mode: " + std::string(sqlite3_errmsg(dest.get())));
+  }
+  {
+    Statement statement;
+    if (statement.prepare(dest.get(), "PRAGMA quick_check") != SQLITE_OK)
+      return fail(sqlite3_errmsg(dest.get()));
+    Query query(statement);
+    if (query.step() != SQLITE_ROW) return fail(sqlite3_errmsg(dest.get()));
+    if (std::string report = query.text(0); report != "ok")
+      return fail("the copy does not pass quick_check: " + firstProblem(report));
+  }
+  if (info != nullptr) {
+    Statement statement;
+    if (statement.prepare(dest.get(), "SELECT coalesce(max(id), 0), count(*) FROM versions") !=
+        SQLITE_OK)
+      return fail(sqlite3_errmsg(dest.get()));
+    Query query(statement);
+    if (query.step() != SQLITE_ROW) return fail(sqlite3_errmsg(dest.get()));
+    info->activeVersion = query.int64(0);
+    info->versions = query.int64(1);
+  }
   dest.reset();
 
   // The rename makes the copy visible whole; syncing the directory makes the rename survive
@@ -676,8 +710,10 @@ Status backupConnection(sqlite3* source, const std::string& sourceName, const st
 
 }  // namespace
 
-Status Store::backupTo(const std::string& path) {
-  return backupConnection(impl_->db(), impl_->path, path);
+Result<BackupInfo> Store::backupTo(const std::string& path) {
+  BackupInfo info;
+  if (Status s = backupConnection(impl_->db(), impl_->path, path, &info); !s.ok()) return s;
+  return info;
 }
 
 Status Store::copyDatabase(const std::string& from, const std::string& to) {
@@ -693,7 +729,7 @@ Status Store::copyDatabase(const std::string& from, const std::string& to) {
   sqlite3_busy_timeout(db, static_cast<int>(kBusyTimeout.count()));
   execute(db, "PRAGMA trusted_schema = OFF");
   if (Status s = source.checkIntegrity(); !s.ok()) return s;
-  return backupConnection(db, from, to);
+  return backupConnection(db, from, to, nullptr);
 }
 
 Result<int64_t> Store::dataVersion() {

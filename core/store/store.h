@@ -84,6 +84,12 @@ struct RuntimeState {
   int64_t updatedAtUnixMs = 0;
 };
 
+// What a backup holds.
+struct BackupInfo {
+  int64_t activeVersion = 0;
+  int64_t versions = 0;  // in its history
+};
+
 // A version the server refused to serve (it failed to compile or to start), while it stays in
 // history. Serving the version later (after SIGHUP, say) removes the refusal.
 struct Refusal {
@@ -140,8 +146,10 @@ class Store {
   // Writes a consistent copy of the whole database (history, audit log) to `path` with
   // SQLite's online backup API, in one read transaction, so commits by other processes
   // meanwhile are either wholly in the copy or not at all, and are not blocked. The copy is
-  // written beside `path` and renamed over it when complete, so `path` is never half a copy.
-  Status backupTo(const std::string& path);
+  // written beside `path`, checked (quick_check) and renamed over it when complete, so `path`
+  // is never half a copy. It is one self-contained file (rollback journal, not WAL), so reading
+  // it creates nothing beside it. Returns what the copy holds.
+  Result<BackupInfo> backupTo(const std::string& path);
 
   // The same from a database file that is not opened as a Store (opened read-only, so a
   // backup from an older gatehouse is copied as it is, not migrated in place). The source must

@@ -308,13 +308,19 @@ TEST_CASE("a backup is a consistent copy, even while commits go on", "[store][ba
   });
   for (int i = 0; i < 5; ++i) {
     const std::string copy = dir.file("backup-" + std::to_string(i) + ".db");
-    Status s = store->backupTo(copy);
-    INFO(s.message());
-    REQUIRE(s.ok());
+    auto backup = store->backupTo(copy);
+    INFO(backup.status().message());
+    REQUIRE(backup.ok());
     CHECK_FALSE(std::filesystem::exists(copy + ".partial-" + std::to_string(getpid())));
+    // One self-contained file, not a write-ahead log that needs companions to be read.
+    CHECK(queryText(copy, "PRAGMA journal_mode") == "delete");
+    CHECK_FALSE(std::filesystem::exists(copy + "-wal"));
+    CHECK_FALSE(std::filesystem::exists(copy + "-shm"));
     auto restored = openOrFail(copy, false);
     const int64_t active = *restored->activeVersion();
     CHECK(active >= 5);
+    CHECK(active == backup->activeVersion);
+    CHECK(backup->versions == active);
     // The copy's active version is whole: its hash matches its resources.
     auto info = restored->versionInfo(active);
     auto set = restored->loadVersion(active);
@@ -333,9 +339,15 @@ TEST_CASE("a backup is a consistent copy, even while commits go on", "[store][ba
   REQUIRE(store->backupTo(copy).ok());
   CHECK(*openOrFail(copy, false)->activeVersion() == *store->activeVersion());
 
-  // copyDatabase reads a file it does not migrate, and refuses a damaged one.
+  // copyDatabase reads a file without changing it or leaving anything beside it.
+  const std::string fresh = dir.file("fresh.db");
+  REQUIRE(store->backupTo(fresh).ok());
+  const auto bytes = std::filesystem::file_size(fresh);
   const std::string second = dir.file("second.db");
-  REQUIRE(Store::copyDatabase(copy, second).ok());
+  REQUIRE(Store::copyDatabase(fresh, second).ok());
+  CHECK(std::filesystem::file_size(fresh) == bytes);
+  CHECK_FALSE(std::filesystem::exists(fresh + "-wal"));
+  CHECK_FALSE(std::filesystem::exists(fresh + "-shm"));
   CHECK(*openOrFail(second, false)->activeVersion() == *store->activeVersion());
   CHECK(Store::copyDatabase(dir.file("nothing.db"), second).message() ==
         dir.file("nothing.db") + ": no such file");
