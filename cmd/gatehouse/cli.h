@@ -56,6 +56,13 @@ int cmdRun(const std::vector<std::string>& args);
 int cmdApply(const std::vector<std::string>& args);
 int cmdValidate(const std::vector<std::string>& args);
 int cmdGet(const std::vector<std::string>& args);
+int cmdHistory(const std::vector<std::string>& args);
+int cmdRollback(const std::vector<std::string>& args);
+int cmdDiff(const std::vector<std::string>& args);
+int cmdDelete(const std::vector<std::string>& args);
+int cmdAudit(const std::vector<std::string>& args);
+int cmdBackup(const std::vector<std::string>& args);
+int cmdRestore(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);
 
 }  // namespace gh::cli

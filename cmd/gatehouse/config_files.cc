@@ -1,11 +1,14 @@
 #include "cmd/gatehouse/config_files.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
-#include "cmd/gatehouse/cli.h"
+#include "core/base/strings.h"
 #include "core/config/decode.h"
 #include "core/config/validate.h"
 #include "core/server/server.h"
@@ -38,6 +41,27 @@ bool storeExists(const std::string& dataDirFlag) {
   return stat((server::resolveDataDir(dataDirFlag) + "/config.db").c_str(), &st) == 0;
 }
 
+bool decodeStored(int64_t version, const std::vector<store::StoredResource>& stored,
+                  std::vector<config::Resource>* out) {
+  std::vector<config::Diagnostic> diags;
+  for (const store::StoredResource& s : stored) {
+    config::decodeText(
+        s.body, "version " + std::to_string(version) + ":" + s.kind + "/" + s.ns + "/" + s.name,
+        out, &diags);
+  }
+  for (const config::Diagnostic& d : diags) error(d.format());
+  return diags.empty();
+}
+
+bool loadVersion(store::Store& store, int64_t id, std::vector<config::Resource>* out) {
+  auto stored = store.loadVersion(id);
+  if (!stored.ok()) {
+    error(stored.status().message());
+    return false;
+  }
+  return decodeStored(id, stored.value(), out);
+}
+
 bool loadActive(store::Store& store, int64_t* version, std::vector<config::Resource>* out) {
   auto v = store.activeVersion();
   if (!v.ok()) {
@@ -46,23 +70,146 @@ bool loadActive(store::Store& store, int64_t* version, std::vector<config::Resou
   }
   *version = v.value();
   if (v.value() == 0) return true;
-  auto stored = store.loadVersion(v.value());
-  if (!stored.ok()) {
-    error(stored.status().message());
-    return false;
-  }
-  std::vector<config::Diagnostic> diags;
-  for (const store::StoredResource& s : stored.value()) {
-    config::decodeText(s.body, "version " + std::to_string(v.value()) + ":" + s.kind + "/" + s.ns +
-                                   "/" + s.name,
-                       out, &diags);
-  }
-  for (const config::Diagnostic& d : diags) error(d.format());
-  return diags.empty();
+  return loadVersion(store, v.value(), out);
 }
 
-std::string resourceKey(const config::Resource& r) {
-  return std::string(config::kindName(r.kind)) + "/" + r.meta.ns + "/" + r.meta.name;
+bool validateSet(const std::vector<const config::Resource*>& set, const std::string& what) {
+  std::vector<config::Resource> copy;
+  copy.reserve(set.size());
+  for (const config::Resource* r : set) copy.push_back(*r);
+  std::vector<config::Diagnostic> diags;
+  if (config::validate(copy, &diags)) return true;
+  if (!what.empty()) error(what, "refused: the configuration would not be valid");
+  for (const config::Diagnostic& d : diags) error(d.format());
+  return false;
+}
+
+bool parseWriteOptions(const Flags& f, const std::string& command, WriteOptions* out) {
+  if (f.has("base-version")) {
+    uint64_t n = 0;
+    if (!str::parseU64(f.get("base-version"), &n) || n > INT64_MAX) {
+      error(command + ": --base-version " + f.get("base-version"), "expected a version number");
+      return false;
+    }
+    out->base = static_cast<int64_t>(n);
+  }
+  out->force = f.has("force");
+  out->message = f.get("message");
+  return true;
+}
+
+namespace {
+
+std::string conflictAdvice(const std::string& command) {
+  return "nothing was written; review the active version (gatehouse history, gatehouse diff) "
+         "and run " +
+         command + " again, or add --force to replace it";
+}
+
+// "1 created, 1 configured, 0 deleted (+ Service/default/a, ~ HTTPRoute/default/r)": the
+// audit summary names the first few resources so the log says what changed, not only how much.
+std::string auditSummary(const config::ConfigDiff& diff, const std::string& lead) {
+  constexpr size_t kNamed = 5;
+  std::string s = lead.empty() ? "" : lead + ": ";
+  s += std::to_string(diff.created) + " created, " + std::to_string(diff.changed) +
+       " configured, " + std::to_string(diff.deleted) + " deleted";
+  if (diff.changes.empty()) return s;
+  s += " (";
+  for (size_t i = 0; i < diff.changes.size() && i < kNamed; ++i) {
+    const config::ResourceChange& c = diff.changes[i];
+    if (i) s += ", ";
+    s += c.op == config::ResourceChange::Op::kCreated   ? "+ "
+         : c.op == config::ResourceChange::Op::kDeleted ? "- "
+                                                        : "~ ";
+    s += c.key;
+  }
+  if (diff.changes.size() > kNamed)
+    s += ", and " + std::to_string(diff.changes.size() - kNamed) + " more";
+  return s + ")";
+}
+
+}  // namespace
+
+int checkBase(const std::string& command, const WriteOptions& opts, int64_t active) {
+  if (opts.force || opts.base < 0 || opts.base == active) return kOk;
+  error(command, std::string(store::kConflictPrefix) + "the change is based on version " +
+                     std::to_string(opts.base) + " but version " + std::to_string(active) +
+                     " is active; " + conflictAdvice(command));
+  return kProblem;
+}
+
+int commitSet(store::Store& store, const std::vector<const config::Resource*>& set,
+              const config::ConfigDiff& diff, int64_t activeRead, const WriteOptions& opts,
+              const Outcome& outcome) {
+  std::vector<store::StoredResource> stored;
+  stored.reserve(set.size());
+  for (const config::Resource* r : set)
+    stored.push_back({config::kindName(r->kind), r->meta.ns, r->meta.name, r->json});
+  store::CommitInfo info;
+  info.author = osUser();
+  info.message = opts.message.empty() ? outcome.defaultMessage : opts.message;
+  // Without --force the change is based on what was read (or on --base-version, which
+  // checkBase already found equal to it): a version committed by someone else since then
+  // makes this a conflict, decided under the write lock.
+  info.baseVersion = opts.force ? -1 : activeRead;
+  info.source = cliSource();
+  info.action = outcome.action;
+  info.summary = auditSummary(diff, outcome.summary);
+
+  auto v = store.commit(stored, info);
+  if (!v.ok()) {
+    if (store::isConflict(v.status())) {
+      error(outcome.command, v.status().message() + "; " + conflictAdvice(outcome.command));
+      return kProblem;
+    }
+    error(outcome.command, v.status().message());
+    return kUnavailable;
+  }
+  if (v.value() == activeRead) {
+    printf("no change: version %lld is active\n", static_cast<long long>(activeRead));
+    return kOk;
+  }
+  printf("%s version %lld: %s\n%s", outcome.verb.c_str(), static_cast<long long>(v.value()),
+         config::formatCounts(diff).c_str(), config::formatDiff(diff).c_str());
+  return kOk;
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string cliSource() {
+  return "cli pid " + std::to_string(getpid()) + " on host " + hostName();
+}
+
+std::string formatTime(int64_t unixMs) {
+  time_t seconds = static_cast<time_t>(unixMs / 1000);
+  struct tm t;
+  gmtime_r(&seconds, &t);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &t);
+  return buf;
+}
+
+std::string quoteJson(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
 }  // namespace gh::cli

@@ -17,6 +17,13 @@ const char kUsage[] =
     "  apply      store resources from files as a new configuration version\n"
     "  validate   check resource files (for CI); needs no data dir and no server\n"
     "  get        print resources of the active version\n"
+    "  diff       show what apply would change, or what changed between versions\n"
+    "  delete     remove a resource as a new configuration version\n"
+    "  history    list configuration versions and which one the server runs\n"
+    "  rollback   make an old version's configuration active again\n"
+    "  audit      list the audit log of configuration changes\n"
+    "  backup     write a consistent copy of the configuration database\n"
+    "  restore    bring back a configuration from a backup\n"
     "  version    print version and build information\n"
     "\n"
     "Every command takes --help.\n";
@@ -29,7 +36,10 @@ struct Command {
 const Command kCommands[] = {
     {"run", gh::cli::cmdRun},           {"apply", gh::cli::cmdApply},
     {"validate", gh::cli::cmdValidate}, {"get", gh::cli::cmdGet},
-    {"version", gh::cli::cmdVersion},
+    {"diff", gh::cli::cmdDiff},         {"delete", gh::cli::cmdDelete},
+    {"history", gh::cli::cmdHistory},   {"rollback", gh::cli::cmdRollback},
+    {"audit", gh::cli::cmdAudit},       {"backup", gh::cli::cmdBackup},
+    {"restore", gh::cli::cmdRestore},   {"version", gh::cli::cmdVersion},
 };
 
 }  // namespace

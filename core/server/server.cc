@@ -20,6 +20,16 @@
 
 namespace gh::server {
 
+namespace {
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
 std::string resolveDataDir(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = getenv("GATEHOUSE_DATA_DIR"); env && *env) return env;
@@ -67,7 +77,7 @@ Status Server::openDataDir() {
     store::CommitInfo info;
     info.author = "gatehouse";
     info.message = "embedded default configuration";
-    info.source = "gatehouse run pid " + std::to_string(getpid());
+    info.source = "gatehouse run pid " + std::to_string(getpid()) + " on host " + hostName();
     info.action = "init";
     info.summary = "embedded default: " + std::to_string(stored.size()) + " resources";
     auto v = store_->commit(stored, info);
@@ -78,6 +88,12 @@ Status Server::openDataDir() {
   return okStatus();
 }
 
+// The one path from a stored version to the one serving, whatever asked for it (start, the
+// data_version watcher, SIGHUP): they all call this, on the control thread, so there is one
+// compile and one swap at a time and no second way to get a snapshot in. The outcome is also
+// written to the store (runtime, refusals) so that `gatehouse history` shows which version
+// actually runs and why a newer one does not; failing to write that is logged, never fatal:
+// serving matters more than reporting.
 Status Server::reload(const char* why) {
   auto dv = store_->dataVersion();
   if (dv.ok()) lastDataVersion_ = dv.value();
@@ -87,9 +103,14 @@ Status Server::reload(const char* why) {
 
   auto fail = [&](const std::string& msg) {
     ++reloadsFailed_;
+    refusedVersion_ = active.value();
+    refusedReason_ = msg;
     LOG_ERROR("config version %lld not applied (%s): %s; version %lld keeps serving",
               static_cast<long long>(active.value()), why, msg.c_str(),
               static_cast<long long>(current_ ? current_->version : 0));
+    if (Status s = store_->recordRefusal(active.value(), msg); !s.ok())
+      LOG_WARN("cannot record the refusal of version %lld: %s",
+               static_cast<long long>(active.value()), s.message().c_str());
     return Status::error(msg);
   };
 
@@ -125,9 +146,13 @@ Status Server::reload(const char* why) {
   current_ = snap.value();
   for (auto& w : workers_) w->publish(current_, sockets_);
   ++reloadsOk_;
+  refusedVersion_ = 0;
+  refusedReason_.clear();
   LOG_INFO("serving config version %lld (%s): %zu listeners, %zu services",
            static_cast<long long>(current_->version), why, current_->listeners.size(),
            current_->services.size());
+  if (Status s = store_->recordServing(current_->version, getpid(), hostName()); !s.ok())
+    LOG_WARN("cannot record the running version: %s", s.message().c_str());
   return okStatus();
 }
 
@@ -174,6 +199,9 @@ int Server::run() {
   loop_.run();
 
   for (auto& w : workers_) w->join();
+  // Nothing serves from here on: history must not show this process as running.
+  if (Status st = store_->recordStopped(getpid()); !st.ok())
+    LOG_WARN("cannot record the stop: %s", st.message().c_str());
   LOG_INFO("gatehouse stopped");
   return 0;
 }
@@ -224,8 +252,15 @@ void Server::onDrainPoll(void* arg) {
 
 admin::AdminResponse Server::handleAdmin(std::string_view method, std::string_view path) {
   if (path == "/ready") {
-    if (ready_ && current_) return {200, "text/plain; charset=utf-8", "ready\n"};
-    return {503, "text/plain; charset=utf-8", shuttingDown_ ? "draining\n" : "not ready\n"};
+    // Which version answers requests, and a newer one the server refused: what an operator
+    // (or a deploy script) needs to tell "applied" from "serving".
+    std::string body = ready_ && current_ ? "ready" : shuttingDown_ ? "draining" : "not ready";
+    if (current_) body += ": version " + std::to_string(current_->version);
+    body += "\n";
+    if (refusedVersion_ != 0) {
+      body += "version " + std::to_string(refusedVersion_) + " refused: " + refusedReason_ + "\n";
+    }
+    return {ready_ && current_ ? 200 : 503, "text/plain; charset=utf-8", body};
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
   if (path == "/") {

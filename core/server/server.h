@@ -6,8 +6,10 @@
 // loop watches the store for new versions (PRAGMA data_version, every 200 ms, and on SIGHUP),
 // and for each new version runs the one reload path: load -> decode -> validate -> compile ->
 // open sockets of new listeners -> publish to every worker. Any failure on that path keeps the
-// previous snapshot serving and is logged and counted. SIGTERM/SIGINT drain: workers stop
-// accepting, finish in-flight exchanges (bounded by the drain timeout) and run() returns 0.
+// previous snapshot serving and is logged, counted and recorded in the store (so `gatehouse
+// history` and /ready show which version runs and why a newer one does not). SIGTERM/SIGINT drain:
+// workers stop accepting, finish in-flight exchanges (bounded by the drain timeout) and run()
+// returns 0.
 
 #include <cstdint>
 #include <memory>
@@ -62,6 +64,8 @@ class Server {
   bool shuttingDown_ = false;
   uint64_t reloadsOk_ = 0;
   uint64_t reloadsFailed_ = 0;
+  int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
+  std::string refusedReason_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<event::Timer> pollTimer_;
   std::vector<std::unique_ptr<event::SignalWatcher>> signals_;
