@@ -458,8 +458,11 @@ YamlReader::YamlReader(std::string_view text, YamlLimits limits) : impl_(new Imp
   impl_->text = text;
   impl_->limits = limits;
   yaml_parser_initialize(&impl_->parser);
-  yaml_parser_set_input_string(&impl_->parser, reinterpret_cast<const unsigned char*>(text.data()),
-                               text.size());
+  // libyaml asserts on a null input pointer, which an empty string_view may carry.
+  static const unsigned char kEmpty[1] = {0};
+  const unsigned char* input =
+      text.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(text.data());
+  yaml_parser_set_input_string(&impl_->parser, input, text.size());
 }
 
 YamlReader::~YamlReader() {

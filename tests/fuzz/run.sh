@@ -31,18 +31,21 @@ CODEC_SRCS="core/http/parser.cc core/http/chunked.cc core/http/path.cc core/http
 CONFIG_SRCS="core/config/decode.cc core/config/validate.cc core/config/model.cc
              core/config/yaml_tree.cc core/config/yaml_fields.cc core/config/yaml_write.cc
              core/base/strings.cc"
+BASELINE_SRCS="core/config/baseline.cc core/config/baseline_document.cc core/config/baseline_lint.cc
+               core/config/baseline_rules.cc"
 OUT=build/fuzz
 
 # What each target links and which dictionary it uses.
 sources_for() {
   case "$1" in
     config_fuzzer) echo "$CONFIG_SRCS -lyaml -lre2" ;;
+    baseline_fuzzer) echo "$CONFIG_SRCS $BASELINE_SRCS -lyaml -lre2" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
 dict_for() {
   case "$1" in
-    config_fuzzer) echo tests/fuzz/dict/config.dict ;;
+    config_fuzzer | baseline_fuzzer) echo tests/fuzz/dict/config.dict ;;
     *) echo tests/fuzz/dict/http.dict ;;
   esac
 }

@@ -1,5 +1,7 @@
 #include "core/config/yaml_tree.h"
 
+#include "core/config/decode.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -262,4 +264,13 @@ TEST_CASE("paths quote keys that are not identifiers", "[config][yaml]") {
   appendPathIndex(&q, 3);
   appendPathKey(&q, "a\"b");
   CHECK(q == "spec[3][\"a\\\"b\"]");
+}
+
+TEST_CASE("an empty view without storage is an empty input, not a crash", "[config][yaml]") {
+  // Found by the baseline fuzzer: libyaml asserts on a null input pointer.
+  std::vector<Resource> out;
+  std::vector<Diagnostic> diags;
+  CHECK(decodeText(std::string_view(), "empty", &out, &diags));
+  CHECK(out.empty());
+  CHECK(diags.empty());
 }
