@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ make xz-utils ca-certificates       # toolchain; xz for the BoringSSL source tarballs
   libevent-dev libluajit2-5.1-dev libsqlite3-dev libre2-dev libyaml-dev   # static libraries
-  catch2 python3 curl                     # unit and integration tests
+  catch2 python3 curl openssl             # unit and integration tests (openssl: cert checks)
   clang libclang-rt-14-dev                # make fuzz (libFuzzer, sanitizers)
 )
 missing=()
