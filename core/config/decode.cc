@@ -113,6 +113,8 @@ const KindInfo& kindInfo(Kind kind) {
 }
 
 constexpr std::string_view kProtocols[] = {"HTTP", "HTTPS", "MESH_INBOUND", "MESH_OUTBOUND"};
+constexpr std::string_view kTlsVersions[] = {"TLS1_2", "TLS1_3"};
+constexpr size_t kMaxCertificates = 100;
 constexpr std::string_view kPathMatchTypes[] = {"Exact", "PathPrefix", "RegularExpression"};
 constexpr std::string_view kValueMatchTypes[] = {"Exact", "RegularExpression"};
 constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
@@ -362,16 +364,52 @@ void decodeHttpSettings(FieldErrors& errors, const YamlNode& node, const std::st
   o.finish();
 }
 
+// A certificate or key path: absolute, because the server reads it at every (re)load from its
+// own working directory, which has nothing to do with where `apply` ran.
+void decodePemPath(FieldReader& o, std::string_view key, std::string* out, SourceLoc* loc) {
+  *loc = o.locOf(key);
+  if (!o.string(key, out, Need::kRequired)) return;
+  if (out->empty() || (*out)[0] != '/')
+    o.fail(key, "must be an absolute path (the server reads it, from its own directory)");
+}
+
+void decodeTls(FieldReader& spec, const YamlNode& node, TlsSettings* t) {
+  FieldReader o(spec.errors(), node, spec.pathOf("tls"));
+  if (const YamlNode* list = o.list("certificates", kMaxCertificates, Need::kRequired)) {
+    if (list->items.empty()) o.fail("certificates", "must list at least one certificate");
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      FieldReader c(o.errors(), list->items[i], indexPath(o.pathOf("certificates"), i));
+      CertificateRef ref;
+      decodePemPath(c, "certFile", &ref.certFile, &ref.certLoc);
+      decodePemPath(c, "keyFile", &ref.keyFile, &ref.keyLoc);
+      c.finish();
+      t->certificates.push_back(std::move(ref));
+    }
+  }
+  int v = o.choice("minVersion", kTlsVersions);
+  if (v >= 0) t->minVersion = static_cast<TlsVersion>(v);
+  o.finish();
+}
+
 void decodeListener(FieldReader& spec, ListenerSpec* l) {
   if (spec.string("address", &l->address) && !isIpLiteral(l->address))
     spec.fail("address", "must be an IPv4 or IPv6 address, such as 0.0.0.0 or ::");
   if (spec.number("port", 1, 65535, &l->port, Need::kRequired)) l->portLoc = spec.locOf("port");
   int protocol = spec.choice("protocol", kProtocols);
   if (protocol >= 0) l->protocol = static_cast<Protocol>(protocol);
-  if (protocol > 0)
+  if (protocol > 1)
     spec.fail("protocol",
               "protocol " + std::string(kProtocols[protocol]) + " is not supported yet");
-  spec.notSupported("tls");
+  if (const YamlNode* tls = spec.get("tls")) {
+    if (protocol == 1) {
+      l->tls.emplace();
+      decodeTls(spec, *tls, &*l->tls);
+    } else if (protocol == 0 || (protocol < 0 && !spec.node().find("protocol"))) {
+      spec.fail("tls", "must not be set for protocol HTTP (use protocol: HTTPS)");
+    }
+  } else if (protocol == 1) {
+    spec.errors().add(spec.node(), spec.pathOf("tls"), "is required for protocol HTTPS");
+  }
   if (const YamlNode* http = spec.get("http"))
     decodeHttpSettings(spec.errors(), *http, spec.pathOf("http"), &l->http);
 }
@@ -959,6 +997,16 @@ YamlNode encodeListener(const ListenerSpec& l) {
   http.add("idleTimeout", duration(h.idleTimeoutMs));
   http.add("mergeSlashes", boolean(h.mergeSlashes));
   http.add("xffTrustedHops", integer(h.xffTrustedHops));
+  if (l.tls) {
+    YamlNode& tls = spec.add("tls", YamlNode::mapping());
+    YamlNode& certs = tls.add("certificates", YamlNode::sequence());
+    for (const CertificateRef& c : l.tls->certificates) {
+      YamlNode& item = certs.push(YamlNode::mapping());
+      item.add("certFile", text(c.certFile));
+      item.add("keyFile", text(c.keyFile));
+    }
+    tls.add("minVersion", text(kTlsVersions[static_cast<int>(l.tls->minVersion)]));
+  }
   return spec;
 }
 

@@ -71,11 +71,30 @@ struct HttpSettings {  // spec.http: per-listener limits of spec/http.md (all op
   bool operator==(const HttpSettings&) const = default;
 };
 
+enum class TlsVersion { kTls12, kTls13 };
+
+struct CertificateRef {  // spec.tls.certificates[]: PEM files, absolute paths
+  std::string certFile;  // the leaf first, then its intermediates
+  std::string keyFile;
+  SourceLoc certLoc;  // of certFile / keyFile: where load errors are reported
+  SourceLoc keyLoc;
+
+  bool operator==(const CertificateRef&) const = default;
+};
+
+struct TlsSettings {                         // spec.tls: required for HTTPS, refused for HTTP
+  std::vector<CertificateRef> certificates;  // chosen by SNI; the first is the default
+  TlsVersion minVersion = TlsVersion::kTls12;
+
+  bool operator==(const TlsSettings&) const = default;
+};
+
 struct ListenerSpec {
   std::string address = "0.0.0.0";  // IPv4 or IPv6 literal
   uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;
   HttpSettings http;
+  std::optional<TlsSettings> tls;
   SourceLoc portLoc;  // of spec.port: where address:port conflicts are reported
 
   bool operator==(const ListenerSpec&) const = default;

@@ -55,6 +55,17 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     l.limits.maxHeaderBytes = spec.http.maxHeaderBytes;
     l.limits.maxHeaderCount = spec.http.maxHeaders;
     l.limits.maxResponseHead = spec.http.maxResponseHeadBytes;
+    if (spec.tls) {
+      tls::ServerOptions options;
+      for (const CertificateRef& c : spec.tls->certificates)
+        options.certificates.push_back({c.certFile, c.keyFile});
+      options.minVersion =
+          spec.tls->minVersion == TlsVersion::kTls13 ? tls::Version::kTls13 : tls::Version::kTls12;
+      auto context = tls::ServerContext::build(options);
+      if (!context.ok())
+        return Status::error("Listener " + l.ns + "/" + l.name + ": " + context.status().message());
+      l.tls = std::move(context.value());
+    }
 
     std::vector<const Resource*> attached;
     for (const Resource& rr : resources) {

@@ -5,7 +5,8 @@
 // workers through shared_ptr. An exchange pins the snapshot it started with, so a reload never
 // changes the rules under a request in flight; the old snapshot is freed when its last exchange
 // ends. Everything a worker needs per request is precomputed here: route tables per listener,
-// services with parsed endpoint addresses, HTTP limits.
+// services with parsed endpoint addresses, HTTP limits, and the TLS context of each HTTPS
+// listener (its certificate files are read here, so every version reads them afresh).
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "core/http/parser.h"
 #include "core/net/address.h"
 #include "core/route/route_table.h"
+#include "core/tls/server_context.h"
 #include "core/upstream/service.h"
 
 namespace gh::config {
@@ -29,6 +31,9 @@ struct CompiledListener {
   net::Address address;
   http::Limits limits;
   std::shared_ptr<const route::RouteTable> routes;
+  // HTTPS: certificates, SNI and tickets. New connections take the one of the worker's
+  // current snapshot; a connection keeps the one it was accepted with.
+  std::shared_ptr<const tls::ServerContext> tls;
 };
 
 struct Snapshot {

@@ -3,9 +3,10 @@
 // Decoding has already checked each resource on its own; what is left needs the whole set:
 // identity (no two resources share kind, namespace and name), references (parentRefs name
 // Listeners, backendRefs name Services), listener sockets (no two Listeners can bind the same
-// address and port), and RE2 compilation, kept here so decoding stays free of the regex
-// engine. Problems are reported at the field that causes them, and the first definition wins:
-// a duplicate or a conflicting Listener is reported where the second one is written.
+// address and port), RE2 compilation, kept here so decoding stays free of the regex
+// engine, and TLS certificates, which need the files they name. Problems are reported at the
+// field that causes them, and the first definition wins: a duplicate or a conflicting Listener
+// is reported where the second one is written.
 
 #include "core/config/validate.h"
 
@@ -14,8 +15,11 @@
 
 #include <array>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <tuple>
+
+#include "core/tls/server_context.h"
 
 namespace gh::config {
 
@@ -120,6 +124,46 @@ void checkListenerConflicts(const std::vector<Resource>& resources, Reporter& re
   }
 }
 
+std::string formatTime(int64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Every certificate of an HTTPS listener is loaded as the server will load it. A problem is
+// reported at certFile or keyFile, whichever is to blame. A certificate outside its validity
+// period is refused too: clients would refuse it anyway. (The server itself does not check the
+// dates when it compiles a version, so a certificate that expires while running never stops a
+// restart; the operator sees it in the clients and in the expiry metric.)
+void checkTls(const Resource& r, Reporter& report) {
+  const auto* spec = std::get_if<ListenerSpec>(&r.spec);
+  if (spec == nullptr || !spec->tls) return;
+  int64_t now = static_cast<int64_t>(::time(nullptr));
+  for (size_t i = 0; i < spec->tls->certificates.size(); ++i) {
+    const CertificateRef& c = spec->tls->certificates[i];
+    std::string path = "spec.tls.certificates[" + std::to_string(i) + "]";
+    bool keyAtFault = false;
+    auto cert = tls::Certificate::load(c.certFile, c.keyFile, &keyAtFault);
+    if (!cert.ok()) {
+      if (keyAtFault)
+        report.add(r, c.keyLoc, path + ".keyFile", cert.status().message());
+      else
+        report.add(r, c.certLoc, path + ".certFile", cert.status().message());
+      continue;
+    }
+    const tls::Certificate& x = *cert.value();
+    if (x.notAfter() < now)
+      report.add(r, c.certLoc, path + ".certFile",
+                 c.certFile + ": certificate expired at " + formatTime(x.notAfter()));
+    else if (x.notBefore() > now)
+      report.add(r, c.certLoc, path + ".certFile",
+                 c.certFile + ": certificate is not valid before " + formatTime(x.notBefore()));
+  }
+}
+
 void checkRegex(const Resource& r, const std::string& pattern, const SourceLoc& at,
                 const std::string& path, Reporter& report) {
   RE2 re(pattern, RE2::Quiet);
@@ -176,6 +220,7 @@ bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* d
   std::map<ResourceKey, const Resource*> index;
   for (const Resource& r : resources) index.emplace(keyOf(r.kind, r.meta.ns, r.meta.name), &r);
   for (const Resource& r : resources) checkRoute(r, index, report);
+  for (const Resource& r : resources) checkTls(r, report);
   return !report.failed();
 }
 

@@ -247,7 +247,9 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
     w.put("\r\n");
   }
   if (!mods.overrides("x-forwarded-proto"))
-    w.header("X-Forwarded-Proto", xfp.empty() ? std::string_view("http") : xfp);
+    w.header("X-Forwarded-Proto", !xfp.empty() ? xfp
+                                  : in.secure  ? std::string_view("https")
+                                               : std::string_view("http"));
   if (!mods.overrides("x-forwarded-host"))
     w.header("X-Forwarded-Host", xfh.empty() ? h.host : xfh);
   if (mods.overrides("x-request-id")) {
@@ -391,8 +393,9 @@ void rewritePath(const config::PathModifier& m, const config::PathMatch* matched
 
 void buildRedirectLocation(const config::RequestRedirect& r, const config::PathMatch* matched,
                            uint16_t listenerPort, std::string_view host, std::string_view path,
-                           std::string_view query, std::string* out) {
-  std::string scheme = r.scheme ? *r.scheme : "http";
+                           std::string_view query, std::string* out,
+                           std::string_view requestScheme) {
+  std::string scheme = r.scheme ? *r.scheme : std::string(requestScheme);
   uint16_t port;
   if (r.port)
     port = *r.port;

@@ -28,6 +28,7 @@ struct RequestHeadInput {
   std::string_view host;    // Host to send (original or rewritten)
   std::string_view clientIp;
   uint32_t xffTrustedHops = 0;
+  bool secure = false;  // the client connection is TLS: X-Forwarded-Proto https
   const std::vector<config::RouteFilter>* filters = nullptr;
   uint64_t random[2] = {0, 0};  // entropy for a generated x-request-id
 };
@@ -52,10 +53,12 @@ void serializeLocalReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location, bool keepAlive,
                          bool headRequest, int clientVersionMinor, std::string& out);
 
-// RequestRedirect: the Location for a request (Gateway API rules for scheme, port and path).
+// RequestRedirect: the Location for a request (Gateway API rules for scheme, port and path:
+// without a scheme of its own the redirect keeps the request's, `requestScheme`).
 void buildRedirectLocation(const config::RequestRedirect& r, const config::PathMatch* matched,
                            uint16_t listenerPort, std::string_view host, std::string_view path,
-                           std::string_view query, std::string* out);
+                           std::string_view query, std::string* out,
+                           std::string_view requestScheme = "http");
 // URLRewrite / redirect path modifiers. `matched` is the PathPrefix that matched (for
 // ReplacePrefixMatch).
 void rewritePath(const config::PathModifier& m, const config::PathMatch* matched,

@@ -110,10 +110,11 @@ thread_local std::vector<std::unique_ptr<Session::Exchange>>* tFreeExchanges = n
 // --- construction and lifetime ------------------------------------------------------------
 
 Session::Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net::Address& peer,
-                 const net::Address& local)
+                 const net::Address& local, std::unique_ptr<net::Transport> transport)
     : ctx_(ctx),
       listener_(listener),
-      down_(ctx.loop, fd, this),
+      transport_(std::move(transport)),
+      down_(ctx.loop, fd, this, transport_ ? transport_.get() : net::Transport::plain()),
       peer_(peer),
       local_(local),
       downTimer_(ctx.loop, &Session::onDownTimer, this),
@@ -439,7 +440,8 @@ Session::PhaseResult Session::phaseRoute() {
     if (f.type == config::FilterType::kRequestRedirect) {
       std::string location;
       buildRedirectLocation(f.redirect, x.match.match ? &x.match.match->path : nullptr,
-                            x.listener->spec.port, x.host, x.path, x.target.query, &location);
+                            x.listener->spec.port, x.host, x.path, x.target.query, &location,
+                            down_.transport().secure() ? "https" : "http");
       localReply(f.redirect.statusCode, nullptr, {}, {}, location);
       return PhaseResult::kRespond;
     }
@@ -612,6 +614,7 @@ void Session::serializeRequestHead(std::string& out) {
   in.host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
   in.clientIp = peerIp_;
   in.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
+  in.secure = down_.transport().secure();
   in.filters = &x.match.rule->filters;
   in.random[0] = ctx_.random();
   in.random[1] = ctx_.random();
@@ -1062,7 +1065,7 @@ void Session::beginLinger() {
   if (ex_) abortExchange();
   state_ = State::kLingering;
   closeAfterFlush_ = false;
-  ::shutdown(down_.fd(), SHUT_WR);
+  down_.shutdownWrite();
   down_.in().consume(down_.in().size());
   down_.enableRead();
   downTimer_.set(kLingerMs);

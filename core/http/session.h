@@ -25,6 +25,9 @@
 // side stops reading while the other side's unsent output is above kHighWater, and resumes
 // when it drains. Nothing is buffered whole.
 //
+// The session speaks HTTP/1.1 over whatever Transport its stream has: plain, or TLS (the
+// handshake happens inside the first reads; X-Forwarded-Proto and redirects then say https).
+//
 // Lifetime: a Session owns its downstream stream and, during an exchange, its upstream
 // connection; it deletes itself when the connection ends. All calls happen on the worker's
 // thread. Entry points (I/O and timer callbacks) run the work, then destroy the session if it
@@ -47,9 +50,10 @@ namespace gh::http {
 
 class Session final : public net::Stream::Handler {
  public:
-  // Takes ownership of the accepted fd. The session registers itself in ctx.sessions.
+  // Takes ownership of the accepted fd and of `transport` (null: plain). The session registers
+  // itself in ctx.sessions.
   Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net::Address& peer,
-          const net::Address& local);
+          const net::Address& local, std::unique_ptr<net::Transport> transport = nullptr);
   ~Session();
 
   void start();
@@ -140,6 +144,7 @@ class Session final : public net::Stream::Handler {
 
   WorkerContext& ctx_;
   WorkerListener* listener_;
+  std::unique_ptr<net::Transport> transport_;  // declared before down_: outlives it
   net::Stream down_;
   net::Address peer_;
   net::Address local_;

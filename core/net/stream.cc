@@ -9,13 +9,20 @@ namespace gh::net {
 
 ssize_t Transport::read(int fd, char* buf, size_t len) { return ::read(fd, buf, len); }
 ssize_t Transport::writev(int fd, const iovec* iov, int n) { return ::writev(fd, iov, n); }
+void Transport::shutdownWrite(int fd) {
+  ::shutdown(fd, SHUT_WR);
+}
 Transport* Transport::plain() {
   static Transport t;
   return &t;
 }
 
 Stream::Stream(event::Loop& loop, int fd, Handler* handler, Transport* transport)
-    : fd_(fd), watcher_(loop, fd, &Stream::onIo, this), handler_(handler), transport_(transport) {}
+    : loop_(loop),
+      fd_(fd),
+      watcher_(loop, fd, &Stream::onIo, this),
+      handler_(handler),
+      transport_(transport) {}
 
 Stream::~Stream() {
   watcher_.disableRead();
@@ -32,10 +39,14 @@ Stream::ReadResult Stream::fill(size_t maxBuffer, size_t want) {
   } while (n < 0 && errno == EINTR);
   if (n > 0) {
     in_.commit(static_cast<size_t>(n));
+    if (transport_->hasBufferedInput()) kickRead();
     return ReadResult::kData;
   }
   if (n == 0) return ReadResult::kEof;
-  if (errno == EAGAIN || errno == EWOULDBLOCK) return ReadResult::kAgain;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (transport_->wantsWrite()) watcher_.enableWrite();
+    return ReadResult::kAgain;
+  }
   lastError_ = errno;
   return ReadResult::kError;
 }
@@ -93,8 +104,24 @@ bool Stream::flush() {
   return true;
 }
 
+void Stream::kickRead() {
+  if (!kick_) kick_ = std::make_unique<event::Timer>(loop_, &Stream::onKick, this);
+  if (!kick_->armed()) kick_->arm(0, false);
+}
+
+void Stream::onKick(void* arg) {
+  auto* s = static_cast<Stream*>(arg);
+  if (s->reading()) s->handler_->onReadable();
+}
+
 void Stream::onIo(void* arg, short what) {
   auto* s = static_cast<Stream*>(arg);
+  if ((what & event::IoWatcher::kWrite) && s->out_.empty() && s->transport_->wantsWrite()) {
+    // A read stopped to send a handshake flight: the socket takes it now, read on.
+    s->watcher_.disableWrite();
+    s->handler_->onReadable();
+    return;
+  }
   if (what & event::IoWatcher::kWrite) {
     if (!s->flush() || s->out_.empty()) {
       s->watcher_.disableWrite();

@@ -1,6 +1,6 @@
 #pragma once
 // Stream: one connected socket on one worker — the fd, its readiness watcher, an input buffer
-// and an output buffer, behind a Transport (plain now; TLS later).
+// and an output buffer, behind a Transport (the plain syscalls, or TLS from core/tls).
 //
 // Writing: send() tries writev(2) at once and keeps only the unwritten remainder in the output
 // buffer (so the common case copies nothing and costs one syscall); while anything is pending
@@ -11,12 +11,19 @@
 // Reading: fill() does one read(2) into the input buffer per call; level-triggered readiness
 // calls onReadable() again if more is there, which keeps reads fair between connections.
 //
+// Over TLS a read may need to write first (a handshake flight the socket could not take): the
+// Stream then waits for writability and calls onReadable() again. Records already taken from
+// the socket but not yet handed out cannot make the socket readable again, so after a read, and
+// when reading is re-enabled, the Stream schedules one more onReadable() while the transport
+// holds such bytes.
+//
 // Owned by exactly one owner (a downstream session or an upstream pool entry) on one worker
 // thread. Destroying the Stream closes the fd.
 
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 #include "core/base/io_buffer.h"
@@ -25,13 +32,22 @@
 namespace gh::net {
 
 // How bytes move on a connected socket. The plain transport is the syscalls themselves; the TLS
-// transport (core/tls) will implement the same two calls over a BoringSSL session.
+// transport (core/tls) implements the same calls over a BoringSSL connection.
 class Transport {
  public:
   virtual ~Transport() = default;
   // As read(2)/writev(2): >0 bytes, 0 end of stream (read), -1 with errno (EAGAIN = try later).
+  // A writev that returned less than asked is offered the rest again, in order.
   virtual ssize_t read(int fd, char* buf, size_t len);
   virtual ssize_t writev(int fd, const iovec* iov, int n);
+  // The last read returned EAGAIN because the transport must write before it can read on.
+  virtual bool wantsWrite() const { return false; }
+  // Bytes already taken from the socket wait inside the transport for the next read.
+  virtual bool hasBufferedInput() const { return false; }
+  // Ends our direction (TLS sends close_notify first), as shutdown(fd, SHUT_WR).
+  virtual void shutdownWrite(int fd);
+  // Whether bytes are protected on the wire (X-Forwarded-Proto https).
+  virtual bool secure() const { return false; }
   static Transport* plain();  // a shared stateless instance
 };
 
@@ -75,7 +91,13 @@ class Stream {
   void waitWritable() { watcher_.enableWrite(); }
   void setHandler(Handler* h) { handler_ = h; }
 
-  void enableRead() { watcher_.enableRead(); }
+  void enableRead() {
+    watcher_.enableRead();
+    if (transport_->hasBufferedInput()) kickRead();
+  }
+  // Ends our direction of the connection (the peer reads end of stream).
+  void shutdownWrite() { transport_->shutdownWrite(fd_); }
+  const Transport& transport() const { return *transport_; }
   void disableRead() { watcher_.disableRead(); }
   bool reading() const { return watcher_.reading(); }
   int fd() const { return fd_; }
@@ -89,8 +111,11 @@ class Stream {
 
  private:
   static void onIo(void* arg, short what);
+  static void onKick(void* arg);
+  void kickRead();
   bool flush();
 
+  event::Loop& loop_;
   int fd_;
   event::IoWatcher watcher_;
   Handler* handler_;
@@ -98,6 +123,7 @@ class Stream {
   IoBuffer in_;
   IoBuffer out_;
   int lastError_ = 0;
+  std::unique_ptr<event::Timer> kick_;  // created on first need (TLS only)
 };
 
 }  // namespace gh::net

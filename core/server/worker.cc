@@ -8,6 +8,7 @@
 #include "core/base/log.h"
 #include "core/http/session.h"
 #include "core/net/socket.h"
+#include "core/tls/tls_transport.h"
 
 namespace gh::server {
 
@@ -123,7 +124,12 @@ void Worker::onAccept(void* arg, short) {
         LOG_WARN("accept on %s: %s", a->local.toString().c_str(), strerror(errno));
       return;
     }
-    auto* s = new http::Session(w->ctx_, a->listener, fd, peer, a->local);
+    // The listener's TLS context as of now: a reload that changes certificates affects the
+    // connections accepted after it, never one already open.
+    std::unique_ptr<net::Transport> transport;
+    const config::CompiledListener* l = a->listener->current;
+    if (l && l->tls) transport = std::make_unique<tls::TlsTransport>(l->tls, fd, &w->ctx_.counters);
+    auto* s = new http::Session(w->ctx_, a->listener, fd, peer, a->local, std::move(transport));
     s->start();
   }
 }

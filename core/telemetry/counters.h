@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/http/parser.h"
+#include "core/tls/handshake_error.h"
 
 namespace gh::telemetry {
 
@@ -56,6 +57,8 @@ struct WorkerCounters {
   Counter upstreamCxConnectFail;
   Counter upstreamRetryPooled;  // transparent retries after a stale pooled connection
   Counter upstreamCxActive;
+  Counter tlsHandshakes;  // completed downstream TLS handshakes
+  Counter tlsHandshakeErrors[static_cast<int>(tls::HandshakeError::kCount)];
 };
 
 }  // namespace gh::telemetry

@@ -99,6 +99,18 @@ void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::str
   renderCounter(out, "gatehouse_upstream_rq_retry_pooled_total",
                 "Transparent retries after a pooled connection turned out closed.",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamRetryPooled; }));
+  renderCounter(out, "gatehouse_tls_handshakes_total", "Downstream TLS handshakes completed.",
+                sum(
+                    ws, [](auto& w) -> auto& { return w.tlsHandshakes; }));
+  header(out, "gatehouse_tls_handshake_errors_total",
+         "Downstream TLS handshakes that failed, by reason.", "counter");
+  for (int e = 0; e < static_cast<int>(tls::HandshakeError::kCount); ++e) {
+    std::string labels = std::string("reason=\"") +
+                         tls::handshakeErrorName(static_cast<tls::HandshakeError>(e)) + "\"";
+    sample(out, "gatehouse_tls_handshake_errors_total", labels.c_str(),
+           sum(
+               ws, [e](auto& w) -> auto& { return w.tlsHandshakeErrors[e]; }));
+  }
   renderGauge(out, "gatehouse_upstream_cx_active", "Upstream connections in use by exchanges.",
               static_cast<double>(static_cast<int64_t>(
                   sum(ws, [](auto& w) -> auto& { return w.upstreamCxActive; }))));

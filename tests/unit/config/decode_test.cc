@@ -113,21 +113,45 @@ spec:
         });
 }
 
-TEST_CASE("protocols other than HTTP and TLS are not supported yet", "[config]") {
+TEST_CASE("HTTPS listeners need tls; HTTP listeners refuse it", "[config]") {
   auto d = decode(R"(apiVersion: gatehouse.dev/v1
 kind: Listener
 metadata: {name: edge}
 spec:
   port: 443
   protocol: HTTPS
-  tls: {certificates: [{certFile: a, keyFile: b}]}
+  tls: {certificates: [{certFile: a, keyFile: /k}], minVersion: TLS1_1}
 )");
   CHECK(d.errors ==
         Errors{
-            "t.yaml:6:13: Listener default/edge: spec.protocol: protocol HTTPS is not supported "
-            "yet",
-            "t.yaml:7:8: Listener default/edge: spec.tls: is not supported yet",
+            "t.yaml:7:35: Listener default/edge: spec.tls.certificates[0].certFile: must be an "
+            "absolute path (the server reads it, from its own directory)",
+            "t.yaml:7:65: Listener default/edge: spec.tls.minVersion: must be one of TLS1_2 or "
+            "TLS1_3",
         });
+  auto missing = decode(
+      "apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: e}\n"
+      "spec: {port: 443, protocol: HTTPS}\n");
+  CHECK(missing.errors ==
+        Errors{"t.yaml:4:7: Listener default/e: spec.tls: is required for protocol HTTPS"});
+  auto plain = decode(
+      "apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: e}\n"
+      "spec: {port: 80, tls: {certificates: []}}\n");
+  CHECK(plain.errors == Errors{"t.yaml:4:23: Listener default/e: spec.tls: must not be set for "
+                               "protocol HTTP (use protocol: HTTPS)"});
+  auto good = decode(
+      "apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: e}\n"
+      "spec: {port: 443, protocol: HTTPS, tls: {certificates: [{certFile: /c, "
+      "keyFile: /k}], minVersion: TLS1_3}}\n");
+  REQUIRE(good.errors.empty());
+  const ListenerSpec& l = good.resources.at(0).listener();
+  REQUIRE(l.tls);
+  CHECK(l.tls->minVersion == TlsVersion::kTls13);
+  CHECK(l.tls->certificates.at(0).certFile == "/c");
+  CHECK(l.tls->certificates.at(0).keyFile == "/k");
+}
+
+TEST_CASE("mesh protocols are not supported yet", "[config]") {
   for (const char* p : {"MESH_INBOUND", "MESH_OUTBOUND"}) {
     auto m = decode(std::string("apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: "
                                 "m}\nspec: {port: 1, protocol: ") +

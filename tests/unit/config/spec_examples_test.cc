@@ -100,9 +100,6 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
   auto d = decode(kSpecExamples, "config.md");
   CHECK(d.errors ==
         Errors{
-            "config.md:7:13: Listener default/edge: spec.protocol: protocol HTTPS is not "
-            "supported yet",
-            "config.md:9:5: Listener default/edge: spec.tls: is not supported yet",
             "config.md:28:17: HTTPRoute production/shop: spec.rules[0].filters[1].type: filter "
             "type RequestMirror is not supported yet",
             "config.md:34:14: HTTPRoute production/shop: spec.rules[0].retry: is not supported "

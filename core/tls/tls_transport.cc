@@ -1,0 +1,182 @@
+#include "core/tls/tls_transport.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace gh::tls {
+
+namespace {
+
+// One TLS record's worth of plaintext: the most one SSL_write turns into one record.
+constexpr size_t kRecordBytes = 16 * 1024;
+
+HandshakeError classify(unsigned long err) {
+  if (ERR_GET_LIB(err) != ERR_LIB_SSL) return HandshakeError::kOther;
+  int reason = ERR_GET_REASON(err);
+  if (reason >= SSL_AD_REASON_OFFSET) return HandshakeError::kPeerAlert;
+  switch (reason) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+      return HandshakeError::kProtocolVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUP:
+    case SSL_R_NO_COMMON_SIGNATURE_ALGORITHMS:
+      return HandshakeError::kNoSharedCipher;
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNKNOWN_PROTOCOL:
+      return HandshakeError::kNotTls;
+    case SSL_R_CONNECTION_REJECTED:
+    case SSL_R_CERT_CB_ERROR:
+    case SSL_R_NO_CERTIFICATE_SET:
+      return HandshakeError::kCertificate;
+    default:
+      return HandshakeError::kOther;
+  }
+}
+
+}  // namespace
+
+TlsTransport::TlsTransport(std::shared_ptr<const ServerContext> context, int fd,
+                           telemetry::WorkerCounters* counters)
+    : context_(std::move(context)), ssl_(context_->newConnection()), counters_(counters) {
+  // Without an SSL object every read fails and the session closes at once.
+  if (ssl_) SSL_set_fd(ssl_, fd);
+}
+
+TlsTransport::~TlsTransport() {
+  if (ssl_) SSL_free(ssl_);  // the socket BIO does not own the fd: the Stream closes it
+}
+
+void TlsTransport::countHandshakeError(HandshakeError e) {
+  if (counters_) counters_->tlsHandshakeErrors[static_cast<int>(e)].inc();
+}
+
+ssize_t TlsTransport::failed(int ret) {
+  int e = SSL_get_error(ssl_, ret);
+  switch (e) {
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      wantsWrite_ = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify
+      return 0;
+    case SSL_ERROR_SYSCALL: {
+      int saved = ret == 0 ? 0 : errno;
+      ERR_clear_error();
+      if (!handshakeDone_) countHandshakeError(HandshakeError::kClosed);
+      if (saved == 0) return 0;  // end of stream without close_notify: HTTP framing decides
+      errno = saved;
+      return -1;
+    }
+    case SSL_ERROR_SSL: {
+      if (!handshakeDone_) countHandshakeError(classify(ERR_peek_error()));
+      ERR_clear_error();
+      errno = EPROTO;
+      return -1;
+    }
+    default:
+      ERR_clear_error();
+      if (!handshakeDone_) countHandshakeError(HandshakeError::kOther);
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+ssize_t TlsTransport::read(int, char* buf, size_t len) {
+  wantsWrite_ = false;
+  if (!ssl_) {
+    errno = ENOMEM;
+    return -1;
+  }
+  int r = SSL_read(ssl_, buf, static_cast<int>(len > INT_MAX ? INT_MAX : len));
+  if (!handshakeDone_ && !SSL_in_init(ssl_)) {
+    handshakeDone_ = true;
+    if (counters_) counters_->tlsHandshakes.inc();
+  }
+  if (r > 0) return r;
+  return failed(r);
+}
+
+ssize_t TlsTransport::writev(int, const iovec* iov, int n) {
+  if (!ssl_) {
+    errno = ENOMEM;
+    return -1;
+  }
+  // Small pieces are gathered here, so a head and a small body become one record.
+  thread_local char gather[kRecordBytes];
+  size_t total = 0;
+  int i = 0;
+  size_t off = 0;  // consumed part of iov[i]
+  while (i < n) {
+    size_t avail = iov[i].iov_len - off;
+    if (avail == 0) {
+      ++i;
+      off = 0;
+      continue;
+    }
+    const char* p;
+    size_t len;
+    if (avail >= kRecordBytes) {
+      p = static_cast<const char*>(iov[i].iov_base) + off;
+      len = kRecordBytes;
+    } else {
+      len = 0;
+      for (int j = i; j < n && len < kRecordBytes; ++j) {
+        size_t start = j == i ? off : 0;
+        size_t take = std::min(iov[j].iov_len - start, kRecordBytes - len);
+        memcpy(gather + len, static_cast<const char*>(iov[j].iov_base) + start, take);
+        len += take;
+      }
+      p = gather;
+    }
+    // A retry after WANT_WRITE offers the same leading bytes, at least as many: the caller
+    // keeps everything not counted, and a record is never shorter than what remains of it.
+    int w = SSL_write(ssl_, p, static_cast<int>(len));
+    if (w <= 0) {
+      if (total > 0) {
+        ERR_clear_error();
+        return static_cast<ssize_t>(total);
+      }
+      return failed(w);
+    }
+    total += static_cast<size_t>(w);
+    // Advance the position by w bytes over the pieces.
+    size_t skip = static_cast<size_t>(w);
+    while (skip > 0 && i < n) {
+      size_t rest = iov[i].iov_len - off;
+      if (skip < rest) {
+        off += skip;
+        skip = 0;
+      } else {
+        skip -= rest;
+        ++i;
+        off = 0;
+      }
+    }
+  }
+  return static_cast<ssize_t>(total);
+}
+
+bool TlsTransport::hasBufferedInput() const {
+  return ssl_ && SSL_has_pending(ssl_);
+}
+
+void TlsTransport::shutdownWrite(int fd) {
+  // close_notify first, so the client can tell our end of stream from a truncation.
+  if (ssl_ && handshakeDone_) {
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  ::shutdown(fd, SHUT_WR);
+}
+
+}  // namespace gh::tls
