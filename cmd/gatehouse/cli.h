@@ -64,5 +64,7 @@ int cmdAudit(const std::vector<std::string>& args);
 int cmdBackup(const std::vector<std::string>& args);
 int cmdRestore(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);
+int cmdCa(const std::vector<std::string>& args);
+int cmdCert(const std::vector<std::string>& args);
 
 }  // namespace gh::cli

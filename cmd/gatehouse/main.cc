@@ -24,6 +24,8 @@ const char kUsage[] =
     "  audit      list the audit log of configuration changes\n"
     "  backup     write a consistent copy of the configuration database\n"
     "  restore    bring back a configuration from a backup\n"
+    "  ca         the mesh CA: create it, make join tokens\n"
+    "  cert       this node's workload certificate: status, issue (on the CA node)\n"
     "  version    print version and build information\n"
     "\n"
     "Every command takes --help.\n";
@@ -40,6 +42,7 @@ const Command kCommands[] = {
     {"history", gh::cli::cmdHistory},   {"rollback", gh::cli::cmdRollback},
     {"audit", gh::cli::cmdAudit},       {"backup", gh::cli::cmdBackup},
     {"restore", gh::cli::cmdRestore},   {"version", gh::cli::cmdVersion},
+    {"ca", gh::cli::cmdCa},             {"cert", gh::cli::cmdCert},
 };
 
 }  // namespace
