@@ -148,7 +148,12 @@ Session::~Session() {
 
 void Session::start() {
   down_.enableRead();
-  downTimer_.set(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
+  handshaking_ = down_.transport().handshaking();
+  const config::CompiledListener* l = listener_->current;
+  if (handshaking_)
+    downTimer_.set(l ? l->spec.http.headTimeoutMs : 10'000);
+  else
+    downTimer_.set(l ? l->spec.http.idleTimeoutMs : 60'000);
 }
 
 void Session::drain() {
@@ -263,6 +268,12 @@ void Session::readDownstream() {
     limit = down_.in().pinned() + kBodyWindow;
   }
   auto r = down_.fill(limit);
+  if (handshaking_ && !down_.transport().handshaking()) {
+    // TLS is up: from now on an idle connection waits for its first request as any other.
+    handshaking_ = false;
+    if (state_ == State::kIdle && !headTimerArmed_)
+      downTimer_.set(l ? l->spec.http.idleTimeoutMs : 60'000);
+  }
   switch (r) {
     case net::Stream::ReadResult::kData:
       break;

@@ -26,7 +26,9 @@
 // when it drains. Nothing is buffered whole.
 //
 // The session speaks HTTP/1.1 over whatever Transport its stream has: plain, or TLS (the
-// handshake happens inside the first reads; X-Forwarded-Proto and redirects then say https).
+// handshake happens inside the first reads and must end within the head timeout, so a client
+// cannot hold a connection open by never finishing it; X-Forwarded-Proto and redirects say
+// https).
 //
 // Lifetime: a Session owns its downstream stream and, during an exchange, its upstream
 // connection; it deletes itself when the connection ends. All calls happen on the worker's
@@ -155,6 +157,7 @@ class Session final : public net::Stream::Handler {
   RequestParser parser_;
   State state_ = State::kIdle;
   bool headTimerArmed_ = false;
+  bool handshaking_ = false;  // TLS: until the handshake is done, the head timeout applies
   bool closeAfterFlush_ = false;
   uint64_t lingerBytes_ = 0;
 

@@ -48,6 +48,8 @@ class Transport {
   virtual void shutdownWrite(int fd);
   // Whether bytes are protected on the wire (X-Forwarded-Proto https).
   virtual bool secure() const { return false; }
+  // The connection is still being set up (a TLS handshake): no application byte can come yet.
+  virtual bool handshaking() const { return false; }
   static Transport* plain();  // a shared stateless instance
 };
 

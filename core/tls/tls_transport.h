@@ -45,6 +45,7 @@ class TlsTransport final : public net::Transport {
   bool hasBufferedInput() const override;
   void shutdownWrite(int fd) override;
   bool secure() const override { return true; }
+  bool handshaking() const override { return !handshakeDone_; }
 
   bool handshakeDone() const { return handshakeDone_; }
 

@@ -49,6 +49,7 @@ spec:
   address: 127.0.0.1
   port: {strict_port}
   protocol: HTTPS
+  http: {{headTimeout: 1s}}
   tls:
     minVersion: TLS1_3
     certificates:
@@ -215,6 +216,21 @@ class TlsTest(GatehouseTest):
         wait_for(lambda: self.metric(
             'gatehouse_tls_handshake_errors_total{reason="no_shared_cipher"}') >= before + 2,
             what="no_shared_cipher counter")
+
+    def test_unfinished_handshake_ends_at_the_head_timeout(self):
+        with socket.create_connection(("127.0.0.1", self.strict_port), timeout=10) as s:
+            start = time.monotonic()
+            s.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and nothing more
+            try:
+                self.assertEqual(s.recv(4096), b"")
+            except ConnectionResetError:
+                pass
+            self.assertLess(time.monotonic() - start, 5)
+        # A finished handshake then waits for its request up to the idle timeout, not 1s.
+        s = self.connect(port=self.strict_port)
+        time.sleep(1.5)
+        self.assertEqual(self.get(s, close=True)[0], 200)
+        s.close()
 
     def test_plain_http_to_https_port_is_counted(self):
         before = self.metric('gatehouse_tls_handshake_errors_total{reason="not_tls"}')
