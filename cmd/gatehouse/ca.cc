@@ -79,6 +79,9 @@ int caInit(const std::vector<std::string>& args) {
   }
   printf("created the mesh CA of trust domain %s in %s\n", td.c_str(), caDir.c_str());
   printf("fingerprint sha256:%s\n", (*ca)->fingerprint().c_str());
+  printf(
+      "next: gatehouse cert issue --workload NAME gives this node its identity;\n"
+      "      gatehouse ca token create --workload NAME lets another node join\n");
   return kOk;
 }
 

@@ -13,7 +13,12 @@
 namespace gh::identity {
 namespace {
 
-constexpr std::string_view kRootSuffix = " root";
+// The CN of a root: "<trust domain> root", or, for a trust domain too long for a CN (RFC 5280
+// caps it at 64 characters), a fixed name; the trust domain itself is in the name constraint.
+std::string rootCommonName(std::string_view trustDomain) {
+  std::string cn = std::string(trustDomain) + " root";
+  return cn.size() <= 64 ? cn : "gatehouse mesh root";
+}
 
 Status sslError(const char* what) {
   return Status::error(std::string(what) + ": " + x509::lastError());
@@ -131,8 +136,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::create(
       !setValidity(cert.get(), now - kBackdateSeconds, now + kRootLifetimeSeconds))
     return sslError("building the CA certificate");
   X509_NAME* name = X509_get_subject_name(cert.get());
-  if (!addName(name, "O", "gatehouse") ||
-      !addName(name, "CN", std::string(trustDomain) + std::string(kRootSuffix)) ||
+  if (!addName(name, "O", "gatehouse") || !addName(name, "CN", rootCommonName(trustDomain)) ||
       !X509_set_issuer_name(cert.get(), name) || !X509_set_pubkey(cert.get(), key->get()) ||
       !addBasicConstraints(cert.get(), true) ||
       !addKeyUsage(cert.get(), {5 /* keyCertSign */, 6 /* cRLSign */}) ||
@@ -157,16 +161,22 @@ Status CertificateAuthority::adopt(std::string certDer, PrivateKey key) {
     return Status::error("CA key does not belong to the CA certificate");
   }
   if (X509_check_ca(cert.get()) == 0) return Status::error("CA certificate is not a CA");
-  // The trust domain is the one the subject names: "CN=<td> root".
-  char cn[512] = {};
-  int len =
-      X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, cn, sizeof(cn));
-  std::string_view common(cn, len > 0 ? static_cast<size_t>(len) : 0);
-  if (common.size() <= kRootSuffix.size() ||
-      common.substr(common.size() - kRootSuffix.size()) != kRootSuffix ||
-      !validTrustDomain(common.substr(0, common.size() - kRootSuffix.size())))
-    return Status::error("CA certificate subject does not name a trust domain (CN=<td> root)");
-  trustDomain_ = std::string(common.substr(0, common.size() - kRootSuffix.size()));
+  // The trust domain is the one the name constraint permits (the subject's CN is for people,
+  // and too short for long trust domains).
+  bssl::UniquePtr<NAME_CONSTRAINTS> nc(static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(cert.get(), NID_name_constraints, nullptr, nullptr)));
+  const GENERAL_NAME* base =
+      nc && nc->permittedSubtrees && sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) == 1
+          ? sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, 0)->base
+          : nullptr;
+  std::string td;
+  if (base && base->type == GEN_URI)
+    td.assign(
+        reinterpret_cast<const char*>(ASN1_STRING_get0_data(base->d.uniformResourceIdentifier)),
+        static_cast<size_t>(ASN1_STRING_length(base->d.uniformResourceIdentifier)));
+  if (!validTrustDomain(td))
+    return Status::error("CA certificate does not name a trust domain in a URI name constraint");
+  trustDomain_ = std::move(td);
   notAfter_ = x509::toUnix(X509_get0_notAfter(cert.get()));
   fingerprint_ = Sha256::hex(certDer);
   certDer_ = std::move(certDer);
@@ -202,9 +212,10 @@ Status CertificateAuthority::save(const std::string& caDir) const {
   if (!s.ok()) return s;
   // Key first: a crash between the two leaves a key without a certificate, which existsIn()
   // still counts, so nobody creates a second CA over it unnoticed.
-  s = writeFileAtomic(caDir + "/" + kKeyFile, key_->pem(), 0600);
+  // Neither file replaces an existing one, so of two racing `ca init`s one fails cleanly.
+  s = writeFileAtomic(caDir + "/" + kKeyFile, key_->pem(), 0600, false);
   if (!s.ok()) return s;
-  return writeFileAtomic(caDir + "/" + kCertFile, certificatePem(), 0644);
+  return writeFileAtomic(caDir + "/" + kCertFile, certificatePem(), 0644, false);
 }
 
 std::string CertificateAuthority::certificatePem() const {

@@ -2,10 +2,12 @@
 // CertificateAuthority: the mesh's built-in root CA and the workload certificates it signs.
 //
 // The root (spec/mesh.md "Certificates") is a self-signed ECDSA P-256 certificate valid for
-// ten years, subject "O=gatehouse, CN=<trust domain> root", basicConstraints CA:TRUE and
-// keyUsage keyCertSign|cRLSign (both critical), and a critical name constraint permitting only
-// URIs of its own trust domain, so that a verifier that honours name constraints (BoringSSL,
-// OpenSSL) refuses a certificate this CA signed for another trust domain. It lives in
+// ten years, subject "O=gatehouse, CN=<trust domain> root" (CN "gatehouse mesh root" when that
+// would pass the 64 characters a CN may hold), basicConstraints CA:TRUE and keyUsage
+// keyCertSign|cRLSign (both critical), and a critical name constraint permitting only URIs of
+// its own trust domain, so that a verifier that honours name constraints (BoringSSL, OpenSSL)
+// refuses a certificate this CA signed for another trust domain. That constraint is also where
+// a loaded CA learns its trust domain. It lives in
 // DATA_DIR/ca/: ca.crt (0644) and ca.key (0600) in a 0700 directory; a key file that group or
 // others may read is refused on load. Root rotation (cross-signing) is a later step.
 //

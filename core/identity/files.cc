@@ -57,7 +57,8 @@ Status makePrivateDir(const std::string& dir) {
   return okStatus();
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view content, unsigned mode) {
+Status writeFileAtomic(const std::string& path, std::string_view content, unsigned mode,
+                       bool replace) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return errnoStatus(tmp);
@@ -75,9 +76,16 @@ Status writeFileAtomic(const std::string& path, std::string_view content, unsign
   ok = ok && ::fsync(fd) == 0;
   Status failed = ok ? okStatus() : errnoStatus(tmp);
   ::close(fd);
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (ok && replace && ::rename(tmp.c_str(), path.c_str()) != 0) {
     failed = errnoStatus(path);
     ok = false;
+  }
+  if (ok && !replace) {
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      failed = errno == EEXIST ? Status::error(path + ": already exists") : errnoStatus(path);
+      ok = false;
+    }
+    ::unlink(tmp.c_str());
   }
   if (!ok) {
     ::unlink(tmp.c_str());

@@ -19,7 +19,10 @@ Status makePrivateDir(const std::string& dir);
 
 // Writes `path` via a temporary file in the same directory, fsync and rename, so a crash
 // leaves the old file or the new one, never half of one. The file gets exactly `mode`.
-Status writeFileAtomic(const std::string& path, std::string_view content, unsigned mode);
+// With `replace` false an existing `path` is an error and is left alone, even when two
+// processes race to create it (the temporary file is linked into place, not renamed).
+Status writeFileAtomic(const std::string& path, std::string_view content, unsigned mode,
+                       bool replace = true);
 
 Result<std::string> readWholeFile(const std::string& path);
 // As readWholeFile, but refuses a file that is not a regular file or whose mode gives any

@@ -100,7 +100,7 @@ class IdentityTest(unittest.TestCase):
         self.assertIn("gatehouse join", r.stderr)
 
     def test_token_create_prints_a_token_that_pins_the_ca(self):
-        fp = self.init().stdout.split("sha256:")[1].strip()
+        fp = self.init().stdout.split("sha256:")[1].split()[0]
         r = gh(self.data, "ca", "token", "create", "--workload", "web", "--namespace", "shop",
                "--ttl", "10m")
         self.assertEqual(r.returncode, 0, r.stderr)

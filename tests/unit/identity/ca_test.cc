@@ -286,6 +286,26 @@ TEST_CASE("A CA whose key and certificate do not belong together is refused", "[
   CHECK_FALSE(CertificateAuthority::load(a.file("missing")).ok());
 }
 
+TEST_CASE("A long trust domain fits: the name constraint carries it, not the CN",
+          "[identity][ca]") {
+  TempDir dir;
+  std::string td = std::string(200, 'a') + ".example";
+  auto ca = newCa(td);
+  CHECK(ca->trustDomain() == td);
+  auto cert = parse(ca->certificateDer());
+  CHECK(nameOf(X509_get_subject_name(cert.get())) == "/O=gatehouse/CN=gatehouse mesh root");
+  REQUIRE(ca->save(dir.file("ca")).ok());
+  auto loaded = CertificateAuthority::load(dir.file("ca"));
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->trustDomain() == td);
+  auto key = std::move(PrivateKey::generate().value());
+  auto id = SpiffeId::forWorkload(td, "ns", "sa").value();
+  CHECK((*loaded)->signPublicKey(key.publicKeyDer(), id, 60, kNow).ok());
+  // 59 characters + " root" is the longest CN that keeps the trust domain.
+  CHECK(nameOf(X509_get_subject_name(parse(newCa(std::string(59, 'b'))->certificateDer()).get()))
+            .find(std::string(59, 'b') + " root") != std::string::npos);
+}
+
 TEST_CASE("normalizeFingerprint accepts the usual spellings", "[identity][ca]") {
   std::string hex(64, 'a');
   CHECK(normalizeFingerprint(hex) == hex);

@@ -137,6 +137,26 @@ TEST_CASE("A workload identity with a loose key, a foreign key or a missing file
   }
 }
 
+TEST_CASE("writeFileAtomic sets the mode and can refuse to replace", "[identity][files]") {
+  TempDir dir;
+  std::string path = dir.file("f");
+  mode_t old = umask(077);
+  REQUIRE(writeFileAtomic(path, "one", 0644).ok());
+  umask(old);
+  CHECK(fileMode(path) == 0644);  // the umask does not narrow it
+  CHECK_THAT(writeFileAtomic(path, "two", 0600, false).message(),
+             Catch::Contains("already exists"));
+  CHECK(readWholeFile(path).value() == "one");
+  REQUIRE(writeFileAtomic(path, "three", 0600).ok());
+  CHECK(readWholeFile(path).value() == "three");
+  CHECK(fileMode(path) == 0600);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir.path()),
+                      std::filesystem::directory_iterator()) == 1);  // no temporary left behind
+  REQUIRE(makePrivateDir(dir.file("a/b/c")).ok());
+  CHECK(fileMode(dir.file("a/b/c")) == 0700);
+  CHECK(fileMode(dir.file("a")) == 0700);
+}
+
 TEST_CASE("A CSR made here carries the node's key and is signed with it", "[identity][workload]") {
   auto key = std::move(PrivateKey::generate().value());
   auto csr = createCsr(key, web());
