@@ -89,7 +89,7 @@ run: deps $(BUILD)/gatehouse
 # Fuzzing: clang libFuzzer + ASan; each target runs FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*_fuzzer.cc)))
-fuzz:
+fuzz: $(BSSL)/lib/libssl.a
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: $(BUILD)/gatehouse

@@ -25,12 +25,17 @@ seconds=$1
 shift
 
 CXX=${FUZZ_CXX:-clang++}
-CXXFLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I."
+BSSL=build/third_party/boringssl
+CXXFLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I.
+          -isystem $BSSL/include"
 CODEC_SRCS="core/http/parser.cc core/http/chunked.cc core/http/path.cc core/http/field_syntax.cc
             core/base/strings.cc"
 CONFIG_SRCS="core/config/decode.cc core/config/validate.cc core/config/model.cc
              core/config/yaml_tree.cc core/config/yaml_fields.cc core/config/yaml_write.cc
-             core/base/strings.cc"
+             core/base/strings.cc
+             core/tls/server_context.cc core/tls/ticket_keys.cc core/tls/handshake_error.cc"
+# Validation loads TLS certificates, so the config fuzzers link BoringSSL (built by `make`).
+CONFIG_LIBS="-lyaml -lre2 $BSSL/lib/libssl.a $BSSL/lib/libcrypto.a -lpthread"
 BASELINE_SRCS="core/config/baseline.cc core/config/baseline_document.cc core/config/baseline_lint.cc
                core/config/baseline_rules.cc"
 OUT=build/fuzz
@@ -38,8 +43,8 @@ OUT=build/fuzz
 # What each target links and which dictionary it uses.
 sources_for() {
   case "$1" in
-    config_fuzzer) echo "$CONFIG_SRCS -lyaml -lre2" ;;
-    baseline_fuzzer) echo "$CONFIG_SRCS $BASELINE_SRCS -lyaml -lre2" ;;
+    config_fuzzer) echo "$CONFIG_SRCS $CONFIG_LIBS" ;;
+    baseline_fuzzer) echo "$CONFIG_SRCS $BASELINE_SRCS $CONFIG_LIBS" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
