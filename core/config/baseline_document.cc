@@ -1,90 +1,17 @@
-// Resource documents as positioned trees, and reading configuration files once
-// (baseline_document.h).
-//
-// readConfigSources mirrors decodePaths (decode.cc) rule for rule: which files a directory
-// contributes, in which order, the size limit, and the words of each diagnostic. They must stay
-// in step: `validate` decodes what this reads, and a file read by one but not the other would
-// be checked by half the checks.
+// Resource documents as positioned trees (baseline_document.h). Files are read by
+// readConfigSources (decode.h), the same reader decodePaths uses, so the baseline checks and
+// decoding always see the same files.
 
 #include "core/config/baseline_document.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
 
 namespace gh::config {
 
 namespace {
 
-constexpr size_t kMaxFileBytes = 128u << 20;  // as decode.cc
-
 std::string scalarText(const YamlNode* n) {
   return n != nullptr && n->isScalar() && !n->isNull() ? n->value : std::string();
-}
-
-Diagnostic fileProblem(const std::string& file, std::string what) {
-  Diagnostic d;
-  d.loc.file = file;
-  d.message = std::move(what);
-  return d;
-}
-
-std::string readAll(FILE* f, std::string* out) {
-  char buf[64 * 1024];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-    if (out->size() + n > kMaxFileBytes)
-      return "is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB";
-    out->append(buf, n);
-  }
-  if (ferror(f)) return std::string("cannot read: ") + strerror(errno);
-  return {};
-}
-
-bool readFile(const std::string& path, std::vector<ConfigSource>* out,
-              std::vector<Diagnostic>* diags) {
-  FILE* f = fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    diags->push_back(fileProblem(path, std::string("cannot open: ") + strerror(errno)));
-    return false;
-  }
-  ConfigSource s{path, {}};
-  std::string error = readAll(f, &s.text);
-  fclose(f);
-  if (!error.empty()) {
-    diags->push_back(fileProblem(path, error));
-    return false;
-  }
-  out->push_back(std::move(s));
-  return true;
-}
-
-bool isConfigFileName(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml" || ext == ".json";
-}
-
-bool listDirectory(const std::string& dir, std::vector<std::string>* files,
-                   std::vector<Diagnostic>* diags) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!name.empty() && name[0] == '.') {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (isConfigFileName(it->path()) && it->is_regular_file(ec)) files->push_back(it->path());
-  }
-  if (ec) {
-    diags->push_back(fileProblem(dir, "cannot list: " + ec.message()));
-    return false;
-  }
-  std::sort(files->begin(), files->end());
-  return true;
 }
 
 }  // namespace
@@ -124,7 +51,7 @@ ConfigDocument documentFromTree(YamlNode root, const std::string& file) {
 
 void documentsFromText(std::string_view text, const std::string& file,
                        std::vector<ConfigDocument>* out) {
-  if (text.size() > kMaxFileBytes) return;
+  if (text.size() > kMaxConfigFileBytes) return;
   YamlReader reader(text);
   YamlNode root;
   std::vector<YamlProblem> problems;
@@ -144,36 +71,6 @@ void documentsFromText(std::string_view text, const std::string& file,
     out->push_back(documentFromTree(std::move(root), file));
     root = YamlNode();
   }
-}
-
-bool readConfigSources(const std::vector<std::string>& paths, std::vector<ConfigSource>* out,
-                       std::vector<Diagnostic>* diags) {
-  bool ok = true;
-  for (const std::string& path : paths) {
-    if (path == "-") {
-      ConfigSource s{"-", {}};
-      std::string error = readAll(stdin, &s.text);
-      if (!error.empty()) {
-        diags->push_back(fileProblem("-", error));
-        ok = false;
-        continue;
-      }
-      out->push_back(std::move(s));
-      continue;
-    }
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      std::vector<std::string> files;
-      if (!listDirectory(path, &files, diags)) {
-        ok = false;
-        continue;
-      }
-      for (const std::string& f : files) ok &= readFile(f, out, diags);
-      continue;
-    }
-    ok &= readFile(path, out, diags);
-  }
-  return ok;
 }
 
 }  // namespace gh::config

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config/decode.h"  // readConfigSources
 #include "core/config/model.h"
 #include "core/config/yaml_tree.h"
 
@@ -36,18 +37,5 @@ ConfigDocument documentFromTree(YamlNode root, const std::string& file);
 // not reported here (decoding reports them); reading stops at the first one.
 void documentsFromText(std::string_view text, const std::string& file,
                        std::vector<ConfigDocument>* out);
-
-// The text of one input file; `file` is "-" for standard input.
-struct ConfigSource {
-  std::string file;
-  std::string text;
-};
-
-// Reads what decodePaths (decode.h) reads, the same way: files, directories recursed (*.yaml,
-// *.yml and *.json, sorted, names starting with '.' skipped), "-" for standard input; with
-// the same diagnostics for what cannot be read. Reading once and decoding the texts with
-// decodeText lets a caller keep the documents' trees without reading standard input twice.
-bool readConfigSources(const std::vector<std::string>& paths, std::vector<ConfigSource>* out,
-                       std::vector<Diagnostic>* diags);
 
 }  // namespace gh::config

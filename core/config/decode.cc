@@ -58,7 +58,7 @@ namespace {
 // limit we use it, except for rules per route and matches per rule: generated configurations
 // with thousands of rules are legitimate here.
 
-constexpr size_t kMaxFileBytes = 128u << 20;
+constexpr size_t kMaxFileBytes = kMaxConfigFileBytes;
 constexpr size_t kMaxParentRefs = 32;
 constexpr size_t kMaxHostnames = 16;
 constexpr size_t kMaxRules = 10'000;
@@ -1346,21 +1346,22 @@ std::string readAll(FILE* f, std::string* out) {
   return {};
 }
 
-bool decodeFile(const std::string& path, std::vector<Resource>* out,
-                std::vector<Diagnostic>* diags) {
+bool readFile(const std::string& path, std::vector<ConfigSource>* out,
+              std::vector<Diagnostic>* diags) {
   FILE* f = fopen(path.c_str(), "rb");
   if (f == nullptr) {
     diags->push_back(fileProblem(path, std::string("cannot open: ") + strerror(errno)));
     return false;
   }
-  std::string text;
-  std::string error = readAll(f, &text);
+  ConfigSource source{path, {}};
+  std::string error = readAll(f, &source.text);
   fclose(f);
   if (!error.empty()) {
     diags->push_back(fileProblem(path, error));
     return false;
   }
-  return decodeText(text, path, out, diags);
+  out->push_back(std::move(source));
+  return true;
 }
 
 bool isConfigFileName(const std::filesystem::path& p) {
@@ -1424,19 +1425,19 @@ bool decodeText(std::string_view text, const std::string& file, std::vector<Reso
   return diags->size() == before;
 }
 
-bool decodePaths(const std::vector<std::string>& paths, std::vector<Resource>* out,
-                 std::vector<Diagnostic>* diags) {
+bool readConfigSources(const std::vector<std::string>& paths, std::vector<ConfigSource>* out,
+                       std::vector<Diagnostic>* diags) {
   bool ok = true;
   for (const std::string& path : paths) {
     if (path == "-") {
-      std::string text;
-      std::string error = readAll(stdin, &text);
+      ConfigSource source{"-", {}};
+      std::string error = readAll(stdin, &source.text);
       if (!error.empty()) {
         diags->push_back(fileProblem("-", error));
         ok = false;
         continue;
       }
-      ok &= decodeText(text, "-", out, diags);
+      out->push_back(std::move(source));
       continue;
     }
     std::error_code ec;
@@ -1446,11 +1447,19 @@ bool decodePaths(const std::vector<std::string>& paths, std::vector<Resource>* o
         ok = false;
         continue;
       }
-      for (const std::string& f : files) ok &= decodeFile(f, out, diags);
+      for (const std::string& f : files) ok &= readFile(f, out, diags);
       continue;
     }
-    ok &= decodeFile(path, out, diags);
+    ok &= readFile(path, out, diags);
   }
+  return ok;
+}
+
+bool decodePaths(const std::vector<std::string>& paths, std::vector<Resource>* out,
+                 std::vector<Diagnostic>* diags) {
+  std::vector<ConfigSource> sources;
+  bool ok = readConfigSources(paths, &sources, diags);
+  for (const ConfigSource& source : sources) ok &= decodeText(source.text, source.file, out, diags);
   return ok;
 }
 

@@ -8,6 +8,7 @@
 // flow style), so error positions are right for both. Pure: no I/O beyond reading the files
 // named, no global state; safe to call from any thread.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +21,24 @@ namespace gh::config {
 bool decodeText(std::string_view text, const std::string& file, std::vector<Resource>* out,
                 std::vector<Diagnostic>* diags);
 
-// Reads and decodes paths: files, directories (recursed; *.yaml, *.yml and *.json, sorted by
-// name) or "-" for standard input.
+// The largest configuration file read or decoded (bigger ones are refused with a diagnostic).
+constexpr size_t kMaxConfigFileBytes = 128u << 20;
+
+// The text of one input file; `file` is "-" for standard input.
+struct ConfigSource {
+  std::string file;
+  std::string text;
+};
+
+// Reads paths: files, directories (recursed; *.yaml, *.yml and *.json, sorted by name; names
+// starting with '.' skipped) or "-" for standard input. Every file that cannot be read is a
+// diagnostic; the others are still returned. Reading once and decoding the texts lets a caller
+// keep other views of the same text (the baseline checker keeps the documents' trees) without
+// reading standard input twice.
+bool readConfigSources(const std::vector<std::string>& paths, std::vector<ConfigSource>* out,
+                       std::vector<Diagnostic>* diags);
+
+// Reads and decodes paths (readConfigSources, then decodeText on each).
 bool decodePaths(const std::vector<std::string>& paths, std::vector<Resource>* out,
                  std::vector<Diagnostic>* diags);
 
