@@ -62,14 +62,5 @@ bool parseDuration(std::string_view s, uint64_t* millis) {
   return true;
 }
 
-void appendU64(std::string& out, uint64_t v) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n) out.push_back(buf[--n]);
-}
 
 }  // namespace gh::str

@@ -55,7 +55,22 @@ std::vector<std::string_view> split(std::string_view s, char sep);
 // Go-style duration ("250ms", "10s", "1m30s", "1h"); false on anything else.
 bool parseDuration(std::string_view s, uint64_t* millis);
 
+// Writes the decimal form of v at out (room for 20 digits needed); returns the digit count.
+inline size_t formatU64(uint64_t v, char* out) {
+  char buf[20];
+  size_t n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
+  return n;
+}
+
 // Appends the decimal form of v.
-void appendU64(std::string& out, uint64_t v);
+inline void appendU64(std::string& out, uint64_t v) {
+  char buf[20];
+  out.append(buf, formatU64(v, buf));
+}
 
 }  // namespace gh::str

@@ -36,14 +36,8 @@ class Writer {
     put("\r\n");
   }
   void number(uint64_t v) {
-    char buf[24];
-    int n = 0;
-    do {
-      buf[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v);
-    assert(p_ + n <= end_);
-    while (n) *p_++ = buf[--n];
+    assert(p_ + 20 <= end_);
+    p_ += str::formatU64(v, p_);
   }
   void hex(uint64_t v, int digits) {
     static const char kHex[] = "0123456789abcdef";
