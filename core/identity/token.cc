@@ -40,20 +40,24 @@ class RecordsLock {
     path_ = caDir + "/tokens.lock";
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0) {
+      error_ = errno;
       ::close(fd_);
       fd_ = -1;
+    } else if (fd_ < 0) {
+      error_ = errno;
     }
   }
   ~RecordsLock() {
     if (fd_ >= 0) ::close(fd_);
   }
   Status status() const {
-    return fd_ >= 0 ? okStatus() : Status::error(path_ + ": " + strerror(errno));
+    return fd_ >= 0 ? okStatus() : Status::error(path_ + ": " + strerror(error_));
   }
 
  private:
   std::string path_;
   int fd_ = -1;
+  int error_ = 0;
 };
 
 }  // namespace
