@@ -45,12 +45,15 @@ sources_for() {
   case "$1" in
     config_fuzzer) echo "$CONFIG_SRCS $CONFIG_LIBS" ;;
     baseline_fuzzer) echo "$CONFIG_SRCS $BASELINE_SRCS $CONFIG_LIBS" ;;
+    identity_fuzzer) echo "core/identity/spiffe.cc core/identity/token.cc core/identity/encoding.cc core/identity/files.cc
+                          core/base/sha256.cc core/base/strings.cc $CONFIG_LIBS" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
 dict_for() {
   case "$1" in
     config_fuzzer | baseline_fuzzer) echo tests/fuzz/dict/config.dict ;;
+    identity_fuzzer) echo tests/fuzz/dict/identity.dict ;;
     *) echo tests/fuzz/dict/http.dict ;;
   esac
 }
