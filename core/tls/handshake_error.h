@@ -19,7 +19,28 @@ enum class HandshakeError : uint8_t {
   kCount
 };
 
-// The label value: "protocol_version", "no_shared_cipher", ...
-const char* handshakeErrorName(HandshakeError e);
+// The label value: "protocol_version", "no_shared_cipher", ... Inline, so telemetry can render
+// the metric without linking this module.
+inline const char* handshakeErrorName(HandshakeError e) {
+  switch (e) {
+    case HandshakeError::kProtocolVersion:
+      return "protocol_version";
+    case HandshakeError::kNoSharedCipher:
+      return "no_shared_cipher";
+    case HandshakeError::kNotTls:
+      return "not_tls";
+    case HandshakeError::kPeerAlert:
+      return "peer_alert";
+    case HandshakeError::kClosed:
+      return "closed";
+    case HandshakeError::kCertificate:
+      return "certificate";
+    case HandshakeError::kOther:
+      return "other";
+    case HandshakeError::kCount:
+      break;
+  }
+  return "other";
+}
 
 }  // namespace gh::tls

@@ -271,6 +271,42 @@ class TlsTest(GatehouseTest):
         self.assertEqual(json.loads(body)["body_len"], len(payload))
         s.close()
 
+    def test_pipelined_requests_in_one_record(self):
+        s = self.connect()
+        reqs = b"".join(f"GET /echo/p{i} HTTP/1.1\r\nHost: a\r\n\r\n".encode() for i in range(20))
+        s.sendall(reqs)  # one write: the requests share TLS records
+        f = s.makefile("rb")
+        for i in range(20):
+            status = int(f.readline().split()[1])
+            headers = {}
+            while True:
+                line = f.readline().decode("latin-1").strip()
+                if not line:
+                    break
+                n, v = line.split(":", 1)
+                headers[n.strip().lower()] = v.strip()
+            body = f.read(int(headers["content-length"]))
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(body)["target"], f"/echo/p{i}")
+        f.close()
+        s.close()
+
+    def test_websocket_tunnel_over_tls(self):
+        s = self.connect()
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(65536)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        for payload in (b"\x81\x05hello", b"x" * 300_000):
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                got += s.recv(65536)
+            self.assertEqual(got, payload)
+        s.close()
+
     def test_zz_new_version_changes_certificate_for_new_connections_only(self):
         old = self.connect()
         self.assertEqual(old.getpeercert(binary_form=True), leaf_der("ecdsa"))
