@@ -15,6 +15,7 @@
 #include "core/base/strings.h"
 #include "core/config/decode.h"
 #include "core/config/validate.h"
+#include "core/identity/ca.h"
 #include "core/server/embedded_default.h"
 #include "core/telemetry/prometheus.h"
 
@@ -84,6 +85,16 @@ Status Server::openDataDir() {
     if (!v.ok()) return v.status();
     LOG_INFO("created %s/config.db with the embedded default (version %lld)", opt_.dataDir.c_str(),
              static_cast<long long>(v.value()));
+    // The embedded default also holds a mesh CA (spec/cli.md), so `ca token create` works on
+    // a node that was only ever started.
+    std::string caDir = opt_.dataDir + "/ca";
+    if (!identity::CertificateAuthority::existsIn(caDir)) {
+      auto ca = identity::CertificateAuthority::create("cluster.local", time(nullptr));
+      Status saved = ca.ok() ? (*ca)->save(caDir) : ca.status();
+      if (!saved.ok()) return Status::error("mesh CA: " + saved.message());
+      LOG_INFO("created the mesh CA of trust domain cluster.local in %s (sha256:%s)",
+               caDir.c_str(), (*ca)->fingerprint().c_str());
+    }
   }
   return okStatus();
 }

@@ -680,6 +680,12 @@ class LiveTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.gh.data_dir, "config.db")))
         out = self.gh.cli("get", "listeners", "-o", "yaml", check=True).stdout
         self.assertIn("port: 8080", out)
+        # The embedded default includes the mesh CA of trust domain cluster.local, key 0600.
+        ca_dir = os.path.join(self.gh.data_dir, "ca")
+        self.assertEqual(os.stat(ca_dir).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(os.path.join(ca_dir, "ca.key")).st_mode & 0o777, 0o600)
+        status = self.gh.cli("cert", "status").stdout
+        self.assertIn("holds the CA of trust domain cluster.local", status)
         # Stopping and starting again keeps the stored version (no second default).
         self.assertEqual(self.gh.stop(), 0)
         self.gh.start()
