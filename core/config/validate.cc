@@ -19,6 +19,7 @@
 #include <map>
 #include <tuple>
 
+#include "core/base/log.h"
 #include "core/tls/server_context.h"
 
 namespace gh::config {
@@ -134,10 +135,12 @@ std::string formatTime(int64_t t) {
 }
 
 // Every certificate of an HTTPS listener is loaded as the server will load it. A problem is
-// reported at certFile or keyFile, whichever is to blame. A certificate outside its validity
-// period is refused too: clients would refuse it anyway. (The server itself does not check the
-// dates when it compiles a version, so a certificate that expires while running never stops a
-// restart; the operator sees it in the clients and in the expiry metric.)
+// reported at certFile or keyFile, whichever is to blame.
+//
+// A certificate outside its validity period is only a warning (in the log, which `apply` and
+// `validate` print): the server validates every version it loads, at start-up too, and an error
+// here would make a restart after a certificate expired serve nothing at all, on every
+// listener, instead of one stale certificate that clients refuse by themselves.
 void checkTls(const Resource& r, Reporter& report) {
   const auto* spec = std::get_if<ListenerSpec>(&r.spec);
   if (spec == nullptr || !spec->tls) return;
@@ -155,12 +158,18 @@ void checkTls(const Resource& r, Reporter& report) {
       continue;
     }
     const tls::Certificate& x = *cert.value();
+    std::string problem;
     if (x.notAfter() < now)
-      report.add(r, c.certLoc, path + ".certFile",
-                 c.certFile + ": certificate expired at " + formatTime(x.notAfter()));
+      problem = "certificate expired at " + formatTime(x.notAfter());
     else if (x.notBefore() > now)
-      report.add(r, c.certLoc, path + ".certFile",
-                 c.certFile + ": certificate is not valid before " + formatTime(x.notBefore()));
+      problem = "certificate is not valid before " + formatTime(x.notBefore());
+    if (!problem.empty()) {
+      Diagnostic d;
+      d.loc = c.certLoc.line > 0 ? c.certLoc : r.loc;
+      d.message = identity(r) + ": " + path + ".certFile: " + c.certFile + ": " + problem +
+                  " (clients will refuse it)";
+      LOG_WARN("%s", d.format().c_str());
+    }
   }
 }
 
