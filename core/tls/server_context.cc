@@ -29,12 +29,13 @@ namespace {
 constexpr size_t kMaxPemBytes = 1 << 20;
 // TLS 1.2 suites: forward-secret AEADs only (Mozilla's "intermediate" list, which every client
 // of the last decade supports). BoringSSL's own default still carries plain-RSA key exchange and
-// CBC suites for old clients. Brackets are equal-preference groups: the client's order decides
-// inside them, so a client without AES hardware gets ChaCha20. TLS 1.3 suites are fixed.
+// CBC suites for old clients. All are strong, so the client's order decides (no server
+// preference), as Mozilla recommends: a client without AES hardware asks for ChaCha20 first.
+// TLS 1.3 suites are fixed by BoringSSL.
 constexpr char kTls12Ciphers[] =
-    "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:"
-    "[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr uint32_t kSessionLifetimeSeconds = 12 * 3600;  // one ticket-key period
 
 // The oldest queued BoringSSL error, as text, and the queue cleared.
@@ -195,10 +196,62 @@ struct ContextCallbacks {
 
   // Runs before resumption is decided, so the session id context it sets binds resumption to
   // the certificate chosen here.
+  // Which certificate key types the client can verify. Without the signature_algorithms
+  // extension (old TLS 1.2 clients) anything goes. An ECDSA certificate also needs, below
+  // TLS 1.3, an ECDHE-ECDSA suite among the client's.
+  static uint8_t clientKeyTypes(const SSL_CLIENT_HELLO* hello) {
+    const uint8_t* data;
+    size_t len;
+    if (!SSL_early_callback_ctx_extension_get(hello, TLSEXT_TYPE_signature_algorithms, &data, &len))
+      return ServerContext::kAnyKey;
+    uint8_t keys = 0;
+    CBS ext, list;
+    CBS_init(&ext, data, len);
+    if (!CBS_get_u16_length_prefixed(&ext, &list)) return ServerContext::kAnyKey;
+    uint16_t alg;
+    while (CBS_get_u16(&list, &alg)) {
+      switch (alg) {
+        case SSL_SIGN_ECDSA_SHA1:
+        case SSL_SIGN_ECDSA_SECP256R1_SHA256:
+        case SSL_SIGN_ECDSA_SECP384R1_SHA384:
+        case SSL_SIGN_ECDSA_SECP521R1_SHA512:
+          keys |= ServerContext::kEcdsa;
+          break;
+        case SSL_SIGN_RSA_PKCS1_SHA1:
+        case SSL_SIGN_RSA_PKCS1_SHA256:
+        case SSL_SIGN_RSA_PKCS1_SHA384:
+        case SSL_SIGN_RSA_PKCS1_SHA512:
+        case SSL_SIGN_RSA_PSS_RSAE_SHA256:
+        case SSL_SIGN_RSA_PSS_RSAE_SHA384:
+        case SSL_SIGN_RSA_PSS_RSAE_SHA512:
+          keys |= ServerContext::kRsa;
+          break;
+        case SSL_SIGN_ED25519:
+          keys |= ServerContext::kEd25519;
+          break;
+      }
+    }
+    if (keys & ServerContext::kEcdsa) {
+      bool suite = false;
+      CBS suites;
+      CBS_init(&suites, hello->cipher_suites, hello->cipher_suites_len);
+      uint16_t id;
+      while (!suite && CBS_get_u16(&suites, &id)) {
+        // TLS 1.3 suites (0x13xx) work with any key; the rest are ECDHE_ECDSA ones.
+        suite = (id >> 8) == 0x13 || id == 0xc02b || id == 0xc02c || id == 0xcca9 || id == 0xc009 ||
+                id == 0xc00a || id == 0xc023 || id == 0xc024;
+      }
+      if (!suite) keys &= static_cast<uint8_t>(~ServerContext::kEcdsa);
+    }
+    return keys;
+  }
+
   static ssl_select_cert_result_t selectCertificate(const SSL_CLIENT_HELLO* hello) {
     const ServerContext* sc = of(hello->ssl);
     const char* name = SSL_get_servername(hello->ssl, TLSEXT_NAMETYPE_host_name);
-    size_t i = sc->select(name ? std::string_view(name) : std::string_view());
+    size_t i =
+        sc->select(name ? std::string_view(name) : std::string_view(),
+                   sc->certificates_.size() > 1 ? clientKeyTypes(hello) : ServerContext::kAnyKey);
     return sc->certificates_[i]->install(hello->ssl) ? ssl_select_cert_success
                                                      : ssl_select_cert_error;
   }
@@ -242,16 +295,21 @@ struct ContextCallbacks {
   }
 };
 
-size_t ServerContext::select(std::string_view serverName) const {
+size_t ServerContext::select(std::string_view serverName, uint8_t clientKeys) const {
+  auto pick = [&](const std::vector<size_t>& candidates) {
+    for (size_t i : candidates)
+      if (keyTypes_[i] & clientKeys) return i;
+    return candidates.front();
+  };
   if (serverName.empty()) return 0;
   std::string name = lower(serverName);
   if (!name.empty() && name.back() == '.') name.pop_back();  // absolute form
   auto it = exact_.find(name);
-  if (it != exact_.end()) return it->second;
+  if (it != exact_.end()) return pick(it->second);
   size_t dot = name.find('.');
   if (dot != std::string::npos && dot > 0) {
     it = wildcard_.find(name.substr(dot + 1));
-    if (it != wildcard_.end()) return it->second;
+    if (it != wildcard_.end()) return pick(it->second);
   }
   return 0;
 }
@@ -275,11 +333,13 @@ Result<std::shared_ptr<const ServerContext>> ServerContext::build(
   sc->minVersion_ = minVersion;
   sc->tickets_ = tickets ? tickets : &TicketKeys::process();
   for (size_t i = 0; i < sc->certificates_.size(); ++i) {
-    for (const std::string& n : sc->certificates_[i]->dnsNames()) {
-      if (n.size() > 2 && n.compare(0, 2, "*.") == 0)
-        sc->wildcard_.emplace(n.substr(2), i);  // emplace keeps the first
-      else
-        sc->exact_.emplace(n, i);
+    const Certificate& c = *sc->certificates_[i];
+    std::string_view type = c.keyType();
+    sc->keyTypes_.push_back(type == "ECDSA" ? kEcdsa : type == "RSA" ? kRsa : kEd25519);
+    for (const std::string& n : c.dnsNames()) {
+      auto& candidates =
+          n.size() > 2 && n.compare(0, 2, "*.") == 0 ? sc->wildcard_[n.substr(2)] : sc->exact_[n];
+      if (candidates.empty() || candidates.back() != i) candidates.push_back(i);
     }
   }
 

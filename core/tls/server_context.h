@@ -13,10 +13,15 @@
 // "example.com" nor "a.b.example.com"); among equals the certificate listed first wins. No
 // server name, or no match, gets the first certificate: there is always a default.
 //
+// Several certificates may cover the same name with different key types (an ECDSA one for
+// modern clients and an RSA one for the rest): among the certificates for the name, the first
+// whose key type the client can verify is chosen (its signature_algorithms, and for a
+// TLS 1.2-only client its cipher suites), else the first for the name.
+//
 // Protocol: TLS 1.2 and 1.3 (minVersion raises the floor to 1.3); for TLS 1.2 only ECDHE with
 // AES-GCM or ChaCha20-Poly1305; BoringSSL's groups (X25519 first) and TLS 1.3 suites.
-// BoringSSL never renegotiates as a server. ALPN selects "http/1.1" when offered; a client without ALPN, or
-// offering only other protocols, proceeds without it (HTTP/1.1 is what we speak anyway).
+// BoringSSL never renegotiates as a server. ALPN selects "http/1.1" when offered; a client without
+// ALPN, or offering only other protocols, proceeds without it (HTTP/1.1 is what we speak anyway).
 //
 // Sessions resume only by ticket (no server-side cache: nothing per worker to miss), with the
 // process-wide TicketKeys, so a ticket works on every worker and after a reload. A session is
@@ -100,8 +105,12 @@ class ServerContext {
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
 
-  // The index of the certificate for a client's server name (empty: none sent). Pure.
-  size_t select(std::string_view serverName) const;
+  // Key types a client can verify, as a mask of KeyType bits.
+  enum KeyType : uint8_t { kEcdsa = 1, kRsa = 2, kEd25519 = 4, kAnyKey = 7 };
+
+  // The index of the certificate for a client's server name (empty: none sent) and the key
+  // types it accepts. Pure.
+  size_t select(std::string_view serverName, uint8_t clientKeys = kAnyKey) const;
   const Certificate& certificate(size_t i) const { return *certificates_[i]; }
   size_t certificateCount() const { return certificates_.size(); }
   Version minVersion() const { return minVersion_; }
@@ -115,8 +124,11 @@ class ServerContext {
   friend struct ContextCallbacks;
   SSL_CTX* ctx_ = nullptr;
   std::vector<std::shared_ptr<const Certificate>> certificates_;
-  std::unordered_map<std::string, size_t> exact_;     // DNS name -> first certificate
-  std::unordered_map<std::string, size_t> wildcard_;  // "example.com" of "*.example.com"
+  // DNS name -> the certificates that cover it, in listed order.
+  std::unordered_map<std::string, std::vector<size_t>> exact_;
+  std::unordered_map<std::string, std::vector<size_t>>
+      wildcard_;                   // "example.com" of "*.example.com"
+  std::vector<uint8_t> keyTypes_;  // per certificate, one KeyType bit
   Version minVersion_ = Version::kTls12;
   TicketKeys* tickets_ = nullptr;
 };

@@ -91,7 +91,7 @@ class TlsTest(GatehouseTest):
     @classmethod
     def config(cls):
         return tls_config(cls.port, cls.strict_port, cls.upstream.port,
-                          ["ecdsa", "rsa", "wildcard"])
+                          ["ecdsa", "rsa", "wildcard", "rsa-dual"])
 
     # --- helpers ---
 
@@ -173,6 +173,26 @@ class TlsTest(GatehouseTest):
         s = self.connect(self.context(max_version=ssl.TLSVersion.TLSv1_2), server_name="rsa.test")
         self.assertIn("RSA", s.cipher()[0])
         self.assertEqual(self.get(s, host="rsa.test", close=True)[0], 200)
+        s.close()
+
+    def test_same_name_ecdsa_and_rsa_by_client_capability(self):
+        # rsa-dual is a (self-signed) RSA certificate for ecdsa.test, listed after the ECDSA one.
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.maximum_version = version
+            s = self.connect(ctx)
+            self.assertEqual(s.getpeercert(binary_form=True), leaf_der("ecdsa"), version)
+            s.close()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")  # a client without ECDSA suites
+        s = self.connect(ctx)
+        self.assertEqual(s.getpeercert(binary_form=True), leaf_der("rsa-dual"))
+        self.assertEqual(self.get(s, close=True)[0], 200)
         s.close()
 
     def test_alpn(self):
@@ -332,7 +352,7 @@ spec:
         self.assertEqual(self.get(old)[0], 200)
         version = self.gh.config_version()
         self.gh.apply(tls_config(self.port, self.strict_port, self.upstream.port,
-                                 ["ecdsa2", "rsa", "wildcard"]))
+                                 ["ecdsa2", "rsa", "wildcard", "rsa-dual"]))
         self.gh.wait_version(version + 1)
         new = self.connect()
         self.assertEqual(new.getpeercert(binary_form=True), leaf_der("ecdsa2"))

@@ -86,8 +86,12 @@ struct Client {
   SSL_CTX* ctx;
   SSL* ssl;
   explicit Client(int fd, const char* sni, uint16_t maxVersion = TLS1_3_VERSION,
-                  SSL_SESSION* session = nullptr) {
+                  SSL_SESSION* session = nullptr, bool rsaOnly = false) {
     ctx = SSL_CTX_new(TLS_method());
+    if (rsaOnly) {
+      static const uint16_t kRsaOnly[] = {SSL_SIGN_RSA_PSS_RSAE_SHA256, SSL_SIGN_RSA_PKCS1_SHA256};
+      SSL_CTX_set_verify_algorithm_prefs(ctx, kRsaOnly, 2);
+    }
     SSL_CTX_set_max_proto_version(ctx, maxVersion);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
     SSL_CTX_sess_set_new_cb(ctx, &onNewSession);
@@ -208,6 +212,20 @@ TEST_CASE("ServerContext::select: SANs, exact before wildcard, first wins, defau
   CHECK(wildFirst->select("nothing") == 0);  // the first certificate is the default
 }
 
+TEST_CASE("ServerContext::select: the key type the client can verify", "[tls]") {
+  // rsa-dual is an RSA certificate for the names of "ecdsa" (self-signed).
+  auto sc = context({"ecdsa", "rsa", "rsa-dual"});
+  using K = ServerContext;
+  CHECK(sc->select("ecdsa.test") == 0);
+  CHECK(sc->select("ecdsa.test", K::kEcdsa | K::kRsa) == 0);
+  CHECK(sc->select("ecdsa.test", K::kRsa) == 2);
+  CHECK(sc->select("rsa.test", K::kEcdsa) == 1);  // nothing fits: the first for the name
+  CHECK(sc->select("", K::kRsa) == 0);            // the default stays the default
+  auto rsaFirst = context({"rsa-dual", "ecdsa"});
+  CHECK(rsaFirst->select("ecdsa.test") == 0);
+  CHECK(rsaFirst->select("ecdsa.test", K::kEcdsa) == 1);
+}
+
 TEST_CASE("TicketKeys: rotation keeps the previous key for one period", "[tls]") {
   gClock = 1000;
   TicketKeys keys(100, &fakeClock);
@@ -258,6 +276,24 @@ TEST_CASE("TlsTransport: handshake, SNI, ALPN, counters", "[tls]") {
   uint8_t digest[32];
   SHA256(leaf, len, digest);
   CHECK(memcmp(digest, rsa->fingerprint(), 32) == 0);
+}
+
+TEST_CASE("TlsTransport: a client that cannot verify ECDSA gets the RSA certificate", "[tls]") {
+  auto sc = context({"ecdsa", "rsa-dual"});
+  for (uint16_t version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    for (bool rsaOnly : {false, true}) {
+      Pair p;
+      TlsTransport t(sc, p.server, nullptr);
+      Client c(p.client, "ecdsa.test", version, nullptr, rsaOnly);
+      REQUIRE(handshakeAndRead(c, t, p.server, "hi") == "hi");
+      size_t len;
+      const uint8_t* leaf = peerLeaf(c.ssl, &len);
+      uint8_t digest[32];
+      SHA256(leaf, len, digest);
+      auto expected = load(rsaOnly ? "rsa-dual" : "ecdsa");
+      CHECK(memcmp(digest, expected->fingerprint(), 32) == 0);
+    }
+  }
 }
 
 TEST_CASE("TlsTransport: minVersion TLS 1.3 refuses TLS 1.2, counted by reason", "[tls]") {
