@@ -31,6 +31,30 @@ bool idempotent(std::string_view m) {
 
 // Everything one exchange needs, recycled per worker thread so a keep-alive request allocates
 // nothing: the heads keep their header vectors, the strings their capacity.
+// One chunk of a chunked body as three pieces for writev: size line, data, CRLF. The size is
+// formatted by hand (no snprintf on the body path).
+struct ChunkFrame {
+  char size[20];
+  iovec v[3];
+  ChunkFrame(const char* data, size_t length) {
+    static const char kHex[] = "0123456789abcdef";
+    char digits[16];
+    int d = 0;
+    size_t n = length;
+    do {
+      digits[d++] = kHex[n & 0xf];
+      n >>= 4;
+    } while (n);
+    size_t len = 0;
+    while (d) size[len++] = digits[--d];
+    size[len++] = '\r';
+    size[len++] = '\n';
+    v[0] = {size, len};
+    v[1] = {const_cast<char*>(data), length};
+    v[2] = {const_cast<char*>("\r\n"), 2};
+  }
+};
+
 struct Session::Exchange {
   RequestHead req;
   ResponseHead resp;
@@ -182,14 +206,32 @@ void Session::close() {
 // Ends the current exchange abnormally: the upstream connection is closed, never pooled.
 void Session::abortExchange() {
   if (!ex_) return;
-  exchangeTimer_.cancel();
-  upstreamTimer_.cancel();
   if (ex_->up) {
     ex_->up.reset();
     ctx_.counters.upstreamCxActive.dec();
   }
-  if (ex_->snapshot) ex_->snapshot->unref();
-  ctx_.counters.downstreamRqActive.dec();
+  releaseExchange();
+}
+
+// The exchange object for the head about to be parsed; recycled per worker thread.
+void Session::acquireExchange() {
+  if (tFreeExchanges && !tFreeExchanges->empty()) {
+    ex_ = std::move(tFreeExchanges->back());
+    tFreeExchanges->pop_back();
+  } else {
+    ex_ = std::make_unique<Exchange>();
+  }
+}
+
+// Gives the exchange object back, whatever stage it reached: an exchange whose head never
+// completed was never counted and holds no snapshot, one that started releases both.
+void Session::releaseExchange() {
+  exchangeTimer_.cancel();
+  upstreamTimer_.cancel();
+  if (ex_->snapshot) {
+    ex_->snapshot->unref();
+    ctx_.counters.downstreamRqActive.dec();
+  }
   down_.in().unpin();
   ex_->reset();
   if (!tFreeExchanges) tFreeExchanges = new std::vector<std::unique_ptr<Exchange>>();
@@ -330,12 +372,7 @@ bool Session::parseHead() {
     return false;
   }
   if (!ex_) {
-    if (tFreeExchanges && !tFreeExchanges->empty()) {
-      ex_ = std::move(tFreeExchanges->back());
-      tFreeExchanges->pop_back();
-    } else {
-      ex_ = std::make_unique<Exchange>();
-    }
+    acquireExchange();
     down_.in().compact();
   }
   IoBuffer& in = down_.in();
@@ -679,12 +716,8 @@ void Session::forwardRequestBody() {
         }
         return;
       }
-      char size[24];
-      int sn = snprintf(size, sizeof size, "%zx\r\n", step.data.size());
-      iovec v[3] = {{size, static_cast<size_t>(sn)},
-                    {const_cast<char*>(step.data.data()), step.data.size()},
-                    {const_cast<char*>("\r\n"), 2}};
-      if (!up.send(v, 3)) {
+      ChunkFrame frame(step.data.data(), step.data.size());
+      if (!up.send(frame.v, 3)) {
         upstreamFailed(LocalReason::kUpstreamReset);
         return;
       }
@@ -849,6 +882,17 @@ void Session::sendResponseHead() {
   }
 }
 
+// Sends response body bytes to the client in the framing chosen for it: re-chunked, or as
+// they are (HTTP/1.0 clients, Content-Length bodies).
+bool Session::sendBodyDown(const char* data, size_t n) {
+  if (ex_->respChunkedOut) {
+    ChunkFrame frame(data, n);
+    return sendDown(frame.v, 3);
+  }
+  iovec v{const_cast<char*>(data), n};
+  return sendDown(&v, 1);
+}
+
 // Sends pieces to the client, preceded by the response head if it has not gone out yet.
 // False (and the session closing) when the client connection broke.
 bool Session::sendDown(const iovec* pieces, int n) {
@@ -879,25 +923,13 @@ void Session::forwardResponseBody() {
     }
     if (x.resp.body == BodyKind::kContentLength) {
       size_t n = std::min<uint64_t>(x.respRemaining, in.size());
-      iovec v{in.begin(), n};
-      if (!sendDown(&v, 1)) return;
+      if (!sendBodyDown(in.begin(), n)) return;
       in.consume(n);
       x.respRemaining -= n;
       if (x.respRemaining == 0) x.respDone = true;
     } else if (x.resp.body == BodyKind::kUntilClose) {
       size_t n = in.size();
-      bool ok;
-      if (x.respChunkedOut) {
-        char size[24];
-        int sn = snprintf(size, sizeof size, "%zx\r\n", n);
-        iovec v[3] = {
-            {size, static_cast<size_t>(sn)}, {in.begin(), n}, {const_cast<char*>("\r\n"), 2}};
-        ok = sendDown(v, 3);
-      } else {
-        iovec v{in.begin(), n};
-        ok = sendDown(&v, 1);
-      }
-      if (!ok) return;
+      if (!sendBodyDown(in.begin(), n)) return;
       in.consume(n);
     } else {  // chunked
       ChunkedDecoder::Step step = x.respChunks.feed(in.begin(), in.size());
@@ -908,19 +940,7 @@ void Session::forwardResponseBody() {
         return;
       }
       if (!step.data.empty()) {
-        bool ok;
-        if (x.respChunkedOut) {
-          char size[24];
-          int sn = snprintf(size, sizeof size, "%zx\r\n", step.data.size());
-          iovec v[3] = {{size, static_cast<size_t>(sn)},
-                        {const_cast<char*>(step.data.data()), step.data.size()},
-                        {const_cast<char*>("\r\n"), 2}};
-          ok = sendDown(v, 3);
-        } else {
-          iovec v{const_cast<char*>(step.data.data()), step.data.size()};
-          ok = sendDown(&v, 1);
-        }
-        if (!ok) return;
+        if (!sendBodyDown(step.data.data(), step.data.size())) return;
       }
       in.consume(step.consumed);
       if (step.done) {
@@ -968,22 +988,13 @@ void Session::releaseUpstream(bool reusable) {
 
 void Session::finishExchange() {
   Exchange& x = *ex_;
-  exchangeTimer_.cancel();
-  upstreamTimer_.cancel();
   releaseUpstream(true);
   // log phase: counters (access log and traces come with observability)
   int cls = x.status / 100;
   if (cls >= 1 && cls <= 5) ctx_.counters.responsesByClass[cls].inc();
 
   bool keepAlive = x.req.keepAlive && x.reqBodyDone && !ctx_.draining && !listener_->removed;
-  x.snapshot->unref();
-  x.snapshot = nullptr;
-  ctx_.counters.downstreamRqActive.dec();
-  down_.in().unpin();
-  x.reset();
-  if (!tFreeExchanges) tFreeExchanges = new std::vector<std::unique_ptr<Exchange>>();
-  if (tFreeExchanges->size() < 1024) tFreeExchanges->push_back(std::move(ex_));
-  ex_.reset();
+  releaseExchange();
   state_ = State::kIdle;
   if (!keepAlive) {
     closeAfterFlush();
@@ -1039,14 +1050,10 @@ void Session::localReply(int status, const char* reason, std::string_view body,
 void Session::parseErrorReply(ParseError e) {
   ctx_.counters.parseRejections[static_cast<int>(e)].inc();
   LOG_DEBUG("request from %s rejected: %s", peer_.toString().c_str(), reasonName(e));
-  if (ex_ && ex_->snapshot == nullptr) {
-    // The head never completed: no exchange was started.
-    ex_->reset();
-    ex_.reset();
-  }
-  serializeLocalReply(statusFor(e), reasonName(e), "bad request\n", "text/plain", {}, false, false,
-                      1, ctx_.scratch);
-  if (ex_) {
+  if (ex_ && ex_->snapshot != nullptr) {
+    // A started exchange (a bad request body): end it through the normal path.
+    serializeLocalReply(statusFor(e), reasonName(e), "bad request\n", "text/plain", {}, false,
+                        false, 1, ctx_.scratch);
     ex_->status = statusFor(e);
     ex_->respStarted = ex_->respDone = true;
     ex_->req.keepAlive = false;
@@ -1055,7 +1062,15 @@ void Session::parseErrorReply(ParseError e) {
     finishExchange();
     return;
   }
-  ctx_.counters.responsesByClass[statusFor(e) / 100].inc();
+  replyAndClose(statusFor(e), reasonName(e), "bad request\n");
+}
+
+// A final reply to a head that never became an exchange (refused by the parser, or too
+// slow), then the connection closes.
+void Session::replyAndClose(int status, const char* reason, std::string_view body) {
+  if (ex_) releaseExchange();
+  serializeLocalReply(status, reason, body, "text/plain", {}, false, false, 1, ctx_.scratch);
+  ctx_.counters.responsesByClass[status / 100].inc();
   down_.send(ctx_.scratch);
   state_ = State::kIdle;
   closeAfterFlush();
@@ -1088,17 +1103,9 @@ void Session::onDownTimer(void* arg) {
   auto* s = static_cast<Session*>(arg);
   if (s->state_ == State::kIdle && s->headTimerArmed_ && !s->down_.in().empty()) {
     s->headTimerArmed_ = false;
-    if (s->ex_) {
-      s->ex_->reset();
-      s->ex_.reset();
-    }
     s->ctx_.counters.localReplies[static_cast<int>(LocalReason::kHeadTimeout)].inc();
-    serializeLocalReply(408, telemetry::localReasonName(LocalReason::kHeadTimeout),
-                        "request head timeout\n", "text/plain", {}, false, false, 1,
-                        s->ctx_.scratch);
-    s->ctx_.counters.responsesByClass[4].inc();
-    s->down_.send(s->ctx_.scratch);
-    s->closeAfterFlush();
+    s->replyAndClose(408, telemetry::localReasonName(LocalReason::kHeadTimeout),
+                     "request head timeout\n");
   } else {
     s->close();  // idle keep-alive timeout, or linger over
   }

@@ -119,6 +119,7 @@ class Session final : public net::Stream::Handler {
   void sendResponseHead();
   void forwardResponseBody();
   bool sendDown(const iovec* pieces, int n);
+  bool sendBodyDown(const char* data, size_t n);
   void upstreamFailed(telemetry::LocalReason reason);
   bool retryOnFreshConnection();
   void releaseUpstream(bool reusable);
@@ -135,6 +136,9 @@ class Session final : public net::Stream::Handler {
   void beginLinger();
   void close();
   void abortExchange();
+  void acquireExchange();
+  void releaseExchange();
+  void replyAndClose(int status, const char* reason, std::string_view body);
 
   // Tunnel (WebSocket after 101).
   void pumpTunnel(net::Stream& from, net::Stream& to);

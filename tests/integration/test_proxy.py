@@ -217,6 +217,17 @@ class ProxyTest(GatehouseTest):
             r.read()
         c.close()
 
+    def test_abandoned_partial_head_leaves_no_exchange_counted(self):
+        # A client that sends part of a head and goes away never started an exchange.
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            s.sendall(b"GET /partial HTTP/1.1\r\nHost: a\r\n")
+            time.sleep(0.05)
+            s.close()
+        wait_for(lambda: self.gh.metrics()["gatehouse_downstream_cx_active"] == 0, 5,
+                 what="connections closed")
+        self.assertEqual(self.gh.metrics()["gatehouse_downstream_rq_active"], 0)
+
     def test_upstream_status_passes_through(self):
         r, data = self.request("GET", "/status/503")
         self.assertEqual(r.status, 503)
