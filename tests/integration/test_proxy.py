@@ -302,3 +302,27 @@ class TimeoutTest(GatehouseTest):
         self.assertLess(time.monotonic() - start, 3)
         self.assertGreater(time.monotonic() - start, 0.5)
         s.close()
+
+
+class RequestTimeoutTest(GatehouseTest):
+    """timeouts.request bounds the whole exchange, even while the upstream is still working."""
+
+    @classmethod
+    def config(cls):
+        return simple_config(cls.port, [cls.upstream.port]).replace(
+            "    - backendRefs: [{name: app}]",
+            "    - backendRefs: [{name: app}]\n      timeouts: {request: 400ms}")
+
+    def test_request_timeout_is_504(self):
+        start = time.monotonic()
+        data = raw_exchange(self.port, b"GET /sleep/2000 HTTP/1.1\r\nHost: a\r\n"
+                            b"Connection: close\r\n\r\n", timeout=5)
+        elapsed = time.monotonic() - start
+        (status, headers, _), = parse_responses(data)
+        self.assertEqual(status, 504)
+        self.assertEqual(headers["x-gatehouse-reason"], "request_timeout")
+        self.assertLess(elapsed, 1.5)
+        # A fast request on the same route is unaffected.
+        data = raw_exchange(self.port, b"GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        (status, _, body), = parse_responses(data)
+        self.assertEqual((status, body), (200, b"upstream u1"))
