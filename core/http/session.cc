@@ -296,16 +296,15 @@ void Session::readDownstream() {
     const Limits& lim = l ? l->limits : Limits();
     limit = lim.maxRequestLine + lim.maxHeaderBytes + 1024;
   } else {
-    // While an exchange runs, read only what the request body needs, and pause while the
-    // upstream is not taking it (back-pressure).
-    if (ex_->reqBodyDone || (ex_->up && ex_->up->stream().pending() > kHighWater) ||
-        ex_->connecting || !ex_->up) {
-      if (ex_->reqBodyDone && down_.in().size() < kBodyWindow) {
-        // Keep listening for EOF/pipelined bytes up to a bound.
-      } else {
-        down_.disableRead();
-        return;
-      }
+    // While an exchange runs, read only what it can use: request body the upstream is taking
+    // (back-pressure pauses it), or, once the body is complete, a bounded look-ahead that
+    // shows the client's EOF and pipelined heads.
+    bool bodyWanted = !ex_->reqBodyDone && ex_->up && !ex_->connecting &&
+                      ex_->up->stream().pending() <= kHighWater;
+    bool lookAhead = ex_->reqBodyDone && down_.in().size() < kBodyWindow;
+    if (!bodyWanted && !lookAhead) {
+      down_.disableRead();
+      return;
     }
     limit = down_.in().pinned() + kBodyWindow;
   }
