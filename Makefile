@@ -59,7 +59,7 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 DEPS_http     := base event net upstream config route telemetry tls
 DEPS_route    := base
 DEPS_upstream := base event net
-DEPS_config := base http route upstream net event telemetry tls
+DEPS_config := base http route upstream net event telemetry tls identity
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event

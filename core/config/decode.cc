@@ -48,6 +48,7 @@
 #include "core/config/yaml_fields.h"
 #include "core/config/yaml_tree.h"
 #include "core/config/yaml_write.h"
+#include "core/identity/spiffe.h"
 
 namespace gh::config {
 
@@ -85,8 +86,8 @@ constexpr std::string_view kGatewayV1 = "gateway.networking.k8s.io/v1";
 constexpr std::string_view kGatewayV1beta1 = "gateway.networking.k8s.io/v1beta1";
 
 // Kinds of the configuration model that a later build will decode.
-constexpr std::string_view kLaterKinds[] = {"AuthorizationPolicy", "Workload",  "MeshConfig",
-                                            "LuaScript",           "RateLimit", "EgressPolicy"};
+constexpr std::string_view kLaterKinds[] = {"AuthorizationPolicy", "LuaScript", "RateLimit",
+                                            "EgressPolicy"};
 
 struct KindInfo {
   std::string_view name;
@@ -98,6 +99,8 @@ constexpr KindInfo kKinds[] = {
     {"Listener", Kind::kListener, {kGatehouseV1, {}}},
     {"HTTPRoute", Kind::kHttpRoute, {kGatewayV1, kGatewayV1beta1}},
     {"Service", Kind::kService, {kGatehouseV1, {}}},
+    {"Workload", Kind::kWorkload, {kGatehouseV1, {}}},
+    {"MeshConfig", Kind::kMeshConfig, {kGatehouseV1, {}}},
 };
 
 const KindInfo* findKind(std::string_view name) {
@@ -114,6 +117,10 @@ const KindInfo& kindInfo(Kind kind) {
 
 constexpr std::string_view kProtocols[] = {"HTTP", "HTTPS", "MESH_INBOUND", "MESH_OUTBOUND"};
 constexpr std::string_view kTlsVersions[] = {"TLS1_2", "TLS1_3"};
+constexpr std::string_view kMtlsModes[] = {"STRICT", "PERMISSIVE"};
+constexpr char kMeshConfigName[] = "default";
+constexpr uint64_t kMinCertificateTtlMs = 10 * kSecond;
+constexpr uint64_t kMaxCertificateTtlMs = 2160 * kHour;  // 90 days
 constexpr size_t kMaxCertificates = 100;
 constexpr std::string_view kPathMatchTypes[] = {"Exact", "PathPrefix", "RegularExpression"};
 constexpr std::string_view kValueMatchTypes[] = {"Exact", "RegularExpression"};
@@ -397,18 +404,33 @@ void decodeListener(FieldReader& spec, ListenerSpec* l) {
   if (spec.number("port", 1, 65535, &l->port, Need::kRequired)) l->portLoc = spec.locOf("port");
   int protocol = spec.choice("protocol", kProtocols);
   if (protocol >= 0) l->protocol = static_cast<Protocol>(protocol);
-  if (protocol > 1)
-    spec.fail("protocol",
-              "protocol " + std::string(kProtocols[protocol]) + " is not supported yet");
+  // The protocol the other fields are checked against: HTTP when absent, unknown (-1) when
+  // misspelt (that error says it all).
+  if (protocol < 0 && !spec.node().find("protocol")) protocol = 0;
+  std::string protocolName = protocol >= 0 ? std::string(kProtocols[protocol]) : "";
+  bool meshListener = l->protocol == Protocol::kMeshInbound ||
+                      l->protocol == Protocol::kMeshOutbound;
   if (const YamlNode* tls = spec.get("tls")) {
     if (protocol == 1) {
       l->tls.emplace();
       decodeTls(spec, *tls, &*l->tls);
-    } else if (protocol == 0 || (protocol < 0 && !spec.node().find("protocol"))) {
+    } else if (protocol == 0) {
       spec.fail("tls", "must not be set for protocol HTTP (use protocol: HTTPS)");
+    } else if (protocol >= 0 && meshListener) {
+      spec.fail("tls", "must not be set for protocol " + protocolName +
+                           ": mesh listeners use this node's workload certificate");
     }
   } else if (protocol == 1) {
     spec.errors().add(spec.node(), spec.pathOf("tls"), "is required for protocol HTTPS");
+  }
+  l->workloadLoc = spec.locOf("workload");
+  if (spec.string("workload", &l->workload)) {
+    if (protocol >= 0 && l->protocol != Protocol::kMeshInbound) {
+      spec.fail("workload", "must not be set for protocol " + protocolName +
+                                ": only a MESH_INBOUND listener forwards to a Workload");
+    } else if (!isDnsSubdomain(l->workload)) {
+      spec.fail("workload", kDnsNameRule);
+    }
   }
   if (const YamlNode* http = spec.get("http"))
     decodeHttpSettings(spec.errors(), *http, spec.pathOf("http"), &l->http);
@@ -919,9 +941,90 @@ void decodeService(FieldReader& spec, ServiceSpec* s) {
     }
   }
   if (const YamlNode* tp = spec.get("trafficPolicy")) decodeTrafficPolicy(errors, *tp, s);
-  spec.notSupported("mesh");
-  spec.notSupported("identity");
+  bool meshKnown = spec.boolean("mesh", &s->mesh) || spec.get("mesh") == nullptr;
+  if (s->mesh && s->directResponse)
+    spec.fail("mesh", "cannot be combined with directResponse: a direct response is answered "
+                      "by this node and never reaches a mesh peer");
+  s->identityLoc = spec.locOf("identity");
+  std::string identity;
+  if (spec.string("identity", &identity)) {
+    auto id = gh::identity::SpiffeId::parse(identity);
+    if (!id.ok()) {
+      spec.fail("identity", "must be a SPIFFE ID such as spiffe://cluster.local/ns/production/"
+                            "sa/orders: " + id.status().message());
+    } else if (!s->mesh && meshKnown) {
+      spec.fail("identity", "needs mesh: true (the identity is checked on the mesh's mutual "
+                            "TLS, which only a mesh Service uses)");
+    }
+    s->identity = id.ok() ? id.value().uri() : identity;
+  }
   spec.notSupported("healthCheck");
+}
+
+// --- Workload ----------------------------------------------------------------------------
+
+void decodeWorkload(FieldReader& spec, WorkloadSpec* w) {
+  if (spec.string("serviceAccount", &w->serviceAccount, Need::kRequired) &&
+      !gh::identity::validPathSegment(w->serviceAccount)) {
+    spec.fail("serviceAccount",
+              "must be a SPIFFE ID path segment: letters, digits, '.', '-' and '_', not '.' or "
+              "'..' (it names the identity spiffe://<trustDomain>/ns/<namespace>/sa/<account>)");
+  }
+  if (spec.string("address", &w->address) && !isIpLiteral(w->address))
+    spec.fail("address", "must be an IPv4 or IPv6 address, such as 127.0.0.1 or ::1");
+  spec.number("port", 1, 65535, &w->port, Need::kRequired);
+}
+
+// --- MeshConfig --------------------------------------------------------------------------
+
+// "host:port", host a DNS name or an IP literal (IPv6 in brackets); empty when acceptable,
+// else what is wrong.
+std::string checkHostPort(std::string_view s) {
+  constexpr char kForm[] = "must be host:port, such as ca.internal:15012 or [fd00::1]:15012";
+  std::string_view host, port;
+  if (!s.empty() && s.front() == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
+      return kForm;
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (host.size() > INET6_ADDRSTRLEN ||
+        inet_pton(AF_INET6, std::string(host).c_str(), buf) != 1)
+      return "has \"[" + std::string(host) + "]\", which is not an IPv6 address";
+  } else {
+    size_t colon = s.rfind(':');
+    if (colon == std::string_view::npos) return kForm;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos)
+      return "must write an IPv6 address in brackets, as [fd00::1]:15012";
+    if (host.empty()) return kForm;
+    if (!isIpLiteral(host)) {
+      std::string bad = checkHostname(host, false);
+      if (!bad.empty()) return "host " + bad;
+    }
+  }
+  bool digits = !port.empty() && port.size() <= 5 &&
+                std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)
+    return "must end with a port number from 1 to 65535";
+  return {};
+}
+
+void decodeMeshConfig(FieldReader& spec, MeshConfigSpec* m) {
+  std::string why;
+  if (spec.string("trustDomain", &m->trustDomain) &&
+      !gh::identity::validTrustDomain(m->trustDomain, &why))
+    spec.fail("trustDomain", "must be a SPIFFE trust domain such as cluster.local: " + why);
+  int mtls = spec.choice("mtls", kMtlsModes);
+  if (mtls >= 0) m->mtls = static_cast<MtlsMode>(mtls);
+  spec.duration("certificateTTL", kMinCertificateTtlMs, kMaxCertificateTtlMs,
+                &m->certificateTtlMs);
+  if (spec.string("caAddress", &m->caAddress)) {
+    std::string bad = checkHostPort(m->caAddress);
+    if (!bad.empty()) spec.fail("caAddress", bad);
+  }
 }
 
 // --- Canonical form ----------------------------------------------------------------------
@@ -1007,6 +1110,7 @@ YamlNode encodeListener(const ListenerSpec& l) {
     }
     tls.add("minVersion", text(kTlsVersions[static_cast<int>(l.tls->minVersion)]));
   }
+  if (!l.workload.empty()) spec.add("workload", text(l.workload));
   return spec;
 }
 
@@ -1152,6 +1256,25 @@ YamlNode encodeService(const ServiceSpec& s) {
       spec.add("trafficPolicy", YamlNode::mapping()).add("connectionPool", YamlNode::mapping());
   pool.add("tcp", YamlNode::mapping()).add("connectTimeout", duration(s.connectTimeoutMs));
   pool.add("http", YamlNode::mapping()).add("idleTimeout", duration(s.idleTimeoutMs));
+  spec.add("mesh", boolean(s.mesh));
+  if (!s.identity.empty()) spec.add("identity", text(s.identity));
+  return spec;
+}
+
+YamlNode encodeWorkload(const WorkloadSpec& w) {
+  YamlNode spec = YamlNode::mapping();
+  spec.add("serviceAccount", text(w.serviceAccount));
+  spec.add("address", text(w.address));
+  spec.add("port", integer(w.port));
+  return spec;
+}
+
+YamlNode encodeMeshConfig(const MeshConfigSpec& m) {
+  YamlNode spec = YamlNode::mapping();
+  spec.add("trustDomain", text(m.trustDomain));
+  spec.add("mtls", text(kMtlsModes[static_cast<int>(m.mtls)]));
+  spec.add("certificateTTL", duration(m.certificateTtlMs));
+  if (!m.caAddress.empty()) spec.add("caAddress", text(m.caAddress));
   return spec;
 }
 
@@ -1177,6 +1300,8 @@ YamlNode encodeResource(const Resource& r) {
         if constexpr (std::is_same_v<T, ListenerSpec>) return encodeListener(s);
         if constexpr (std::is_same_v<T, HttpRouteSpec>) return encodeHttpRoute(s);
         if constexpr (std::is_same_v<T, ServiceSpec>) return encodeService(s);
+        if constexpr (std::is_same_v<T, WorkloadSpec>) return encodeWorkload(s);
+        if constexpr (std::is_same_v<T, MeshConfigSpec>) return encodeMeshConfig(s);
       },
       r.spec);
   root.add("spec", std::move(spec));
@@ -1224,7 +1349,8 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
         std::find(std::begin(kLaterKinds), std::end(kLaterKinds), kind) != std::end(kLaterKinds);
     doc.fail("kind", later ? "kind " + kind + " is not supported yet"
                            : "unknown kind \"" + kind +
-                                 "\" (this build knows Listener, HTTPRoute and Service)");
+                                 "\" (this build knows Listener, HTTPRoute, Service, "
+                                 "Workload and MeshConfig)");
   } else if (info == nullptr && doc.get("kind") != nullptr) {
     doc.fail("kind", "must not be empty");
   }
@@ -1254,8 +1380,23 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
         r.spec = ServiceSpec{};
         decodeService(spec, &std::get<ServiceSpec>(r.spec));
         break;
+      case Kind::kWorkload:
+        r.spec = WorkloadSpec{};
+        decodeWorkload(spec, &std::get<WorkloadSpec>(r.spec));
+        break;
+      case Kind::kMeshConfig:
+        r.spec = MeshConfigSpec{};
+        decodeMeshConfig(spec, &std::get<MeshConfigSpec>(r.spec));
+        break;
     }
     spec.finish();
+  }
+  // One MeshConfig configures the whole mesh; the fixed name makes a second one in the same
+  // namespace a duplicate (validate.cc refuses one in another namespace).
+  if (info != nullptr && info->kind == Kind::kMeshConfig && !r.meta.name.empty() &&
+      r.meta.name != kMeshConfigName) {
+    errors.add(r.meta.nameLoc.line, r.meta.nameLoc.column, "metadata.name",
+               "must be \"default\": MeshConfig is a singleton");
   }
   doc.finish();
 

@@ -28,6 +28,10 @@ const char* kindName(Kind k) {
       return "HTTPRoute";
     case Kind::kService:
       return "Service";
+    case Kind::kWorkload:
+      return "Workload";
+    case Kind::kMeshConfig:
+      return "MeshConfig";
   }
   return "?";
 }
@@ -42,7 +46,9 @@ bool parseKindName(std::string_view s, Kind* out) {
       {"listener", Kind::kListener},   {"listeners", Kind::kListener},
       {"httproute", Kind::kHttpRoute}, {"httproutes", Kind::kHttpRoute},
       {"service", Kind::kService},     {"services", Kind::kService},
-      {"svc", Kind::kService},
+      {"svc", Kind::kService},         {"workload", Kind::kWorkload},
+      {"workloads", Kind::kWorkload},  {"meshconfig", Kind::kMeshConfig},
+      {"meshconfigs", Kind::kMeshConfig},
   };
   for (const Alias& a : kAliases) {
     if (str::iequals(s, a.name)) {

@@ -94,8 +94,11 @@ struct ListenerSpec {
   uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;
   HttpSettings http;
-  std::optional<TlsSettings> tls;
+  std::optional<TlsSettings> tls;  // HTTPS only: mesh listeners use the workload certificate
   SourceLoc portLoc;  // of spec.port: where address:port conflicts are reported
+  std::string workload;   // MESH_INBOUND only: the Workload (same namespace) it forwards to;
+                          // empty: the configuration's only Workload
+  SourceLoc workloadLoc;  // of spec.workload (of spec when absent): where it fails to resolve
 
   bool operator==(const ListenerSpec&) const = default;
 };
@@ -249,31 +252,64 @@ struct ServiceSpec {
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse
   uint64_t connectTimeoutMs = 5'000;  // trafficPolicy.connectionPool.tcp.connectTimeout
   uint64_t idleTimeoutMs = 60'000;    // trafficPolicy.connectionPool.http.idleTimeout
+  bool mesh = false;      // originate mTLS with this node's workload identity
+  std::string identity;   // mesh only: the SPIFFE ID (URI form) the peer must present;
+                          // empty: any workload identity of the local trust domain
+  SourceLoc identityLoc;  // of spec.identity: where a foreign trust domain is reported
 
   bool operator==(const ServiceSpec&) const = default;
 };
 
+// --- Workload (gatehouse.dev/v1) ---------------------------------------------------------
+
+struct WorkloadSpec {  // the local app this node fronts (MESH_INBOUND forwards to it)
+  std::string serviceAccount;         // required; identity spiffe://<td>/ns/<ns>/sa/<sa>
+  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal
+  uint16_t port = 0;                  // required, 1..65535
+
+  bool operator==(const WorkloadSpec&) const = default;
+};
+
+// --- MeshConfig (gatehouse.dev/v1) -------------------------------------------------------
+
+enum class MtlsMode {
+  kStrict,      // inbound mesh listeners accept mutual TLS only
+  kPermissive,  // plaintext is accepted too (and counted)
+};
+
+struct MeshConfigSpec {  // singleton named "default"; absent: every field at its default
+  std::string trustDomain = "cluster.local";
+  MtlsMode mtls = MtlsMode::kStrict;
+  uint64_t certificateTtlMs = 86'400'000;  // certificateTTL; accepted range 10s .. 2160h
+  std::string caAddress;                   // "host:port" (host: DNS name or IP literal,
+                                           // [v6]:port); empty: not set
+
+  bool operator==(const MeshConfigSpec&) const = default;
+};
+
 // --- Resource ----------------------------------------------------------------------------
 
-enum class Kind { kListener, kHttpRoute, kService };
+enum class Kind { kListener, kHttpRoute, kService, kWorkload, kMeshConfig };
 
 struct Resource {
   std::string apiVersion;
   Kind kind = Kind::kListener;
   ObjectMeta meta;
-  std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec> spec;
+  std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec, WorkloadSpec, MeshConfigSpec> spec;
   SourceLoc loc;             // where the document starts
   std::string json;          // canonical JSON of the whole document (what the store keeps)
 
   const ListenerSpec& listener() const { return std::get<ListenerSpec>(spec); }
   const HttpRouteSpec& route() const { return std::get<HttpRouteSpec>(spec); }
   const ServiceSpec& service() const { return std::get<ServiceSpec>(spec); }
+  const WorkloadSpec& workload() const { return std::get<WorkloadSpec>(spec); }
+  const MeshConfigSpec& meshConfig() const { return std::get<MeshConfigSpec>(spec); }
 
   bool operator==(const Resource&) const = default;
 };
 
-const char* kindName(Kind k);                        // "Listener", "HTTPRoute", "Service"
-bool parseKindName(std::string_view s, Kind* out);   // accepts case-insensitive kind names and
-                                                     // common plurals ("listeners", "httproutes")
+const char* kindName(Kind k);  // "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig"
+bool parseKindName(std::string_view s, Kind* out);  // accepts case-insensitive kind names and
+                                                    // common plurals ("listeners", "meshconfigs")
 
 }  // namespace gh::config

@@ -76,6 +76,35 @@ metadata: {name: welcome}
 spec:
   directResponse: {body: "<h1>Gatehouse is running</h1>\n", status: 503,
                    contentType: "text/html; charset=utf-8"}
+---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {name: inbound, namespace: production}
+spec: {workload: orders-app, protocol: MESH_INBOUND, port: 15006}
+---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {name: outbound}
+spec: {address: 127.0.0.1, port: 15001, protocol: MESH_OUTBOUND}
+---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: payments, namespace: production}
+spec:
+  identity: spiffe://cluster.local/ns/production/sa/payments
+  mesh: True
+  endpoints: [{address: 10.0.0.7, port: 15006}]
+---
+kind: Workload
+apiVersion: gatehouse.dev/v1
+metadata: {name: orders-app, namespace: production, labels: {app: orders}}
+spec: {port: 0x1F90, serviceAccount: orders, address: "::1"}
+---
+apiVersion: gatehouse.dev/v1
+kind: MeshConfig
+metadata: {name: default}
+spec: {mtls: PERMISSIVE, certificateTTL: 90m, caAddress: "[fd00::1]:15012",
+       trustDomain: cluster.local}
 )";
 
 std::vector<Resource> decodeOk(std::string_view text, const std::string& file = "t.yaml") {
@@ -88,7 +117,7 @@ std::vector<Resource> decodeOk(std::string_view text, const std::string& file = 
 
 TEST_CASE("canonical JSON orders the envelope, sorts the rest, drops nulls", "[config]") {
   auto rs = decodeOk(kEverything);
-  REQUIRE(rs.size() == 4);
+  REQUIRE(rs.size() == 9);
   CHECK(canonicalJson(rs[0]) ==
         R"({"apiVersion":"gatehouse.dev/v1","kind":"Listener",)"
         R"("metadata":{"name":"edge","namespace":"edge-ns","labels":{"a":"1","b":"2"},)"
@@ -187,6 +216,6 @@ TEST_CASE("a Resource built in code is encoded with every field", "[config]") {
         R"({"apiVersion":"gatehouse.dev/v1","kind":"Service",)"
         R"("metadata":{"name":"welcome","namespace":"default"},)"
         R"("spec":{"directResponse":{"body":"","contentType":"text/plain","status":200},)"
-        R"("trafficPolicy":{"connectionPool":{"http":{"idleTimeout":"1m"},)"
+        R"("mesh":false,"trafficPolicy":{"connectionPool":{"http":{"idleTimeout":"1m"},)"
         R"("tcp":{"connectTimeout":"5s"}}}}})");
 }

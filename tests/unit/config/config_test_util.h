@@ -48,7 +48,11 @@ inline Decoded decodeAndValidate(std::string_view text, const std::string& file 
 inline Resource withoutLocations(Resource r) {
   r.loc = {};
   r.meta.nameLoc = {};
-  if (auto* l = std::get_if<ListenerSpec>(&r.spec)) l->portLoc = {};
+  if (auto* l = std::get_if<ListenerSpec>(&r.spec)) {
+    l->portLoc = {};
+    l->workloadLoc = {};
+  }
+  if (auto* s = std::get_if<ServiceSpec>(&r.spec)) s->identityLoc = {};
   if (auto* route = std::get_if<HttpRouteSpec>(&r.spec)) {
     for (ParentRef& p : route->parentRefs) p.loc = {};
     for (RouteRule& rule : route->rules) {

@@ -151,13 +151,12 @@ spec:
   CHECK(l.tls->certificates.at(0).keyFile == "/k");
 }
 
-TEST_CASE("mesh protocols are not supported yet", "[config]") {
+TEST_CASE("mesh protocols decode", "[config]") {
   for (const char* p : {"MESH_INBOUND", "MESH_OUTBOUND"}) {
     auto m = decode(std::string("apiVersion: gatehouse.dev/v1\nkind: Listener\nmetadata: {name: "
                                 "m}\nspec: {port: 1, protocol: ") +
                     p + "}\n");
-    CHECK(m.errors == Errors{"t.yaml:4:27: Listener default/m: spec.protocol: protocol " +
-                             std::string(p) + " is not supported yet"});
+    CHECK(m.errors == Errors{});
   }
 }
 
@@ -232,14 +231,14 @@ metadata: {name: e}
             "t.yaml:2:7: AuthorizationPolicy default/allow: kind: kind AuthorizationPolicy is "
             "not supported yet",
             "t.yaml:7:7: Gateway default/gw: kind: unknown kind \"Gateway\" (this build knows "
-            "Listener, HTTPRoute and Service)",
+            "Listener, HTTPRoute, Service, Workload and MeshConfig)",
             "t.yaml:11:13: Listener default/l: apiVersion: must be gatehouse.dev/v1 for kind "
             "Listener",
             "t.yaml:16:13: HTTPRoute default/r: apiVersion: must be gateway.networking.k8s.io/v1 "
             "or gateway.networking.k8s.io/v1beta1 for kind HTTPRoute",
             "t.yaml:22:7: resource default/e: kind: must not be empty",
         });
-  for (const char* later : {"Workload", "MeshConfig", "LuaScript", "RateLimit", "EgressPolicy"}) {
+  for (const char* later : {"LuaScript", "RateLimit", "EgressPolicy"}) {
     auto l = decode(std::string("apiVersion: gatehouse.dev/v1\nkind: ") + later +
                     "\nmetadata: {name: x}\nspec: {anything: 1}\n");
     CHECK(l.errors == Errors{"t.yaml:2:7: " + std::string(later) + " default/x: kind: kind " +
@@ -514,8 +513,6 @@ spec:
             "1000000",
             "t.yaml:11:7: Service default/s: spec.endpoints[5]: duplicate endpoint 10.0.0.2 port "
             "80",
-            "t.yaml:12:9: Service default/s: spec.mesh: is not supported yet",
-            "t.yaml:13:13: Service default/s: spec.identity: is not supported yet",
             "t.yaml:14:16: Service default/s: spec.healthCheck: is not supported yet",
             "t.yaml:16:19: Service default/s: spec.trafficPolicy.loadBalancer: is not supported "
             "yet",

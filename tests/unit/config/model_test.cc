@@ -16,6 +16,8 @@ TEST_CASE("kind names and the names get accepts", "[config]") {
   CHECK(std::string(kindName(Kind::kListener)) == "Listener");
   CHECK(std::string(kindName(Kind::kHttpRoute)) == "HTTPRoute");
   CHECK(std::string(kindName(Kind::kService)) == "Service");
+  CHECK(std::string(kindName(Kind::kWorkload)) == "Workload");
+  CHECK(std::string(kindName(Kind::kMeshConfig)) == "MeshConfig");
   Kind k = Kind::kListener;
   CHECK(parseKindName("HTTPRoute", &k));
   CHECK(k == Kind::kHttpRoute);
@@ -27,6 +29,14 @@ TEST_CASE("kind names and the names get accepts", "[config]") {
   CHECK(k == Kind::kService);
   CHECK(parseKindName("LISTENERS", &k));
   CHECK(k == Kind::kListener);
+  CHECK(parseKindName("Workload", &k));
+  CHECK(k == Kind::kWorkload);
+  CHECK(parseKindName("workloads", &k));
+  CHECK(k == Kind::kWorkload);
+  CHECK(parseKindName("MeshConfig", &k));
+  CHECK(k == Kind::kMeshConfig);
+  CHECK(parseKindName("MESHCONFIGS", &k));
+  CHECK(k == Kind::kMeshConfig);
   CHECK_FALSE(parseKindName("Gateway", &k));
   CHECK_FALSE(parseKindName("", &k));
   CHECK_FALSE(parseKindName("listenerss", &k));

@@ -104,8 +104,6 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
             "type RequestMirror is not supported yet",
             "config.md:34:14: HTTPRoute production/shop: spec.rules[0].retry: is not supported "
             "yet",
-            "config.md:42:9: Service production/orders: spec.mesh: is not supported yet",
-            "config.md:43:13: Service production/orders: spec.identity: is not supported yet",
             "config.md:45:19: Service production/orders: spec.trafficPolicy.loadBalancer: is "
             "not supported yet",
             "config.md:47:29: Service production/orders: spec.trafficPolicy.connectionPool.tcp."
@@ -115,17 +113,14 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
             "config.md:49:23: Service production/orders: spec.trafficPolicy.outlierDetection: is "
             "not supported yet",
             "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet",
-            "config.md:59:7: Workload production/orders-service: kind: kind Workload is not "
-            "supported yet",
-            "config.md:70:7: MeshConfig default/default: kind: kind MeshConfig is not supported "
-            "yet",
         });
 }
 
 TEST_CASE("the spec's examples, as far as this build goes, are valid", "[config][examples]") {
-  // The spec's examples less what is not supported yet. Two changes beyond removal: the route
-  // names its Listener's namespace (a parentRef defaults to the route's own namespace, and the
-  // Listener lives in "default"), and orders-v2 exists.
+  // The spec's examples less what is not supported yet (mesh, identity, Workload and
+  // MeshConfig are all in). Two changes beyond removal: the route names its Listener's
+  // namespace (a parentRef defaults to the route's own namespace, and the Listener lives in
+  // "default"), and orders-v2 exists.
   auto d = decodeAndValidate(R"(apiVersion: gatehouse.dev/v1
 kind: Listener
 metadata: {name: edge}
@@ -159,6 +154,8 @@ metadata: {name: orders, namespace: production}
 spec:
   endpoints:
     - {address: 10.0.0.12, port: 15006}
+  mesh: true
+  identity: spiffe://cluster.local/ns/production/sa/orders
   trafficPolicy:
     connectionPool:
       tcp: {connectTimeout: 1s}
@@ -176,14 +173,41 @@ kind: Service
 metadata: {name: welcome}
 spec:
   directResponse: {status: 200, contentType: text/html, body: "<h1>Gatehouse is running</h1>"}
+---
+apiVersion: gatehouse.dev/v1
+kind: Workload
+metadata:
+  name: orders-service
+  namespace: production
+  labels: {app: orders-service}
+spec:
+  serviceAccount: orders
+  address: 127.0.0.1
+  port: 8080
+---
+apiVersion: gatehouse.dev/v1
+kind: MeshConfig
+metadata: {name: default}
+spec:
+  trustDomain: cluster.local
+  mtls: STRICT
+  certificateTTL: 24h
+  caAddress: ca.internal:15012
 )",
                              "config.md");
   CHECK(d.errors == Errors{});
-  REQUIRE(d.resources.size() == 5);
+  REQUIRE(d.resources.size() == 7);
   const RouteRule& rule = d.resources[1].route().rules.at(0);
   CHECK(rule.backendRefs.at(0).weight == 90);
   CHECK(rule.timeouts.backendRequestMs == 2000);
   CHECK(d.resources[2].service().connectTimeoutMs == 1000);
+  CHECK(d.resources[2].service().mesh);
+  CHECK(d.resources[2].service().identity == "spiffe://cluster.local/ns/production/sa/orders");
+  const WorkloadSpec& w = d.resources[5].workload();
+  CHECK(w == WorkloadSpec{"orders", "127.0.0.1", 8080});
+  CHECK(d.resources[5].meta.labels.at("app") == "orders-service");
+  CHECK(d.resources[6].meshConfig() ==
+        MeshConfigSpec{"cluster.local", MtlsMode::kStrict, 86'400'000, "ca.internal:15012"});
 }
 
 TEST_CASE("without its namespace the spec's parentRef does not resolve", "[config][examples]") {
