@@ -4,7 +4,9 @@
 // identity (no two resources share kind, namespace and name), references (parentRefs name
 // Listeners, backendRefs name Services), listener sockets (no two Listeners can bind the same
 // address and port), RE2 compilation, kept here so decoding stays free of the regex
-// engine, and TLS certificates, which need the files they name. Problems are reported at the
+// engine, TLS certificates, which need the files they name, and the mesh: a MESH_INBOUND
+// listener forwards to one Workload, routes attach to listeners that route, a mesh Service's
+// identity is of this mesh's trust domain, and there is one MeshConfig at most. Problems are reported at the
 // field that causes them, and the first definition wins: a duplicate or a conflicting Listener
 // is reported where the second one is written.
 
@@ -20,6 +22,7 @@
 #include <tuple>
 
 #include "core/base/log.h"
+#include "core/identity/spiffe.h"
 #include "core/tls/server_context.h"
 
 namespace gh::config {
@@ -186,9 +189,15 @@ void checkRoute(const Resource& r, const std::map<ResourceKey, const Resource*>&
   const HttpRouteSpec& route = *spec;
   for (size_t i = 0; i < route.parentRefs.size(); ++i) {
     const ParentRef& p = route.parentRefs[i];
-    if (index.count(keyOf(Kind::kListener, p.ns, p.name)) == 0) {
+    auto parent = index.find(keyOf(Kind::kListener, p.ns, p.name));
+    if (parent == index.end()) {
       report.add(r, p.loc, "spec.parentRefs[" + std::to_string(i) + "]",
                  "Listener " + p.ns + "/" + p.name + " does not exist");
+    } else if (parent->second->listener().protocol == Protocol::kMeshInbound) {
+      report.add(r, p.loc, "spec.parentRefs[" + std::to_string(i) + "]",
+                 "Listener " + p.ns + "/" + p.name +
+                     " is MESH_INBOUND: MESH_INBOUND forwards to its Workload; routes attach to "
+                     "MESH_OUTBOUND or edge listeners");
     }
   }
   for (size_t i = 0; i < route.rules.size(); ++i) {
@@ -219,6 +228,64 @@ void checkRoute(const Resource& r, const std::map<ResourceKey, const Resource*>&
   }
 }
 
+// A MESH_INBOUND listener forwards to one Workload: the one it names (in its namespace), or
+// the configuration's only one.
+void checkInbound(const Resource& r, const std::vector<const Resource*>& workloads,
+                  const std::map<ResourceKey, const Resource*>& index, Reporter& report) {
+  const auto* spec = std::get_if<ListenerSpec>(&r.spec);
+  if (spec == nullptr || spec->protocol != Protocol::kMeshInbound) return;
+  if (!spec->workload.empty()) {
+    if (index.count(keyOf(Kind::kWorkload, r.meta.ns, spec->workload)) == 0)
+      report.add(r, spec->workloadLoc, "spec.workload",
+                 "Workload " + r.meta.ns + "/" + spec->workload + " does not exist");
+    return;
+  }
+  if (workloads.empty()) {
+    report.add(r, spec->workloadLoc, "spec.workload",
+               "a MESH_INBOUND listener forwards to a Workload; there is none");
+  } else if (workloads.size() > 1) {
+    std::string names;
+    for (size_t i = 0; i < workloads.size(); ++i)
+      names += (i ? ", " : "") + workloads[i]->meta.ns + "/" + workloads[i]->meta.name;
+    report.add(r, spec->workloadLoc, "spec.workload",
+               "there are " + std::to_string(workloads.size()) + " Workloads (" + names +
+                   "); name one with spec.workload");
+  }
+}
+
+// The first MeshConfig (a second is an error, reported here); nullptr when there is none.
+const Resource* checkMeshConfigs(const std::vector<Resource>& resources, Reporter& report) {
+  const Resource* first = nullptr;
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kMeshConfig) continue;
+    if (first == nullptr) {
+      first = &r;
+      continue;
+    }
+    if (first->meta.ns == r.meta.ns) continue;  // a duplicate, reported by checkDuplicates
+    SourceLoc at = first->meta.nameLoc.line > 0 ? first->meta.nameLoc : first->loc;
+    report.add(r, r.meta.nameLoc, "metadata.name",
+               "there is one MeshConfig for the whole mesh; " + identity(*first) +
+                   " is already defined at " + formatLoc(at));
+  }
+  return first;
+}
+
+// A mesh Service's expected identity is of this mesh's trust domain: peers' certificates are
+// verified against the local trust bundle only (no federation yet), so an identity of another
+// trust domain could never be presented.
+void checkServiceIdentity(const Resource& r, std::string_view trustDomain, Reporter& report) {
+  const auto* spec = std::get_if<ServiceSpec>(&r.spec);
+  if (spec == nullptr || spec->identity.empty()) return;
+  auto id = gh::identity::SpiffeId::parse(spec->identity);
+  if (!id.ok()) return;  // decoding reported it
+  if (id.value().trustDomain() == trustDomain) return;
+  report.add(r, spec->identityLoc, "spec.identity",
+             "trust domain \"" + std::string(id.value().trustDomain()) +
+                 "\" is not this mesh's (\"" + std::string(trustDomain) +
+                 "\"); federation with other trust domains is not supported yet");
+}
+
 }  // namespace
 
 bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags) {
@@ -230,6 +297,15 @@ bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* d
   for (const Resource& r : resources) index.emplace(keyOf(r.kind, r.meta.ns, r.meta.name), &r);
   for (const Resource& r : resources) checkRoute(r, index, report);
   for (const Resource& r : resources) checkTls(r, report);
+
+  std::vector<const Resource*> workloads;
+  for (const Resource& r : resources)
+    if (r.kind == Kind::kWorkload) workloads.push_back(&r);
+  for (const Resource& r : resources) checkInbound(r, workloads, index, report);
+  const Resource* mesh = checkMeshConfigs(resources, report);
+  std::string trustDomain =
+      mesh != nullptr ? mesh->meshConfig().trustDomain : MeshConfigSpec{}.trustDomain;
+  for (const Resource& r : resources) checkServiceIdentity(r, trustDomain, report);
   return !report.failed();
 }
 
