@@ -20,10 +20,11 @@ int cmdDelete(const std::vector<std::string>& args) {
           "usage: gatehouse delete KIND NAME [-n NAMESPACE] [--message TEXT] [--dry-run]\n"
           "                        [--base-version N] [--force] [--data-dir DIR]\n"
           "\n"
-          "Removes the resource as a new configuration version. KIND is listener, httproute or\n"
-          "service (singular or plural, any case); NAMESPACE defaults to `default`. Refused\n"
-          "when other resources still refer to it (the remaining configuration must be valid)\n"
-          "and when another version became active since it was read (unless --force).\n");
+          "Removes the resource as a new configuration version. KIND is listener, httproute,\n"
+          "service, workload or meshconfig (singular or plural, any case); NAMESPACE defaults\n"
+          "to `default`. Refused when other resources still refer to it (the remaining\n"
+          "configuration must be valid) and when another version became active since it was\n"
+          "read (unless --force).\n");
   if (!f.parse(args)) return kUsage;
   if (f.helpRequested()) return kOk;
   const auto& pos = f.positional();
@@ -33,7 +34,7 @@ int cmdDelete(const std::vector<std::string>& args) {
   }
   config::Kind kind;
   if (!config::parseKindName(pos[0], &kind)) {
-    error("delete: " + pos[0], "unknown kind (listener, httproute, service)");
+    error("delete: " + pos[0], "unknown kind (listener, httproute, service, workload, meshconfig)");
     return kUsage;
   }
   WriteOptions opts;

@@ -13,8 +13,9 @@ int cmdGet(const std::vector<std::string>& args) {
           "usage: gatehouse get KIND [NAME] [-o yaml|json] [-n NAMESPACE] [--data-dir DIR]\n"
           "\n"
           "Prints resources of the active version: a table by default, or YAML/JSON that\n"
-          "`gatehouse apply -f` takes back unchanged. KIND is listener, httproute or service\n"
-          "(singular or plural, any case). Without -n, every namespace is listed.\n");
+          "`gatehouse apply -f` takes back unchanged. KIND is listener, httproute, service,\n"
+          "workload or meshconfig (singular or plural, any case). Without -n, every namespace\n"
+          "is listed.\n");
   if (!f.parse(args)) return kUsage;
   if (f.helpRequested()) return kOk;
   const auto& pos = f.positional();
@@ -24,7 +25,7 @@ int cmdGet(const std::vector<std::string>& args) {
   }
   config::Kind kind;
   if (!config::parseKindName(pos[0], &kind)) {
-    error("get: " + pos[0], "unknown kind (listener, httproute, service)");
+    error("get: " + pos[0], "unknown kind (listener, httproute, service, workload, meshconfig)");
     return kUsage;
   }
   std::string output = f.get("output", "table");

@@ -3,7 +3,7 @@
 // compliance rules of a baseline (baseline_rules.h), evaluated on positioned document trees.
 //
 // Why trees and not the typed model: the rules are about fields of any kind, including kinds a
-// later build decodes (AuthorizationPolicy, Workload, MeshConfig), and each finding must name
+// later build decodes (AuthorizationPolicy), and each finding must name
 // the line and column of the value that breaks the rule. The engine therefore knows no schema:
 // a rule that names a field this configuration does not have simply finds nothing there.
 //

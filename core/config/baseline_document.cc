@@ -6,12 +6,44 @@
 
 #include <algorithm>
 
+#include "core/config/yaml_fields.h"  // formatDuration
+
 namespace gh::config {
 
 namespace {
 
 std::string scalarText(const YamlNode* n) {
   return n != nullptr && n->isScalar() && !n->isNull() ? n->value : std::string();
+}
+
+// Gives `map` the entry key: value when it has none (or a null one), positioned at the map:
+// what the decoder reads an absent field as, so that rules see the value that is enforced.
+void fillDefault(YamlNode* map, std::string_view key, std::string value) {
+  const YamlNode* have = map->find(key);
+  if (have != nullptr && !have->isNull()) return;
+  map->entries.erase(
+      std::remove_if(map->entries.begin(), map->entries.end(),
+                     [&](const YamlNode::Entry& m) { return m.key.value == key; }),
+      map->entries.end());
+  YamlNode v = YamlNode::scalar(std::move(value), true);
+  v.line = map->line;
+  v.column = map->column;
+  map->add(std::string(key), std::move(v));
+  map->entries.back().key.line = map->line;
+  map->entries.back().key.column = map->column;
+}
+
+// The MeshConfig fields whose defaults decide how the mesh behaves (model.h MeshConfigSpec):
+// `mtls` absent is STRICT, and a rule such as "mtls is STRICT" must see it so.
+void fillMeshConfigDefaults(YamlNode* root) {
+  for (YamlNode::Entry& e : root->entries) {
+    if (e.key.value != "spec" || !e.value.isMapping()) continue;
+    MeshConfigSpec defaults;
+    fillDefault(&e.value, "trustDomain", defaults.trustDomain);
+    fillDefault(&e.value, "mtls", defaults.mtls == MtlsMode::kStrict ? "STRICT" : "PERMISSIVE");
+    fillDefault(&e.value, "certificateTTL", formatDuration(defaults.certificateTtlMs));
+    return;
+  }
 }
 
 }  // namespace
@@ -45,6 +77,7 @@ ConfigDocument documentFromTree(YamlNode root, const std::string& file) {
     }
     break;
   }
+  if (d.kind == "MeshConfig") fillMeshConfigDefaults(&root);
   d.root = std::move(root);
   return d;
 }

@@ -4,8 +4,8 @@
 // checks the same bytes.
 //
 // Why a second view of a resource beside the typed model: lint and baseline rules talk about
-// fields of any kind, including kinds this build does not decode yet (AuthorizationPolicy,
-// Workload, MeshConfig), and every finding must point at the line and column the user wrote.
+// fields of any kind, including kinds this build does not decode yet (AuthorizationPolicy),
+// and every finding must point at the line and column the user wrote.
 // The typed model has neither; the tree YamlReader builds has both. A ConfigDocument is plain
 // data: safe to copy and to share read-only across threads.
 
@@ -26,7 +26,8 @@ struct ConfigDocument {
   std::string name;  // metadata.name; "" when missing
   SourceLoc loc;     // where the document (or the List item) starts: the decoder's Resource::loc
   YamlNode root;     // the document; metadata.namespace is filled in when absent, positioned
-                     // at metadata, so rules may read it like any field
+                     // at metadata, and so are a MeshConfig's spec.trustDomain, spec.mtls
+                     // and spec.certificateTTL (at spec), so rules read what is enforced
 };
 
 // A document tree as a ConfigDocument. `file` is used for positions only.

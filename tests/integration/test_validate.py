@@ -4,9 +4,8 @@ allowed; 1 a problem or an error-level finding; 2 usage or a bad baseline file).
 
 The rules of examples/baseline.yaml that concern kinds this build decodes are exercised here
 end to end, each with a passing and a failing configuration; the ones about
-AuthorizationPolicy, Workload, MeshConfig and HTTPS listeners (and the lint rules) are unit
-tests on synthetic documents (tests/unit/config/baseline_test.cc), since the decoder refuses
-those kinds for now."""
+AuthorizationPolicy (and the lint rules) are unit tests on synthetic documents
+(tests/unit/config/baseline_test.cc), since the decoder refuses that kind for now."""
 
 import json
 import os
@@ -262,18 +261,43 @@ rules:
                          ["production-listeners-not-wildcard"])
 
     def test_refused_kinds_are_problems_not_findings(self):
-        # A Workload without an ALLOW policy breaks workload-has-allow-policy, but the kind
-        # does not decode yet: the problem says so, and no rule looks at it.
+        # An AuthorizationPolicy does not decode yet: the problem says so, and no rule (not
+        # even the lint, which is all about policies) looks at it.
         text = GOOD + """---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-nothing, namespace: production}
+spec: {action: ALLOW}
+"""
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 1)
+        self.assertIn("kind AuthorizationPolicy is not supported yet",
+                      out["problems"][0]["message"])
+        self.assertEqual(out["findings"], [])
+
+    def test_mesh_kinds_are_checked(self):
+        # A Workload decodes, so the rules about it apply: it has no ALLOW policy, and a
+        # configuration with Workloads needs MeshConfig default with mtls STRICT (left out,
+        # mtls is STRICT).
+        workload = """---
 apiVersion: gatehouse.dev/v1
 kind: Workload
 metadata: {name: orders, namespace: production}
 spec: {serviceAccount: orders, address: 127.0.0.1, port: 8080}
 """
-        rc, out, _ = self.check(text)
+        rc, out, _ = self.check(GOOD + workload)
         self.assertEqual(rc, 1)
-        self.assertIn("kind Workload is not supported yet", out["problems"][0]["message"])
-        self.assertEqual(out["findings"], [])
+        self.assertEqual(out["problems"], [])
+        self.assertEqual(sorted(f["rule"] for f in out["findings"]),
+                         ["mesh-mtls-strict", "workload-has-allow-policy"])
+        mesh = """---
+apiVersion: gatehouse.dev/v1
+kind: MeshConfig
+metadata: {name: default}
+spec: {}
+"""
+        rc, out, _ = self.check(GOOD + workload + mesh)
+        self.assertEqual([f["rule"] for f in out["findings"]], ["workload-has-allow-policy"])
 
     def test_json_without_baseline_has_findings_key(self):
         rc, out, _ = self.check(GOOD, baseline=None)

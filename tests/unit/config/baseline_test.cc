@@ -1261,6 +1261,12 @@ TEST_CASE("examples/baseline.yaml: spec rule 'mtls is STRICT'", "[config][baseli
   CHECK(example("mesh-mtls-strict",
                 workload + "kind: MeshConfig\nmetadata: {name: default}\nspec: {mtls: STRICT}\n") ==
         Lines{});
+  // mtls left out is STRICT, as the decoder has it (MeshConfigSpec's default).
+  CHECK(example("mesh-mtls-strict",
+                workload + "kind: MeshConfig\nmetadata: {name: default}\nspec: {}\n") == Lines{});
+  CHECK(example("mesh-mtls-strict",
+                workload + "kind: MeshConfig\nmetadata: {name: default}\nspec: {mtls: ~}\n") ==
+        Lines{});
   // A mesh listener brings the mesh in too; an edge-only configuration has nothing to check.
   CHECK(example("mesh-mtls-strict",
                 "kind: Listener\nmetadata: {name: in}\nspec: {protocol: MESH_INBOUND}\n")
