@@ -47,6 +47,7 @@ sources_for() {
     baseline_fuzzer) echo "$CONFIG_SRCS $BASELINE_SRCS $CONFIG_LIBS" ;;
     identity_fuzzer) echo "core/identity/spiffe.cc core/identity/token.cc core/identity/encoding.cc core/identity/files.cc
                           core/base/sha256.cc core/base/strings.cc $CONFIG_LIBS" ;;
+    enrollment_fuzzer) echo "core/identity/enrollment_wire.cc core/base/strings.cc" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
@@ -54,6 +55,7 @@ dict_for() {
   case "$1" in
     config_fuzzer | baseline_fuzzer) echo tests/fuzz/dict/config.dict ;;
     identity_fuzzer) echo tests/fuzz/dict/identity.dict ;;
+    enrollment_fuzzer) echo tests/fuzz/dict/enrollment.dict ;;
     *) echo tests/fuzz/dict/http.dict ;;
   esac
 }
