@@ -4,6 +4,8 @@
 //   cert issue    on the CA node only: a key made here and a certificate from the local CA,
 //                 without network or token (holding the CA key is the authority). Other nodes
 //                 get theirs with `gatehouse join`.
+//   cert renew    on a node that joined: a new key and certificate from the CA it joined,
+//                 authenticated by the current certificate (no token). Exit codes as join's.
 //
 // Exit codes of `cert status`: 0 when the node has a valid identity, 1 when it has none, when
 // it has expired, or when its files are damaged or too open (the check a monitoring probe
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cmd/gatehouse/cert_output.h"
 #include "cmd/gatehouse/cli.h"
 #include "cmd/gatehouse/config_files.h"
 #include "core/base/strings.h"
@@ -30,31 +33,9 @@ const char kCertUsage[] =
     "Commands:\n"
     "  status   show identity, serial, validity and renewal time\n"
     "  issue    on the CA node: issue this node's certificate from the local CA\n"
+    "  renew    on a joined node: renew now from the CA, authenticated by the current certificate\n"
     "\n"
     "Every command takes --help.\n";
-
-// "23h59m", "4m10s", "-2h5m" (negative: in the past).
-std::string formatSpan(int64_t seconds) {
-  std::string sign = seconds < 0 ? "-" : "";
-  uint64_t s = static_cast<uint64_t>(seconds < 0 ? -seconds : seconds);
-  char buf[48];
-  if (s >= 86400 * 2)
-    snprintf(buf, sizeof buf, "%llud%lluh", (unsigned long long)(s / 86400),
-             (unsigned long long)(s % 86400 / 3600));
-  else if (s >= 3600)
-    snprintf(buf, sizeof buf, "%lluh%llum", (unsigned long long)(s / 3600),
-             (unsigned long long)(s % 3600 / 60));
-  else
-    snprintf(buf, sizeof buf, "%llum%llus", (unsigned long long)(s / 60),
-             (unsigned long long)(s % 60));
-  return sign + buf;
-}
-
-std::string when(int64_t t, int64_t now) {
-  std::string out = formatTime(t * 1000);
-  out += t >= now ? " (in " + formatSpan(t - now) + ")" : " (" + formatSpan(now - t) + " ago)";
-  return out;
-}
 
 int certStatus(const std::vector<std::string>& args) {
   Flags f("cert status", {{"output", 'o'}, {"data-dir"}},
@@ -217,11 +198,48 @@ int certIssue(const std::vector<std::string>& args) {
     error("cert issue", issued.status().message());
     return kUnavailable;
   }
-  const int64_t now = time(nullptr);
-  printf("issued %s\n", issued->id.uri().c_str());
-  printf("serial:    %s\n", issued->certificate.serialHex.c_str());
-  printf("not after: %s\n", when(issued->certificate.notAfter, now).c_str());
-  printf("renewal:   %s\n", when(issued->renewAt(), now).c_str());
+  printIssued("issued", *issued, time(nullptr));
+  return kOk;
+}
+
+int certRenew(const std::vector<std::string>& args) {
+  Flags f("cert renew", {{"ca"}, {"data-dir"}},
+          "usage: gatehouse cert renew [--ca HOST:PORT] [--data-dir DIR]\n"
+          "\n"
+          "Renews this node's workload certificate now, from the CA it joined (the address\n"
+          "recorded by gatehouse join in DATA_DIR/identity/ca-address, or --ca). The current\n"
+          "certificate authenticates the request (no token); a new key is made here, and the\n"
+          "new key and certificate replace the old ones together. A node whose certificate has\n"
+          "expired must join again. On the CA node, gatehouse cert issue re-issues instead.\n"
+          "Exits 1 when the CA refuses, 2 for usage errors, 3 when the CA cannot be reached or\n"
+          "the identity cannot be read or written.\n");
+  if (!f.parse(args)) return kUsage;
+  if (f.helpRequested()) return kOk;
+  if (!f.positional().empty()) {
+    error("cert renew: " + f.positional().front(), "unexpected argument");
+    return kUsage;
+  }
+  const std::string dataDir = server::resolveDataDir(f.get("data-dir"));
+  const std::string idDir = dataDir + "/identity";
+  if (!identity::WorkloadIdentity::existsIn(idDir)) {
+    error("cert renew", "no workload identity in " + idDir + " (gatehouse join obtains one)");
+    return kProblem;
+  }
+  std::string address = f.get("ca", identity::joinedCaAddress(idDir));
+  if (address.empty()) {
+    if (identity::CertificateAuthority::existsIn(dataDir + "/ca"))
+      error("cert renew", "this node holds the CA; gatehouse cert issue re-issues its certificate");
+    else
+      error("cert renew", "no CA address recorded in " + idDir + "; pass --ca HOST:PORT");
+    return kUsage;
+  }
+  identity::EnrollmentFailure why = identity::EnrollmentFailure::kNone;
+  auto renewed = identity::renewWithCa(address, idDir, time(nullptr), &why);
+  if (!renewed.ok()) {
+    error("cert renew", renewed.status().message());
+    return exitFor(why);
+  }
+  printIssued("renewed", *renewed, time(nullptr));
   return kOk;
 }
 
@@ -239,6 +257,7 @@ int cmdCert(const std::vector<std::string>& args) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "status") return certStatus(rest);
   if (args[0] == "issue") return certIssue(rest);
+  if (args[0] == "renew") return certRenew(rest);
   error("cert " + args[0], "unknown command (see gatehouse cert --help)");
   return kUsage;
 }

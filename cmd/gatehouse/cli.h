@@ -66,5 +66,6 @@ int cmdRestore(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);
 int cmdCa(const std::vector<std::string>& args);
 int cmdCert(const std::vector<std::string>& args);
+int cmdJoin(const std::vector<std::string>& args);
 
 }  // namespace gh::cli

@@ -25,7 +25,8 @@ const char kUsage[] =
     "  backup     write a consistent copy of the configuration database\n"
     "  restore    bring back a configuration from a backup\n"
     "  ca         the mesh CA: create it, make join tokens\n"
-    "  cert       this node's workload certificate: status, issue (on the CA node)\n"
+    "  cert       this node's workload certificate: status, issue (on the CA node), renew\n"
+    "  join       obtain this node's workload identity from the mesh CA with a join token\n"
     "  version    print version and build information\n"
     "\n"
     "Every command takes --help.\n";
@@ -43,6 +44,7 @@ const Command kCommands[] = {
     {"audit", gh::cli::cmdAudit},       {"backup", gh::cli::cmdBackup},
     {"restore", gh::cli::cmdRestore},   {"version", gh::cli::cmdVersion},
     {"ca", gh::cli::cmdCa},             {"cert", gh::cli::cmdCert},
+    {"join", gh::cli::cmdJoin},
 };
 
 }  // namespace
