@@ -19,6 +19,11 @@ command -v nginx   >/dev/null 2>&1 || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v wrk     >/dev/null 2>&1 || need+=(wrk)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+# TLS scenarios: certificates (openssl CLI, python3-cryptography for the mesh PKI) and the
+# C compiler for wrk's no-resumption shim (see harness/tls.py).
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v cc      >/dev/null 2>&1 || need+=(gcc libc6-dev)
+python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(python3-cryptography)
 if ((${#need[@]})); then
   echo "bench: installing ${need[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -19,7 +19,6 @@ socket error or non-2xx/3xx response, if bytes read per request is below the bod
 wrk's output cannot be parsed, or if the proxy died or lost a process during the window.
 """
 
-import http.client
 import statistics
 import sys
 import time
@@ -28,12 +27,15 @@ from . import proc as procmod
 from . import wrk as wrkmod
 
 
-def check_response(server, path, expected, tries=2):
-    """GET path `tries` times over one connection: 200, exact body, connection kept open."""
+def check_response(server, path, expected, tries=2, headers=None, keepalive=True):
+    """GET path `tries` times over one connection: 200, exact body, connection kept open
+    (unless `keepalive` is False: then one request, and the proxy may close)."""
+    if not keepalive:
+        tries = 1
     try:
-        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        c = server.http_connection(timeout=5)
         for i in range(tries):
-            c.request("GET", path)
+            c.request("GET", path, headers=headers or {})
             r = c.getresponse()
             body = r.read()
             if r.status != 200:
@@ -49,19 +51,25 @@ def check_response(server, path, expected, tries=2):
         return False, f"GET {path}: {type(e).__name__}: {e}"
 
 
-def measure_once(ctx, server, path, body_len):
+def measure_once(ctx, server, path, body_len, headers=(), env=None):
+    """One measurement of `server` (its CPU = every process tree in server.proc.roots()).
+    headers/env: extra wrk request headers and environment (see wrk.run)."""
     url = server.url(path)
     notes = []
+    load = dict(threads=ctx.threads, connections=ctx.connections, cpu=ctx.load_cpu,
+                headers=headers, env=env)
     if ctx.warmup > 0:
-        w = wrkmod.run(url, threads=ctx.threads, connections=ctx.connections,
-                       seconds=max(1, round(ctx.warmup)), cpu=ctx.load_cpu)
+        w = wrkmod.run(url, seconds=max(1, round(ctx.warmup)), **load)
         if not w["ok"] or any(w["errors"].values()):
             notes.append(f"warm-up had errors: {w['errors']}")
+    roots = server.proc.roots()
+    parts = getattr(server.proc, "procs", [])  # the hops of a chain, each also on its own
     busy_a, total_a = procmod.cpu_busy_ticks(ctx.proxy_cpu)
-    snap_a = procmod.CpuSnapshot(server.proc.pid)
-    w = wrkmod.run(url, threads=ctx.threads, connections=ctx.connections,
-                   seconds=ctx.seconds, cpu=ctx.load_cpu)
-    snap_b = procmod.CpuSnapshot(server.proc.pid)
+    snap_a = procmod.CpuSnapshot(roots)
+    parts_a = [procmod.CpuSnapshot(p.pid) for p in parts]
+    w = wrkmod.run(url, seconds=ctx.seconds, **load)
+    parts_b = [procmod.CpuSnapshot(p.pid) for p in parts]
+    snap_b = procmod.CpuSnapshot(roots)
     busy_b, total_b = procmod.cpu_busy_ticks(ctx.proxy_cpu)
     cpu = snap_b - snap_a
     wall_s = snap_b.t - snap_a.t
@@ -79,6 +87,10 @@ def measure_once(ctx, server, path, body_len):
     run["sched_us_per_req"] = cpu["sched_us"] / reqs if reqs else None
     run["bytes_per_req"] = w["bytes_read"] / reqs if reqs and w["bytes_read"] else None
     run["proxy_core_busy"] = cpu["us"] / (wall_s * 1e6) if wall_s > 0 else None
+    if parts:
+        run["cpu_us_per_req_by_part"] = {
+            p.name: ((b - a)["us"] / reqs if reqs else None)
+            for p, a, b in zip(parts, parts_a, parts_b)}
     window_ticks = total_b - total_a
     foreign = (busy_b - busy_a) - cpu["ticks"]
     run["foreign_load"] = max(0.0, foreign / window_ticks) if window_ticks > 0 else None
@@ -143,6 +155,11 @@ def summarize(runs):
         return statistics.median(vals) if vals else None
 
     s["cpu_us_per_req"] = med(lambda r: r["cpu_us_per_req"])
+    part_names = sorted({n for r in valid for n in r.get("cpu_us_per_req_by_part", {})})
+    if part_names:
+        s["cpu_us_per_req_by_part"] = {
+            n: med(lambda r, n=n: r.get("cpu_us_per_req_by_part", {}).get(n))
+            for n in part_names}
     s["sched_us_per_req"] = med(lambda r: r["sched_us_per_req"])
     s["rps"] = med(lambda r: r["rps"])
     s["p50_us"] = med(lambda r: r["latency_us"].get("p50"))
@@ -160,7 +177,9 @@ def ratio(a, b):
 
 
 def interleave(ctx, tag, servers, cases):
-    """Measure every server on every case, interleaved. cases: [{name, path, body}].
+    """Measure every server on every case, interleaved. cases: [{name, path, body}], and
+    optionally headers ({name: value}, sent by the check and by wrk), keepalive (False: the
+    proxy is expected to close after each response) and wrk_env (extra environment for wrk).
 
     Returns [{name, path, body_bytes, runs: [...], summary: {proxy: {...}}, check: {...}}].
     A server whose response check fails on a case is not measured on it.
@@ -169,7 +188,9 @@ def interleave(ctx, tag, servers, cases):
     for case in cases:
         checks = {}
         for s in servers:
-            ok, msg = check_response(s, case["path"], case["body"])
+            ok, msg = check_response(s, case["path"], case["body"],
+                                     headers=case.get("headers"),
+                                     keepalive=case.get("keepalive", True))
             checks[s.name] = {"ok": ok, "message": msg}
             if not ok:
                 print(f"[{tag} {case['name']}] {s.name}: response check FAILED: {msg}",
@@ -182,7 +203,10 @@ def interleave(ctx, tag, servers, cases):
                 if not s.proc or not s.proc.alive():
                     checks[s.name] = {"ok": False, "message": "the proxy is no longer running"}
                     continue
-                r = measure_once(ctx, s, case["path"], len(case["body"]))
+                r = measure_once(ctx, s, case["path"], len(case["body"]),
+                                 headers=[f"{k}: {v}" for k, v in
+                                          case.get("headers", {}).items()],
+                                 env=case.get("wrk_env"))
                 r["round"] = i + 1
                 runs.append(r)
                 progress(f"{tag} {case['name']} {i + 1}/{ctx.runs}", r)
@@ -249,3 +273,29 @@ def markdown_table(case, order=("nginx", "haproxy", "gatehouse")):
         if not c["ok"]:
             lines.append(f"\n{LABELS.get(name, name)}: response check failed — {c['message']}")
     return "\n".join(lines)
+
+
+def md_invalid_runs(case):
+    """Report lines for the runs of a case that were excluded from the medians."""
+    return [f"\n- INVALID run: {r['proxy']} round {r['round']}: "
+            + "; ".join(n.splitlines()[0] for n in r["notes"])
+            for r in case["runs"] if not r["valid"]]
+
+
+def case_valid(case):
+    """Every run valid and every response check passed."""
+    return (all(r["valid"] for r in case["runs"])
+            and all(c["ok"] for c in case["check"].values()))
+
+
+def md_log_problems(log_problems):
+    out = []
+    for name, lines in log_problems.items():
+        if lines:
+            out.append(f"- {name} log: " + " / ".join(lines[:3])
+                       + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else ""))
+    return out
+
+
+def verdict(v):
+    return "–" if v is None else ("met" if v else "**not met**")

@@ -29,9 +29,10 @@ class Lineup:
         self.messages.append(msg)
 
     def start(self, make_proxies=None):
-        """Start the upstream, then each wanted proxy. A peer that cannot start is fatal
-        (the comparison would mean nothing); Gatehouse missing or failing is reported and the
-        peers are still measured."""
+        """Start the upstream, then each wanted proxy (make_proxies(ctx, upstream_port) gives
+        them; default: nginx, HAProxy, Gatehouse over plain HTTP). A peer that cannot start
+        is fatal (the comparison would mean nothing); Gatehouse missing or failing is
+        reported and the peers are still measured."""
         ctx = self.ctx
         up_port = ctx.port(0)
         self.upstream = srv.Upstream(ctx, up_port, ctx.load_cpu)
@@ -40,13 +41,13 @@ class Lineup:
         for p in candidates:
             if p.name not in ctx.proxies:
                 continue
-            if isinstance(p, srv.Gatehouse) and not ctx.gatehouse_built():
+            if p.is_gatehouse and not ctx.gatehouse_built():
                 self.say("gatehouse: not built")
                 continue
             try:
                 p.start()
             except srv.StartError as e:
-                if isinstance(p, srv.Gatehouse):
+                if p.is_gatehouse:
                     self.say(f"gatehouse: failed to start: {e}", error=True)
                     self.failed = True
                     continue

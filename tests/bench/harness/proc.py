@@ -78,12 +78,14 @@ def descendants(pid):
 
 
 class CpuSnapshot:
-    """CPU time of a process tree at one instant. `b - a` gives the consumption in between."""
+    """CPU time of a process tree (or of several: a two-hop chain) at one instant. `b - a`
+    gives the consumption in between."""
 
-    def __init__(self, root_pid):
+    def __init__(self, root_pids):
         self.t = time.monotonic()
         self.procs = {}  # pid -> (starttime, ticks, sched_ns)
-        for pid in descendants(root_pid):
+        roots = [root_pids] if isinstance(root_pids, int) else list(root_pids)
+        for pid in sorted({p for r in roots for p in descendants(r)}):
             try:
                 st = read_stat(pid)
                 ticks = int(st[11]) + int(st[12])  # fields 14 utime, 15 stime
@@ -156,6 +158,10 @@ class Proc:
     def alive(self):
         return self.popen.poll() is None
 
+    def roots(self):
+        """Root pids whose process trees are this server's CPU (see CpuSnapshot)."""
+        return [self.pid]
+
     def affinity(self):
         """CPU set of every thread of every process in the tree (to check that pinning held;
         a server that sets its own thread affinity would escape taskset)."""
@@ -205,6 +211,30 @@ class Proc:
         _write_pidfile()
 
 
+class ProcGroup:
+    """Several started processes that form one server under test (the two hops of a mesh
+    chain): alive while all are, CPU and affinity summed over all."""
+
+    def __init__(self, procs):
+        self.procs = list(procs)
+        self.pid = self.procs[0].pid
+
+    def alive(self):
+        return all(p.alive() for p in self.procs)
+
+    def roots(self):
+        return [p.pid for p in self.procs]
+
+    def affinity(self):
+        out = {}
+        for p in self.procs:
+            out.update(p.affinity())
+        return out
+
+    def log_tail(self, n=20):
+        return "\n".join(f"--- {p.name} ---\n{p.log_tail(n)}" for p in self.procs)
+
+
 class _Transient:
     """A short-lived command (wrk) listed in the pidfile while it runs."""
 
@@ -228,11 +258,12 @@ class _Transient:
         _write_pidfile()
 
 
-def run_tracked(cmd, timeout):
+def run_tracked(cmd, timeout, env=None):
     """Run a command to completion in its own process group, killed if we are interrupted.
-    Returns (exit code, combined stdout+stderr bytes)."""
+    `env`: extra environment variables. Returns (exit code, combined stdout+stderr bytes)."""
+    full_env = dict(os.environ, **env) if env else None
     popen = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+                             stderr=subprocess.STDOUT, start_new_session=True, env=full_env)
     t = _Transient(popen)
     _started.append(t)
     _write_pidfile()

@@ -54,15 +54,21 @@ def parse(out):
     return r
 
 
-def run(url, *, threads, connections, seconds, cpu, timeout_s="5s"):
-    """Run wrk once; returns the parsed report plus 'raw' output and 'ok' (parsed fully)."""
+def run(url, *, threads, connections, seconds, cpu, timeout_s="5s", headers=(), env=None):
+    """Run wrk once; returns the parsed report plus 'raw' output and 'ok' (parsed fully).
+    headers: extra request headers ("Name: value"); env: extra environment for wrk (the TLS
+    client settings of harness.tls)."""
     cmd = ["taskset", "-c", str(cpu), "wrk", f"-t{threads}", f"-c{connections}",
-           f"-d{seconds}s", f"--timeout={timeout_s}", "--latency", url]
-    code, out = proc.run_tracked(cmd, timeout=float(seconds) + 60)
+           f"-d{seconds}s", f"--timeout={timeout_s}", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd.append(url)
+    code, out = proc.run_tracked(cmd, timeout=float(seconds) + 60, env=env)
     out = out.decode(errors="replace")
     r = parse(out)
     r["raw"] = out
-    r["cmd"] = " ".join(cmd)
+    r["cmd"] = " ".join(f"{k}={v}" for k, v in (env or {}).items()) + (" " if env else "") \
+        + " ".join(f"'{c}'" if " " in c else c for c in cmd)
     r["exit_code"] = code
     r["ok"] = (code == 0 and r["requests"] is not None and r["rps"] is not None
                and "p99" in r["latency_us"] and "p50" in r["latency_us"])
