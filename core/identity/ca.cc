@@ -240,7 +240,8 @@ Result<std::string> CertificateAuthority::signPublicKey(std::string_view spkiDer
   bssl::UniquePtr<X509> cert(X509_new());
   if (!caCert || !cert || !X509_set_version(cert.get(), X509_VERSION_3) ||
       !setRandomSerial(cert.get()) ||
-      !setValidity(cert.get(), now - kBackdateSeconds, std::min(now + ttlSeconds, notAfter_)))
+      !setValidity(cert.get(), now - std::min(kBackdateSeconds, ttlSeconds / 4),
+                   std::min(now + ttlSeconds, notAfter_)))
     return sslError("building a certificate");
   if (!addName(X509_get_subject_name(cert.get()), "O", "gatehouse") ||
       !X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get())) ||

@@ -17,7 +17,9 @@
 //     keyCertSign); extKeyUsage serverAuth and clientAuth;
 //   - subject "O=gatehouse" (no CN: the identity is the SAN and nothing else);
 //   - a random positive 128-bit serial number;
-//   - notBefore five minutes in the past (peers' clocks differ), notAfter = now + ttl,
+//   - notBefore five minutes in the past (peers' clocks differ; a quarter of the ttl when
+//     that is shorter, so a short-lived certificate still renews after issuance, not at
+//     once), notAfter = now + ttl,
 //     clamped to the root's notAfter (a leaf never outlives its issuer);
 //   - subject and authority key identifiers, ECDSA-with-SHA256 signature.
 // The CA signs public keys only: keys are made where they are used (keys.h).

@@ -55,7 +55,7 @@ SvidVerdict verifyPinnedServer(const std::vector<std::string>& chainDer, const J
     return v;
   }
   std::vector<TrustBundle> bundle = {{std::string(token.spiffeId.trustDomain()), {*pinned}}};
-  return verifySvid(chainDer, bundle, now);
+  return verifySvid(chainDer, bundle, now, SvidRole::kServer);
 }
 
 Result<WorkloadIdentity> acceptIssued(const IssuedCertificate& issued, const PrivateKey& key,

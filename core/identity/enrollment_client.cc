@@ -206,7 +206,7 @@ Result<WorkloadIdentity> renewWithCa(const std::string& caAddress, const std::st
   request.body = wire::jsonObject({{"csr", *csr}});
   request.clientIdentity = &*current;
   request.verifyServer = [&](const std::vector<std::string>& chain) -> Status {
-    SvidVerdict v = verifySvid(chain, {{td, roots}}, now);
+    SvidVerdict v = verifySvid(chain, {{td, roots}}, now, SvidRole::kServer);
     if (v.ok()) return okStatus();
     return Status::error("the CA at " + caAddress +
                          " presents a certificate this node's trust bundle does not vouch for (" +

@@ -280,7 +280,7 @@ Reply EnrollmentServer::Impl::renew(std::string_view body,
                                     const std::string& peer) {
   const int64_t now = time(nullptr);
   std::vector<TrustBundle> bundles = {{ca->trustDomain(), {ca->certificateDer()}}};
-  SvidVerdict v = verifySvid(peerChain, bundles, now);
+  SvidVerdict v = verifySvid(peerChain, bundles, now, SvidRole::kClient);
   if (!v.ok()) {
     std::string why = std::string(svidErrorName(v.error)) + ": " +
                       (v.error == SvidError::kNoCertificate

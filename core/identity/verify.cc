@@ -42,6 +42,8 @@ const char* svidErrorName(SvidError e) {
       return "expired";
     case SvidError::kUntrusted:
       return "untrusted";
+    case SvidError::kExtendedKeyUsage:
+      return "extended_key_usage";
     case SvidError::kCount:
       break;
   }
@@ -49,7 +51,7 @@ const char* svidErrorName(SvidError e) {
 }
 
 SvidVerdict verifySvid(const std::vector<std::string>& chainDer,
-                       const std::vector<TrustBundle>& bundles, int64_t now) {
+                       const std::vector<TrustBundle>& bundles, int64_t now, SvidRole role) {
   if (chainDer.empty()) return reject(SvidError::kNoCertificate, "the peer sent no certificate");
   std::vector<bssl::UniquePtr<X509>> chain;
   for (const std::string& der : chainDer) {
@@ -75,6 +77,15 @@ SvidVerdict verifySvid(const std::vector<std::string>& chainDer,
     return reject(SvidError::kKeyUsage, "the leaf's keyUsage lacks digitalSignature");
   if (usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))
     return reject(SvidError::kKeyUsage, "the leaf's keyUsage allows signing certificates or CRLs");
+
+  if (role != SvidRole::kAny) {
+    // The peer's role must be among the purposes its certificate was issued for.
+    uint32_t need = role == SvidRole::kClient ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+    if (!(flags & EXFLAG_XKUSAGE) || !(X509_get_extended_key_usage(leaf) & need))
+      return reject(SvidError::kExtendedKeyUsage,
+                    std::string("the leaf's extendedKeyUsage lacks ") +
+                        (role == SvidRole::kClient ? "clientAuth" : "serverAuth"));
+  }
 
   std::vector<std::string> uris = x509::uriSans(leaf);
   if (uris.empty()) return reject(SvidError::kNoUriSan, "the leaf has no URI subjectAltName");

@@ -10,6 +10,8 @@
 //   3. kLeafIsCa         the leaf says CA:TRUE (a CA must never act as a workload)
 //   4. kKeyUsage         the leaf has no keyUsage, lacks digitalSignature, or allows
 //                        keyCertSign or cRLSign
+//      kExtendedKeyUsage when the peer's role is given: the leaf has no extendedKeyUsage or
+//                        it lacks clientAuth (a client) / serverAuth (a server)
 //   5. kNoUriSan         the leaf has no URI subjectAltName
 //   6. kManyUriSans      it has more than one (the identity would be ambiguous)
 //   7. kNotSpiffe        the URI is not a valid SPIFFE ID (wrong scheme, bad syntax)
@@ -45,8 +47,12 @@ enum class SvidError : uint8_t {
   kNotYetValid,
   kExpired,
   kUntrusted,
+  kExtendedKeyUsage,
   kCount
 };
+
+// The role the peer plays in the connection being verified, for the extendedKeyUsage check.
+enum class SvidRole : uint8_t { kAny, kClient, kServer };
 
 // The label value: "no_certificate", "malformed", "leaf_is_ca", ...
 const char* svidErrorName(SvidError e);
@@ -68,6 +74,7 @@ struct SvidVerdict {
 // `chainDer`: the leaf first, then any intermediates, as the peer sent them. `bundles`: ours
 // and those of federated trust domains. `now`: Unix seconds.
 SvidVerdict verifySvid(const std::vector<std::string>& chainDer,
-                       const std::vector<TrustBundle>& bundles, int64_t now);
+                       const std::vector<TrustBundle>& bundles, int64_t now,
+                       SvidRole role = SvidRole::kAny);
 
 }  // namespace gh::identity

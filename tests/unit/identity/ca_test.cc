@@ -9,6 +9,7 @@
 #include "core/identity/certificate.h"
 #include "core/identity/encoding.h"
 #include "core/identity/keys.h"
+#include "core/identity/workload.h"
 #include "tests/unit/identity/identity_test_util.h"
 
 using namespace gh::identity;
@@ -125,6 +126,14 @@ TEST_CASE("A leaf follows the X.509-SVID rules, field by field", "[identity][ca]
 
   CHECK(info.notBefore == kNow - 300);
   CHECK(info.notAfter == kNow + 86400);
+  // A short-lived certificate is backdated by a quarter of its life at most, so that its
+  // half-life (when it renews) comes after it was issued, not before.
+  auto shortLived =
+      CertificateInfo::fromDer(ca->signPublicKey(key->publicKeyDer(), id, 40, kNow).value())
+          .value();
+  CHECK(shortLived.notBefore == kNow - 10);
+  CHECK(shortLived.notAfter == kNow + 40);
+  CHECK(renewalTime(shortLived.notBefore, shortLived.notAfter, "x") > kNow);
   CHECK_FALSE(info.isCa);
   REQUIRE(info.uriSans.size() == 1);
   CHECK(info.uriSans[0] == "spiffe://cluster.local/ns/prod/sa/web");

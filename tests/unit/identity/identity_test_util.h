@@ -69,6 +69,7 @@ struct CertBuilder {
   std::vector<std::string> uris;
   std::optional<bool> ca = false;                      // nullopt: no basicConstraints
   std::optional<int> keyUsage = KU_DIGITAL_SIGNATURE;  // nullopt: no keyUsage
+  std::vector<int> extendedKeyUsage;                   // NIDs; empty: no extendedKeyUsage
   int64_t notBefore = time(nullptr) - 3600;
   int64_t notAfter = time(nullptr) + 86400;
   std::string cn;
@@ -102,6 +103,11 @@ struct CertBuilder {
         if (*keyUsage & (bit < 8 ? (0x80 >> bit) : 0x8000))
           ASN1_BIT_STRING_set_bit(ku.get(), bit, 1);
       REQUIRE(X509_add1_ext_i2d(x.get(), NID_key_usage, ku.get(), 1, 0));
+    }
+    if (!extendedKeyUsage.empty()) {
+      bssl::UniquePtr<EXTENDED_KEY_USAGE> eku(sk_ASN1_OBJECT_new_null());
+      for (int nid : extendedKeyUsage) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(nid));
+      REQUIRE(X509_add1_ext_i2d(x.get(), NID_ext_key_usage, eku.get(), 0, 0));
     }
     if (!uris.empty()) {
       bssl::UniquePtr<GENERAL_NAMES> sans(GENERAL_NAMES_new());

@@ -116,6 +116,29 @@ TEST_CASE("verifySvid: key usage", "[identity][verify]") {
   CHECK(verdictOf(b.der(), root) == SvidError::kNone);
 }
 
+TEST_CASE("verifySvid: extended key usage for the peer's role", "[identity][verify]") {
+  TestRoot root;
+  auto key = newKey();
+  CertBuilder b = root.leaf(key.get());
+  auto check = [&](SvidRole role) {
+    SvidVerdict v = verifySvid({b.der()}, bundleOf(root), time(nullptr), role);
+    INFO(v.detail);
+    return v.error;
+  };
+  // Without a role (the enrollment decisions) extendedKeyUsage is not looked at.
+  CHECK(check(SvidRole::kAny) == SvidError::kNone);
+  CHECK(check(SvidRole::kClient) == SvidError::kExtendedKeyUsage);  // none at all
+  b.extendedKeyUsage = {NID_server_auth};
+  CHECK(check(SvidRole::kClient) == SvidError::kExtendedKeyUsage);
+  CHECK(check(SvidRole::kServer) == SvidError::kNone);
+  b.extendedKeyUsage = {NID_client_auth};
+  CHECK(check(SvidRole::kClient) == SvidError::kNone);
+  CHECK(check(SvidRole::kServer) == SvidError::kExtendedKeyUsage);
+  b.extendedKeyUsage = {NID_server_auth, NID_client_auth};
+  CHECK(check(SvidRole::kClient) == SvidError::kNone);
+  CHECK(check(SvidRole::kServer) == SvidError::kNone);
+}
+
 TEST_CASE("verifySvid: no URI SAN", "[identity][verify]") {
   TestRoot root;
   auto key = newKey();
