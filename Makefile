@@ -56,14 +56,14 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ $(LIBS) -o $@ 2> $(BUILD)/link-unit.log || (cat $(BUILD)/link-unit.log; false)
 
-DEPS_http     := base event net upstream config route telemetry tls
+DEPS_http     := base event net upstream config route telemetry tls identity
 DEPS_route    := base
 DEPS_upstream := base event net
 DEPS_config := base http route upstream net event telemetry tls identity
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event
-DEPS_tls    := base event net
+DEPS_tls    := base event net identity
 DEPS_identity := base
 mod_objs = $(patsubst %.cc,$(BUILD)/obj/%.o,$(foreach m,base $(DEPS_$(1)) $(1),$(wildcard core/$(m)/*.cc)))
 unit-%: $(BUILD)/obj/tests/unit/catch_main.o
@@ -99,6 +99,17 @@ bench: $(BUILD)/gatehouse
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# Debian package: build/gatehouse_$(VERSION)_amd64.deb (packaging/build-deb.sh). test-package
+# installs, upgrades and purges it on this machine as root (tests/package/run.sh).
+.PHONY: deb test-package
+deb: $(BUILD)/gatehouse
+	@tests/package/deps.sh
+	@packaging/build-deb.sh $(BUILD)/gatehouse $(BUILD)
+
+test-package: $(BUILD)/gatehouse
+	@tests/package/deps.sh
+	@tests/package/run.sh $(BUILD)/gatehouse
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/gatehouse $(BUILD)/libgatehouse.a $(BUILD)/tests

@@ -5,24 +5,67 @@
 
 namespace gh::config {
 
-Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources) {
+namespace {
+
+// Builds an HTTPRoute in code (never stored): how mesh listeners reuse the route table. The
+// names of the services such routes lead to hold a ':' so they cannot meet a user's.
+Resource syntheticRoute(std::vector<std::string> hostnames, const std::string& ns,
+                        const std::string& service) {
+  Resource r;
+  r.kind = Kind::kHttpRoute;
+  r.meta.ns = ns;
+  r.meta.name = "mesh:" + service;
+  HttpRouteSpec spec;
+  spec.hostnames = std::move(hostnames);
+  RouteRule rule;
+  BackendRef b;
+  b.name = service;
+  b.ns = ns;
+  rule.backendRefs.push_back(std::move(b));
+  spec.rules.push_back(std::move(rule));
+  r.spec = std::move(spec);
+  return r;
+}
+
+}  // namespace
+
+bool needsIdentity(const std::vector<Resource>& resources) {
+  for (const Resource& r : resources) {
+    if (r.kind == Kind::kService && r.service().mesh) return true;
+    if (r.kind == Kind::kListener && (r.listener().protocol == Protocol::kMeshInbound ||
+                                      r.listener().protocol == Protocol::kMeshOutbound))
+      return true;
+  }
+  return false;
+}
+
+Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
+                                                const NodeIdentity* identity) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
+  MeshConfigSpec meshConfig;
+  for (const Resource& r : resources)
+    if (r.kind == Kind::kMeshConfig) meshConfig = r.meshConfig();
+  snap->mesh.trustDomain = meshConfig.trustDomain;
+  snap->mesh.mtls = meshConfig.mtls;
+  snap->usesMesh = needsIdentity(resources);
+  if (snap->usesMesh) {
+    if (!identity)
+      return Status::error(
+          "the configuration has mesh listeners or Services but this node has no workload "
+          "identity: run `gatehouse join` (or `gatehouse cert issue` on the CA node)");
+    if (identity->trustDomain != meshConfig.trustDomain)
+      return Status::error("this node's identity " + identity->spiffeId +
+                           " is not in the mesh's trust domain " + meshConfig.trustDomain);
+    snap->mesh.localIdentity = identity->spiffeId;
+  }
+
   std::map<std::pair<std::string, std::string>, uint32_t> serviceIndex;
-  for (const Resource& r : resources) {
-    if (r.kind != Kind::kService) continue;
-    const ServiceSpec& spec = r.service();
-    upstream::Service s;
-    s.ns = r.meta.ns;
-    s.name = r.meta.name;
-    s.label = r.meta.ns + "/" + r.meta.name;
-    s.index = static_cast<uint32_t>(snap->services.size());
-    s.directResponse = spec.directResponse;
-    s.connectTimeoutMs = spec.connectTimeoutMs;
-    s.idleTimeoutMs = spec.idleTimeoutMs;
+  bool anyMeshService = false;
+  auto addService = [&](upstream::Service s, const std::vector<Endpoint>& endpoints) -> Status {
     uint64_t cum = 0;
-    for (const Endpoint& e : spec.endpoints) {
+    for (const Endpoint& e : endpoints) {
       upstream::Endpoint ep;
       if (!net::Address::parse(e.address, e.port, &ep.address))
         return Status::error("Service " + s.label + ": bad endpoint address " + e.address);
@@ -32,14 +75,55 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
       s.cumulativeWeight.push_back(cum);
       s.endpoints.push_back(std::move(ep));
     }
+    s.index = static_cast<uint32_t>(snap->services.size());
     serviceIndex[{s.ns, s.name}] = s.index;
     snap->services.push_back(std::move(s));
+    return okStatus();
+  };
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kService) continue;
+    const ServiceSpec& spec = r.service();
+    upstream::Service s;
+    s.ns = r.meta.ns;
+    s.name = r.meta.name;
+    s.label = r.meta.ns + "/" + r.meta.name;
+    s.directResponse = spec.directResponse;
+    s.connectTimeoutMs = spec.connectTimeoutMs;
+    s.idleTimeoutMs = spec.idleTimeoutMs;
+    if (spec.mesh) {
+      anyMeshService = true;
+      s.mesh = true;
+      s.identity = spec.identity;
+      s.poolIdentity = spec.identity.empty() ? "*" : spec.identity;
+    }
+    if (Status st = addService(std::move(s), spec.endpoints); !st.ok()) return st;
+  }
+  // The Workloads, as services a MESH_INBOUND listener forwards to.
+  std::map<std::pair<std::string, std::string>, std::string> workloadService;
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kWorkload) continue;
+    upstream::Service s;
+    s.ns = r.meta.ns;
+    s.name = "workload:" + r.meta.name;
+    s.label = "workload/" + r.meta.ns + "/" + r.meta.name;
+    workloadService[{r.meta.ns, r.meta.name}] = s.name;
+    Endpoint e;
+    e.address = r.workload().address;
+    e.port = r.workload().port;
+    if (Status st = addService(std::move(s), {e}); !st.ok()) return st;
   }
   auto resolve = [&](std::string_view ns, std::string_view name) -> std::optional<uint32_t> {
     auto it = serviceIndex.find({std::string(ns), std::string(name)});
     if (it == serviceIndex.end()) return std::nullopt;
     return it->second;
   };
+
+  std::shared_ptr<const tls::ServerContext> inboundContext;
+  if (anyMeshService) {
+    auto client = tls::ClientContext::build(identity->certificate, identity->trust);
+    if (!client.ok()) return client.status();
+    snap->mesh.client = std::move(client.value());
+  }
 
   for (const Resource& r : resources) {
     if (r.kind != Kind::kListener) continue;
@@ -48,8 +132,9 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     l.ns = r.meta.ns;
     l.name = r.meta.name;
     l.spec = spec;
+    std::string what = "Listener " + l.ns + "/" + l.name + ": ";
     if (!net::Address::parse(spec.address, spec.port, &l.address))
-      return Status::error("Listener " + l.ns + "/" + l.name + ": bad address " + spec.address);
+      return Status::error(what + "bad address " + spec.address);
     l.key = l.address.toString();
     l.limits.maxRequestLine = spec.http.maxRequestLineBytes;
     l.limits.maxHeaderBytes = spec.http.maxHeaderBytes;
@@ -62,26 +147,66 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
       options.minVersion =
           spec.tls->minVersion == TlsVersion::kTls13 ? tls::Version::kTls13 : tls::Version::kTls12;
       auto context = tls::ServerContext::build(options);
-      if (!context.ok())
-        return Status::error("Listener " + l.ns + "/" + l.name + ": " + context.status().message());
+      if (!context.ok()) return Status::error(what + context.status().message());
       l.tls = std::move(context.value());
     }
 
+    std::vector<Resource> synthetic;  // kept alive until the table is compiled
     std::vector<const Resource*> attached;
-    for (const Resource& rr : resources) {
-      if (rr.kind != Kind::kHttpRoute) continue;
-      for (const ParentRef& p : rr.route().parentRefs) {
-        const std::string& pns = p.ns.empty() ? rr.meta.ns : p.ns;
-        if (p.name == l.name && pns == l.ns) {
-          attached.push_back(&rr);
-          break;
+    if (spec.protocol == Protocol::kMeshInbound) {
+      // Everything that arrives goes to the Workload (authorization decides who may).
+      if (!inboundContext) {
+        auto context = tls::ServerContext::buildMesh(identity->certificate, identity->trust,
+                                                     meshConfig.mtls == MtlsMode::kStrict);
+        if (!context.ok()) return Status::error(what + context.status().message());
+        inboundContext = std::move(context.value());
+      }
+      l.tls = inboundContext;
+      l.plaintextAllowed = meshConfig.mtls == MtlsMode::kPermissive;
+      std::pair<std::string, std::string> key{l.ns, spec.workload};
+      if (spec.workload.empty() && workloadService.size() == 1)
+        key = workloadService.begin()->first;
+      auto it = workloadService.find(key);
+      if (it == workloadService.end()) return Status::error(what + "no Workload to forward to");
+      synthetic.push_back(syntheticRoute({}, key.first, it->second));
+      attached.push_back(&synthetic.back());
+    } else {
+      for (const Resource& rr : resources) {
+        if (rr.kind != Kind::kHttpRoute) continue;
+        for (const ParentRef& p : rr.route().parentRefs) {
+          const std::string& pns = p.ns.empty() ? rr.meta.ns : p.ns;
+          if (p.name == l.name && pns == l.ns) {
+            attached.push_back(&rr);
+            break;
+          }
         }
       }
     }
     auto table = route::RouteTable::compile(attached, resolve);
-    if (!table.ok())
-      return Status::error("Listener " + l.ns + "/" + l.name + ": " + table.status().message());
+    if (!table.ok()) return Status::error(what + table.status().message());
     l.routes = table.value();
+
+    if (spec.protocol == Protocol::kMeshOutbound) {
+      // Host `name.namespace` always; bare `name` for the Service of that name in the
+      // listener's namespace, else for the only Service of that name.
+      std::map<std::string, std::vector<const upstream::Service*>> byName;
+      for (const upstream::Service& s : snap->services)
+        if (s.name.find(':') == std::string::npos) byName[s.name].push_back(&s);
+      std::vector<Resource> routes;
+      routes.reserve(snap->services.size());
+      for (const auto& [name, services] : byName) {
+        for (const upstream::Service* s : services) {
+          std::vector<std::string> hosts{s->name + "." + s->ns};
+          if (services.size() == 1 || s->ns == l.ns) hosts.push_back(s->name);
+          routes.push_back(syntheticRoute(std::move(hosts), s->ns, s->name));
+        }
+      }
+      std::vector<const Resource*> pointers;
+      for (const Resource& rr : routes) pointers.push_back(&rr);
+      auto byHost = route::RouteTable::compile(pointers, resolve);
+      if (!byHost.ok()) return Status::error(what + byHost.status().message());
+      l.serviceRoutes = byHost.value();
+    }
     snap->listeners.push_back(std::move(l));
   }
   snap->resources = std::move(resources);

@@ -18,10 +18,23 @@
 #include "core/http/parser.h"
 #include "core/net/address.h"
 #include "core/route/route_table.h"
+#include "core/tls/client_context.h"
+#include "core/tls/peer.h"
 #include "core/tls/server_context.h"
 #include "core/upstream/service.h"
 
 namespace gh::config {
+
+// This node's workload identity as compile() needs it: read by the server from
+// DATA_DIR/identity/ (identity::WorkloadIdentity) and passed to every compile, so a renewed
+// certificate reaches new connections by compiling the same version again.
+struct NodeIdentity {
+  std::string spiffeId;      // ours, "spiffe://td/ns/x/sa/y"
+  std::string trustDomain;
+  std::shared_ptr<const tls::Certificate> certificate;  // leaf and key
+  std::shared_ptr<const tls::PeerTrust> trust;          // the roots we trust
+  int64_t notAfter = 0;
+};
 
 struct CompiledListener {
   std::string ns;
@@ -31,20 +44,41 @@ struct CompiledListener {
   net::Address address;
   http::Limits limits;
   std::shared_ptr<const route::RouteTable> routes;
-  // HTTPS: certificates, SNI and tickets. New connections take the one of the worker's
-  // current snapshot; a connection keeps the one it was accepted with.
+  // HTTPS: certificates, SNI and tickets; MESH_INBOUND: the workload certificate and peer
+  // verification. New connections take the one of the worker's current snapshot; a
+  // connection keeps the one it was accepted with.
   std::shared_ptr<const tls::ServerContext> tls;
+  bool plaintextAllowed = false;  // MESH_INBOUND under PERMISSIVE
+  // MESH_OUTBOUND: when no attached route matches, the Host names a Service (`name` or
+  // `name.namespace`, spec/mesh.md "Outbound"). Null elsewhere.
+  std::shared_ptr<const route::RouteTable> serviceRoutes;
+};
+
+// The mesh as this node takes part in it. `client` is set when a mesh Service exists.
+struct MeshRuntime {
+  std::string localIdentity;  // our SPIFFE ID: "By" in x-forwarded-client-cert
+  std::string trustDomain;
+  MtlsMode mtls = MtlsMode::kStrict;
+  std::shared_ptr<const tls::ClientContext> client;
 };
 
 struct Snapshot {
   int64_t version = 0;
   std::vector<CompiledListener> listeners;
-  std::vector<upstream::Service> services;  // services[i].index == i
+  std::vector<upstream::Service> services;  // services[i].index == i; Workloads behind
+                                            // MESH_INBOUND listeners come last
   std::vector<Resource> resources;          // the decoded set, for dumps and diffs
+  MeshRuntime mesh;
+  bool usesMesh = false;  // a mesh listener or a mesh Service exists (needs an identity)
 };
 
+// Whether a resource set needs this node's workload identity (a mesh listener or Service).
+bool needsIdentity(const std::vector<Resource>& resources);
+
 // Compiles a validated resource set. Fails only on what validation cannot see (it should
-// normally have caught everything).
-Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources);
+// normally have caught everything) and when the mesh needs `identity` and there is none (or it
+// belongs to another trust domain).
+Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
+                                                const NodeIdentity* identity = nullptr);
 
 }  // namespace gh::config

@@ -178,6 +178,9 @@ RequestField classifyRequestField(std::string_view n) {
     case 17:
       if (iequals(n, "x-forwarded-proto")) return RequestField::kForwardedProto;
       break;
+    case 23:
+      if (iequals(n, "x-forwarded-client-cert")) return RequestField::kDrop;  // ours only
+      break;
   }
   return isHopByHop(n) ? RequestField::kDrop : RequestField::kForward;
 }
@@ -190,7 +193,8 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   // Nothing below writes more than the received head (fields are only dropped), the new
   // request line and Host, the modifiers, and the fixed fields we add.
   Writer w(out, h.headLength + in.path.size() + in.query.size() + 2 * in.host.size() +
-                    in.clientIp.size() + mods.bytes() + 256);
+                    in.clientIp.size() + mods.bytes() + in.peerIdentity.size() +
+                    in.peerHash.size() + in.localIdentity.size() + 256);
   w.put(h.method);
   w.put(' ');
   w.put(in.path);
@@ -246,6 +250,15 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
                                                : std::string_view("http"));
   if (!mods.overrides("x-forwarded-host"))
     w.header("X-Forwarded-Host", xfh.empty() ? h.host : xfh);
+  if (!in.peerIdentity.empty() && !mods.overrides("x-forwarded-client-cert")) {
+    w.put("x-forwarded-client-cert: By=");
+    w.put(in.localIdentity);
+    w.put(";Hash=");
+    w.put(in.peerHash);
+    w.put(";URI=");
+    w.put(in.peerIdentity);
+    w.put("\r\n");
+  }
   if (mods.overrides("x-request-id")) {
     // set or removed by the route
   } else if (!requestId.empty()) {

@@ -31,6 +31,13 @@ struct RequestHeadInput {
   bool secure = false;  // the client connection is TLS: X-Forwarded-Proto https
   const std::vector<config::RouteFilter>* filters = nullptr;
   uint64_t random[2] = {0, 0};  // entropy for a generated x-request-id
+  // A verified mesh peer (both set, or both empty): forwarded as x-forwarded-client-cert in
+  // Envoy's format, By=<localIdentity>;Hash=<peerHash>;URI=<peerIdentity>. An
+  // x-forwarded-client-cert field the client sent is always dropped, so the header cannot be
+  // forged from outside.
+  std::string_view peerIdentity;
+  std::string_view peerHash;
+  std::string_view localIdentity;
 };
 void serializeRequest(const RequestHeadInput& in, std::string& out);
 

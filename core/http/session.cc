@@ -10,6 +10,7 @@
 #include "core/base/strings.h"
 #include "core/http/serialize.h"
 #include "core/net/socket.h"
+#include "core/tls/tls_transport.h"
 
 namespace gh::http {
 
@@ -479,6 +480,7 @@ Session::PhaseResult Session::phaseRoute() {
   std::string_view path = x.path == "*" ? std::string_view("/") : std::string_view(x.path);
   route::Request rq{x.host, path, x.target.query, x.req.method, &x.req.headers};
   x.match = x.listener->routes->match(rq);
+  if (!x.match.rule && x.listener->serviceRoutes) x.match = x.listener->serviceRoutes->match(rq);
   if (!x.match.rule) {
     errorReply(404, LocalReason::kNoRoute, "no route\n");
     return PhaseResult::kRespond;
@@ -548,7 +550,7 @@ Session::PhaseResult Session::phaseSelectUpstream() {
 Session::PhaseResult Session::phaseUpstreamRequest() {
   Exchange& x = *ex_;
   ctx_.counters.upstreamRqTotal.inc();
-  x.up = ctx_.pool.take(x.endpoint->address);
+  x.up = ctx_.pool.take(x.endpoint->address, x.service->poolIdentity);
   if (x.up) {
     x.reused = true;
     ctx_.counters.upstreamCxReused.inc();
@@ -573,7 +575,14 @@ void Session::connectUpstream() {
   }
   ctx_.counters.upstreamCxTotal.inc();
   ctx_.counters.upstreamCxActive.inc();
-  x.up = std::make_unique<upstream::Connection>(ctx_.loop, fd.value(), x.endpoint->address);
+  std::unique_ptr<net::Transport> tls;
+  if (x.service->mesh) {
+    // Mutual TLS with this node's identity, checked against the Service's (spec/mesh.md).
+    tls = std::make_unique<tls::TlsTransport>(x.snapshot->get().mesh.client, fd.value(),
+                                              &ctx_.counters, x.service->identity);
+  }
+  x.up = std::make_unique<upstream::Connection>(ctx_.loop, fd.value(), x.endpoint->address,
+                                                std::move(tls), x.service->poolIdentity);
   x.up->stream().setHandler(&upHandler_);
   x.connecting = true;
   x.up->stream().waitWritable();
@@ -603,6 +612,14 @@ void Session::onUpstreamDrained() {
       upstreamFailed(LocalReason::kUpstreamConnectFailed);
       return;
     }
+    if (up.transport().handshaking()) {
+      // The mTLS handshake runs under the connect timeout: a connection is usable once the
+      // peer has proved its identity.
+      x.connecting = true;
+      upstreamTimer_.arm(x.service->connectTimeoutMs);
+      advanceUpstreamHandshake();
+      return;
+    }
     sendRequestHead();
     return;
   }
@@ -619,6 +636,33 @@ void Session::onUpstreamDrained() {
     forwardRequestBody();
     if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone) down_.enableRead();
   }
+}
+
+void Session::advanceUpstreamHandshake() {
+  Exchange& x = *ex_;
+  net::Stream& up = x.up->stream();
+  int r = const_cast<net::Transport&>(up.transport()).handshake(up.fd());
+  if (r == 1) {
+    x.connecting = false;
+    upstreamTimer_.cancel();
+    sendRequestHead();
+    return;
+  }
+  if (errno == EAGAIN) {
+    if (up.transport().wantsWrite()) {
+      up.waitWritable();
+    } else {
+      up.enableRead();
+    }
+    return;
+  }
+  x.connecting = false;
+  upstreamTimer_.cancel();
+  const auto& peer = static_cast<const tls::TlsTransport&>(up.transport()).peer();
+  LOG_WARN("mTLS to %s (Service %s) failed: %s", x.endpoint->label.c_str(),
+           x.service->label.c_str(),
+           peer.detail.empty() ? "TLS handshake error" : peer.detail.c_str());
+  upstreamFailed(LocalReason::kUpstreamTlsFailed);
 }
 
 void Session::sendRequestHead() {
@@ -665,6 +709,11 @@ void Session::serializeRequestHead(std::string& out) {
   in.filters = &x.match.rule->filters;
   in.random[0] = ctx_.random();
   in.random[1] = ctx_.random();
+  in.peerIdentity = down_.transport().peerIdentity();
+  if (!in.peerIdentity.empty()) {
+    in.peerHash = down_.transport().peerCertificateHash();
+    in.localIdentity = x.snapshot->get().mesh.localIdentity;
+  }
   serializeRequest(in, out);
 }
 
@@ -735,6 +784,10 @@ void Session::forwardRequestBody() {
 
 void Session::onUpstreamReadable() {
   if (!ex_ || !ex_->up) return;
+  if (ex_->connecting) {
+    advanceUpstreamHandshake();
+    return;
+  }
   if (state_ == State::kTunnel) {
     pumpTunnel(ex_->up->stream(), down_);
     return;

@@ -111,6 +111,7 @@ class Session final : public net::Stream::Handler {
   void connectUpstream();
   void onUpstreamReadable();
   void onUpstreamDrained();
+  void advanceUpstreamHandshake();  // client side of mTLS to a mesh Service
   void sendRequestHead();
   void serializeRequestHead(std::string& out);
   void forwardRequestBody();

@@ -50,6 +50,13 @@ class Transport {
   virtual bool secure() const { return false; }
   // The connection is still being set up (a TLS handshake): no application byte can come yet.
   virtual bool handshaking() const { return false; }
+  // Client side: advances the handshake. 1 done; -1 with errno EAGAIN to wait (for
+  // writability when wantsWrite(), else readability), or another errno when it failed.
+  virtual int handshake(int fd) { return 1; }
+  // The peer's verified identity (a SPIFFE ID) on a mutual-TLS connection, else empty.
+  virtual std::string_view peerIdentity() const { return {}; }
+  // Hex SHA-256 of the peer's certificate when peerIdentity() is set.
+  virtual std::string_view peerCertificateHash() const { return {}; }
   static Transport* plain();  // a shared stateless instance
 };
 

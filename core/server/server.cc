@@ -105,12 +105,12 @@ Status Server::openDataDir() {
 // written to the store (runtime, refusals) so that `gatehouse history` shows which version
 // actually runs and why a newer one does not; failing to write that is logged, never fatal:
 // serving matters more than reporting.
-Status Server::reload(const char* why) {
+Status Server::reload(const char* why, bool recompile) {
   auto dv = store_->dataVersion();
   if (dv.ok()) lastDataVersion_ = dv.value();
   auto active = store_->activeVersion();
   if (!active.ok()) return active.status();
-  if (current_ && active.value() == current_->version) return okStatus();
+  if (current_ && active.value() == current_->version && !recompile) return okStatus();
 
   auto fail = [&](const std::string& msg) {
     ++reloadsFailed_;
@@ -136,7 +136,8 @@ Status Server::reload(const char* why) {
   }
   if (diags.empty()) config::validate(resources, &diags);
   if (!diags.empty()) return fail(diags.front().format());
-  auto snap = config::compile(active.value(), std::move(resources));
+  if (Status s = mesh_->prepare(resources); !s.ok()) return fail(s.message());
+  auto snap = config::compile(active.value(), std::move(resources), mesh_->identity());
   if (!snap.ok()) return fail(snap.status().message());
 
   // Listeners that keep their address keep their sockets; new ones are opened now, before the
@@ -173,6 +174,9 @@ int Server::run() {
     return 3;
   }
   for (size_t i = 0; i < opt_.workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
+  mesh_ = std::make_unique<MeshNode>(loop_, opt_.dataDir, [this] {
+    if (!shuttingDown_) reload("workload certificate renewed", true);
+  });
 
   if (Status s = reload("start"); !s.ok()) return 1;
 
@@ -228,8 +232,10 @@ void Server::onPoll(void* arg) {
 void Server::onSignal(void* arg, int signo) {
   auto* s = static_cast<Server*>(arg);
   if (signo == SIGHUP) {
-    LOG_INFO("SIGHUP: re-reading configuration");
-    s->reload("SIGHUP");
+    // Compiles even an unchanged version: certificate files replaced in place (a renewed
+    // edge certificate at the same path) are read again, as nginx and HAProxy do on reload.
+    LOG_INFO("SIGHUP: re-reading configuration and certificate files");
+    s->reload("SIGHUP", true);
     return;
   }
   s->beginShutdown();
@@ -265,13 +271,16 @@ admin::AdminResponse Server::handleAdmin(std::string_view method, std::string_vi
   if (path == "/ready") {
     // Which version answers requests, and a newer one the server refused: what an operator
     // (or a deploy script) needs to tell "applied" from "serving".
-    std::string body = ready_ && current_ ? "ready" : shuttingDown_ ? "draining" : "not ready";
+    bool certOk = !current_ || !current_->usesMesh || mesh_->certificateValid(time(nullptr));
+    bool ready = ready_ && current_ && certOk;
+    std::string body = ready ? "ready" : shuttingDown_ ? "draining" : "not ready";
     if (current_) body += ": version " + std::to_string(current_->version);
     body += "\n";
+    if (!certOk) body += "the workload certificate has expired: gatehouse join again\n";
     if (refusedVersion_ != 0) {
       body += "version " + std::to_string(refusedVersion_) + " refused: " + refusedReason_ + "\n";
     }
-    return {ready_ && current_ ? 200 : 503, "text/plain; charset=utf-8", body};
+    return {ready ? 200 : 503, "text/plain; charset=utf-8", body};
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
   if (path == "/") {
@@ -294,6 +303,14 @@ std::string Server::renderMetrics() {
   out += "gatehouse_config_reloads_total{result=\"success\"} " + std::to_string(reloadsOk_) + "\n";
   out += "gatehouse_config_reloads_total{result=\"failure\"} " + std::to_string(reloadsFailed_) +
          "\n";
+  if (const config::NodeIdentity* id = mesh_ ? mesh_->identity() : nullptr) {
+    telemetry::renderGauge(out, "gatehouse_mesh_certificate_expiration_timestamp_seconds",
+                           "When this node's workload certificate expires (Unix seconds).",
+                           static_cast<double>(id->notAfter));
+    telemetry::renderGauge(out, "gatehouse_mesh_certificate_renewal_timestamp_seconds",
+                           "When this node renews its workload certificate (Unix seconds).",
+                           static_cast<double>(mesh_->renewAt()));
+  }
   telemetry::renderGauge(out, "gatehouse_workers", "Worker threads.",
                          static_cast<double>(workers_.size()));
   return out;

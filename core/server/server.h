@@ -20,6 +20,7 @@
 #include "core/base/status.h"
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
+#include "core/server/mesh_node.h"
 #include "core/server/worker.h"
 #include "core/store/store.h"
 
@@ -44,7 +45,9 @@ class Server {
 
  private:
   Status openDataDir();
-  Status reload(const char* why);  // the single compile-and-swap path
+  // The single compile-and-swap path. `recompile`: compile the serving version again even if
+  // it did not change (the workload certificate was renewed).
+  Status reload(const char* why, bool recompile = false);
   admin::AdminResponse handleAdmin(std::string_view method, std::string_view path);
   std::string renderMetrics();
   static void onPoll(void* arg);
@@ -66,6 +69,7 @@ class Server {
   uint64_t reloadsFailed_ = 0;
   int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
   std::string refusedReason_;
+  std::unique_ptr<MeshNode> mesh_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<event::Timer> pollTimer_;
   std::vector<std::unique_ptr<event::SignalWatcher>> signals_;

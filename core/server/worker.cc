@@ -128,7 +128,9 @@ void Worker::onAccept(void* arg, short) {
     // connections accepted after it, never one already open.
     std::unique_ptr<net::Transport> transport;
     const config::CompiledListener* l = a->listener->current;
-    if (l && l->tls) transport = std::make_unique<tls::TlsTransport>(l->tls, fd, &w->ctx_.counters);
+    if (l && l->tls)
+      transport = std::make_unique<tls::TlsTransport>(l->tls, fd, &w->ctx_.counters,
+                                                      l->plaintextAllowed);
     auto* s = new http::Session(w->ctx_, a->listener, fd, peer, a->local, std::move(transport));
     s->start();
   }

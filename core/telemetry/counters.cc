@@ -17,6 +17,7 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kUpstreamTimeout: return "upstream_timeout";
     case LocalReason::kRequestTimeout: return "request_timeout";
     case LocalReason::kNoHealthyUpstream: return "no_healthy_upstream";
+    case LocalReason::kUpstreamTlsFailed: return "upstream_tls_failed";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -39,9 +39,14 @@ enum class LocalReason : uint8_t {
   kUpstreamTimeout,        // 504: backendRequest timeout
   kRequestTimeout,         // 504: route request timeout
   kNoHealthyUpstream,      // 503: no endpoint
+  kUpstreamTlsFailed,      // 502: the mTLS handshake with a mesh upstream failed (its
+                           // identity, its certificate, or TLS itself)
   kCount
 };
 const char* localReasonName(LocalReason r);
+
+// Room for tls::PeerError values (static_assert'ed where the enum is visible).
+constexpr int kMeshPeerReasons = 16;
 
 struct WorkerCounters {
   Counter downstreamCxTotal;
@@ -59,6 +64,13 @@ struct WorkerCounters {
   Counter upstreamCxActive;
   Counter tlsHandshakes;  // completed downstream TLS handshakes
   Counter tlsHandshakeErrors[static_cast<int>(tls::HandshakeError::kCount)];
+  // Mesh hops (spec/mesh.md): peers refused by reason ([0] inbound: a client refused by a
+  // MESH_INBOUND listener; [1] outbound: an upstream hop refused by us), index tls::PeerError.
+  Counter meshPeerRejected[2][kMeshPeerReasons];
+  Counter meshMtlsConnections;       // inbound connections with a verified peer identity
+  Counter meshPlaintextConnections;  // inbound plaintext accepted under PERMISSIVE
+  Counter upstreamTlsHandshakes;     // mTLS connections we originated
+  Counter upstreamTlsHandshakeErrors;
 };
 
 }  // namespace gh::telemetry

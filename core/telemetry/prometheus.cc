@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/tls/peer.h"
+
 namespace gh::telemetry {
 namespace {
 
@@ -111,6 +113,29 @@ void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::str
            sum(
                ws, [e](auto& w) -> auto& { return w.tlsHandshakeErrors[e]; }));
   }
+  header(out, "gatehouse_mesh_peer_rejected_total",
+         "Mesh peers refused in the TLS handshake, by direction and reason.", "counter");
+  for (int d = 0; d < 2; ++d) {
+    for (int e = 1; e < static_cast<int>(tls::PeerError::kCount); ++e) {
+      std::string labels = std::string("direction=\"") + (d == 0 ? "inbound" : "outbound") +
+                           "\",reason=\"" + tls::peerErrorName(static_cast<tls::PeerError>(e)) +
+                           "\"";
+      sample(out, "gatehouse_mesh_peer_rejected_total", labels.c_str(),
+             sum(ws, [d, e](auto& w) -> auto& { return w.meshPeerRejected[d][e]; }));
+    }
+  }
+  renderCounter(out, "gatehouse_mesh_mtls_connections_total",
+                "Inbound mesh connections with a verified peer identity.",
+                sum(ws, [](auto& w) -> auto& { return w.meshMtlsConnections; }));
+  renderCounter(out, "gatehouse_mesh_plaintext_connections_total",
+                "Inbound mesh connections accepted in plaintext (mtls: PERMISSIVE).",
+                sum(ws, [](auto& w) -> auto& { return w.meshPlaintextConnections; }));
+  renderCounter(out, "gatehouse_upstream_tls_handshakes_total",
+                "Mutual-TLS connections originated to mesh Services.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamTlsHandshakes; }));
+  renderCounter(out, "gatehouse_upstream_tls_handshake_errors_total",
+                "Mutual-TLS connections to mesh Services that failed in the handshake.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamTlsHandshakeErrors; }));
   renderGauge(out, "gatehouse_upstream_cx_active", "Upstream connections in use by exchanges.",
               static_cast<double>(static_cast<int64_t>(
                   sum(ws, [](auto& w) -> auto& { return w.upstreamCxActive; }))));

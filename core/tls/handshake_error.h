@@ -15,6 +15,7 @@ enum class HandshakeError : uint8_t {
   kPeerAlert,        // the client aborted with an alert (it distrusts our certificate, ...)
   kClosed,           // the client closed or reset the connection mid-handshake
   kCertificate,      // no certificate could be installed for the connection
+  kPeerCertificate,  // a mesh peer's certificate was refused (the reason: mesh peer metric)
   kOther,            // any other handshake failure
   kCount
 };
@@ -35,6 +36,8 @@ inline const char* handshakeErrorName(HandshakeError e) {
       return "closed";
     case HandshakeError::kCertificate:
       return "certificate";
+    case HandshakeError::kPeerCertificate:
+      return "peer_certificate";
     case HandshakeError::kOther:
       return "other";
     case HandshakeError::kCount:

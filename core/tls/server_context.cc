@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/tls/peer.h"
 #include "core/tls/ticket_keys.h"
 
 namespace gh::tls {
@@ -91,7 +92,6 @@ Result<std::shared_ptr<const Certificate>> Certificate::load(const std::string& 
   bool scratch;
   if (!keyAtFault) keyAtFault = &scratch;
   *keyAtFault = false;
-  ERR_clear_error();
   auto certPem = readFile(certFile);
   if (!certPem.ok()) return certPem.status();
   auto keyPem = readFile(keyFile);
@@ -99,7 +99,20 @@ Result<std::shared_ptr<const Certificate>> Certificate::load(const std::string& 
     *keyAtFault = true;
     return keyPem.status();
   }
+  return fromPem(*certPem, *keyPem, certFile, keyFile, keyAtFault);
+}
 
+Result<std::shared_ptr<const Certificate>> Certificate::fromPem(std::string_view certPemText,
+                                                                std::string_view keyPemText,
+                                                                const std::string& certFile,
+                                                                const std::string& keyFile,
+                                                                bool* keyAtFault) {
+  bool scratch;
+  if (!keyAtFault) keyAtFault = &scratch;
+  *keyAtFault = false;
+  ERR_clear_error();
+  const std::string_view* certPem = &certPemText;
+  const std::string_view* keyPem = &keyPemText;
   std::shared_ptr<Certificate> c(new Certificate());
   X509* leaf = nullptr;
   {
@@ -362,6 +375,21 @@ Result<std::shared_ptr<const ServerContext>> ServerContext::build(
   SSL_CTX_set_alpn_select_cb(ctx, &ContextCallbacks::selectAlpn, nullptr);
   SSL_CTX_set_tlsext_ticket_key_cb(ctx, &ContextCallbacks::ticketKey);
   return std::shared_ptr<const ServerContext>(std::move(sc));
+}
+
+Result<std::shared_ptr<const ServerContext>> ServerContext::buildMesh(
+    std::shared_ptr<const Certificate> certificate, std::shared_ptr<const PeerTrust> trust,
+    bool requireClientCertificate) {
+  if (!certificate || !trust) return Status::error("a mesh listener needs a workload identity");
+  auto built = build({std::move(certificate)}, Version::kTls13, nullptr);
+  if (!built.ok()) return built.status();
+  // Only this function has the object before it is shared.
+  auto* sc = const_cast<ServerContext*>(built.value().get());
+  sc->trust_ = std::move(trust);
+  SSL_CTX_set_options(sc->ctx_, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(sc->ctx_, 0);
+  enablePeerVerification(sc->ctx_, sc->trust_.get(), requireClientCertificate);
+  return built;
 }
 
 ServerContext::~ServerContext() {

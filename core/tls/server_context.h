@@ -45,6 +45,7 @@ typedef struct crypto_buffer_st CRYPTO_BUFFER;
 namespace gh::tls {
 
 class TicketKeys;
+struct PeerTrust;
 
 enum class Version { kTls12, kTls13 };
 
@@ -57,6 +58,12 @@ class Certificate {
   static Result<std::shared_ptr<const Certificate>> load(const std::string& certFile,
                                                          const std::string& keyFile,
                                                          bool* keyAtFault = nullptr);
+  // As load, from PEM text already in memory; the names are for messages.
+  static Result<std::shared_ptr<const Certificate>> fromPem(std::string_view certPem,
+                                                            std::string_view keyPem,
+                                                            const std::string& certName,
+                                                            const std::string& keyName,
+                                                            bool* keyAtFault = nullptr);
   ~Certificate();
   Certificate(const Certificate&) = delete;
   Certificate& operator=(const Certificate&) = delete;
@@ -101,6 +108,15 @@ class ServerContext {
   static Result<std::shared_ptr<const ServerContext>> build(
       std::vector<std::shared_ptr<const Certificate>> certificates,
       Version minVersion = Version::kTls12, TicketKeys* tickets = nullptr);
+  // A mesh hop's server side (MESH_INBOUND, spec/mesh.md): this node's workload certificate
+  // for every client, TLS 1.3 only (both ends are ours), and the client's certificate checked
+  // against `trust` inside the handshake (peer.h). requireClientCertificate: STRICT; without
+  // it a client may come without a certificate (PERMISSIVE) but one it sends must verify. No
+  // session resumption: every connection proves its identity with the certificate current now,
+  // which is what makes a rotation or a revocation of trust take effect for new connections.
+  static Result<std::shared_ptr<const ServerContext>> buildMesh(
+      std::shared_ptr<const Certificate> certificate, std::shared_ptr<const PeerTrust> trust,
+      bool requireClientCertificate);
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;
   ServerContext& operator=(const ServerContext&) = delete;
@@ -114,6 +130,8 @@ class ServerContext {
   const Certificate& certificate(size_t i) const { return *certificates_[i]; }
   size_t certificateCount() const { return certificates_.size(); }
   Version minVersion() const { return minVersion_; }
+  // Whether clients are asked for a certificate (a mesh context).
+  bool verifiesPeers() const { return trust_ != nullptr; }
 
   // A new server-side connection object, in accept state, or null when out of memory. The
   // caller owns it (SSL_free) and must keep this ServerContext alive as long as it lives.
@@ -131,6 +149,7 @@ class ServerContext {
   std::vector<uint8_t> keyTypes_;  // per certificate, one KeyType bit
   Version minVersion_ = Version::kTls12;
   TicketKeys* tickets_ = nullptr;
+  std::shared_ptr<const PeerTrust> trust_;  // mesh contexts only
 };
 
 }  // namespace gh::tls

@@ -43,10 +43,26 @@ HandshakeError classify(unsigned long err) {
 }  // namespace
 
 TlsTransport::TlsTransport(std::shared_ptr<const ServerContext> context, int fd,
-                           telemetry::WorkerCounters* counters)
-    : context_(std::move(context)), ssl_(context_->newConnection()), counters_(counters) {
+                           telemetry::WorkerCounters* counters, bool allowPlaintext)
+    : ssl_(context->newConnection()), counters_(counters) {
   // Without an SSL object every read fails and the session closes at once.
-  if (ssl_) SSL_set_fd(ssl_, fd);
+  if (ssl_) {
+    SSL_set_fd(ssl_, fd);
+    if (context->verifiesPeers()) attachPeerResult(ssl_, &peer_);
+  }
+  if (allowPlaintext) mode_ = Mode::kSniff;
+  context_ = std::move(context);
+}
+
+TlsTransport::TlsTransport(std::shared_ptr<const ClientContext> context, int fd,
+                           telemetry::WorkerCounters* counters, std::string expectedIdentity)
+    : ssl_(context->newConnection()), counters_(counters), client_(true) {
+  peer_.expected = std::move(expectedIdentity);
+  if (ssl_) {
+    SSL_set_fd(ssl_, fd);
+    attachPeerResult(ssl_, &peer_);
+  }
+  context_ = std::move(context);
 }
 
 TlsTransport::~TlsTransport() {
@@ -54,7 +70,24 @@ TlsTransport::~TlsTransport() {
 }
 
 void TlsTransport::countHandshakeError(HandshakeError e) {
-  if (counters_) counters_->tlsHandshakeErrors[static_cast<int>(e)].inc();
+  if (!counters_) return;
+  if (peer_.error != PeerError::kNone)
+    counters_->meshPeerRejected[client_ ? 1 : 0][static_cast<int>(peer_.error)].inc();
+  if (client_)
+    counters_->upstreamTlsHandshakeErrors.inc();
+  else
+    counters_->tlsHandshakeErrors[static_cast<int>(e)].inc();
+}
+
+void TlsTransport::completed() {
+  handshakeDone_ = true;
+  if (!counters_) return;
+  if (client_) {
+    counters_->upstreamTlsHandshakes.inc();
+  } else {
+    counters_->tlsHandshakes.inc();
+    if (peer_.verified()) counters_->meshMtlsConnections.inc();
+  }
 }
 
 ssize_t TlsTransport::failed(int ret) {
@@ -78,7 +111,17 @@ ssize_t TlsTransport::failed(int ret) {
       return -1;
     }
     case SSL_ERROR_SSL: {
-      if (!handshakeDone_) countHandshakeError(classify(ERR_peek_error()));
+      if (!handshakeDone_) {
+        unsigned long err = ERR_peek_error();
+        HandshakeError why = classify(err);
+        if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
+            ERR_GET_REASON(err) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+          peer_.error = static_cast<PeerError>(identity::SvidError::kNoCertificate);
+          peer_.detail = "the peer sent no certificate";
+        }
+        if (peer_.error != PeerError::kNone) why = HandshakeError::kPeerCertificate;
+        countHandshakeError(why);
+      }
       ERR_clear_error();
       errno = EPROTO;
       return -1;
@@ -91,22 +134,55 @@ ssize_t TlsTransport::failed(int ret) {
   }
 }
 
-ssize_t TlsTransport::read(int, char* buf, size_t len) {
+ssize_t TlsTransport::sniff(int fd) {
+  unsigned char first;
+  ssize_t n = ::recv(fd, &first, 1, MSG_PEEK);
+  if (n <= 0) return n;  // end of stream, or -1 with errno (EAGAIN: not yet)
+  if (first != 0x16) {
+    // Not a TLS handshake record: under PERMISSIVE the connection is plain from here on.
+    mode_ = Mode::kPlain;
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    if (counters_) counters_->meshPlaintextConnections.inc();
+    return 1;
+  }
+  mode_ = Mode::kTls;
+  return 1;
+}
+
+ssize_t TlsTransport::read(int fd, char* buf, size_t len) {
   wantsWrite_ = false;
+  if (mode_ == Mode::kSniff) {
+    if (ssize_t n = sniff(fd); n <= 0) return n;
+  }
+  if (mode_ == Mode::kPlain) return ::read(fd, buf, len);
   if (!ssl_) {
     errno = ENOMEM;
     return -1;
   }
   int r = SSL_read(ssl_, buf, static_cast<int>(len > INT_MAX ? INT_MAX : len));
-  if (!handshakeDone_ && !SSL_in_init(ssl_)) {
-    handshakeDone_ = true;
-    if (counters_) counters_->tlsHandshakes.inc();
-  }
+  if (!handshakeDone_ && !SSL_in_init(ssl_)) completed();
   if (r > 0) return r;
   return failed(r);
 }
 
-ssize_t TlsTransport::writev(int, const iovec* iov, int n) {
+int TlsTransport::handshake(int) {
+  wantsWrite_ = false;
+  if (handshakeDone_) return 1;
+  if (!ssl_) {
+    errno = ENOMEM;
+    return -1;
+  }
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    completed();
+    return 1;
+  }
+  return static_cast<int>(failed(r));
+}
+
+ssize_t TlsTransport::writev(int fd, const iovec* iov, int n) {
+  if (mode_ == Mode::kPlain) return ::writev(fd, iov, n);
   if (!ssl_) {
     errno = ENOMEM;
     return -1;
@@ -167,7 +243,7 @@ ssize_t TlsTransport::writev(int, const iovec* iov, int n) {
 }
 
 bool TlsTransport::hasBufferedInput() const {
-  return ssl_ && SSL_has_pending(ssl_);
+  return mode_ == Mode::kTls && ssl_ && SSL_has_pending(ssl_);
 }
 
 void TlsTransport::shutdownWrite(int fd) {

@@ -1,18 +1,31 @@
 #include "core/upstream/pool.h"
 
 #include <cstdint>
+#include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string_view>
 
 namespace gh::upstream {
 
-Connection::Connection(event::Loop& loop, int fd, const net::Address& peer)
-    : stream_(loop, fd, this), peer_(peer), idleTimer_(loop, &Connection::onIdleTimeout, this) {}
+Connection::Connection(event::Loop& loop, int fd, const net::Address& peer,
+                       std::unique_ptr<net::Transport> transport, std::string identity)
+    : transport_(std::move(transport)),
+      stream_(loop, fd, this, transport_ ? transport_.get() : net::Transport::plain()),
+      key_{peer, std::move(identity)},
+      idleTimer_(loop, &Connection::onIdleTimeout, this) {}
 
 void Connection::onReadable() {
   // An idle connection has no business receiving bytes: EOF, reset or stray data all mean
-  // it must not carry another request.
-  if (pool_) pool_->destroy(this);
+  // it must not carry another request. Over TLS the bytes may be a record that carries no
+  // data (a TLS 1.3 session ticket): the transport consumes it and the connection stays.
+  if (!pool_) return;
+  if (transport_) {
+    char probe;
+    ssize_t n = transport_->read(stream_.fd(), &probe, 1);
+    if (n < 0 && errno == EAGAIN && !transport_->wantsWrite()) return;
+  }
+  pool_->destroy(this);
 }
 
 void Connection::onIdleTimeout(void* arg) {
@@ -20,7 +33,8 @@ void Connection::onIdleTimeout(void* arg) {
   if (c->pool_) c->pool_->destroy(c);
 }
 
-size_t Pool::AddressHash::operator()(const net::Address& a) const {
+size_t Pool::KeyHash::operator()(const KeyView& k) const {
+  const net::Address& a = k.address;
   // A few multiply-xor rounds over the address words: endpoints are few and not chosen by
   // clients, so this needs speed (it runs on every take and put), not collision resistance.
   const auto* p = reinterpret_cast<const unsigned char*>(a.sockaddr());
@@ -31,6 +45,7 @@ size_t Pool::AddressHash::operator()(const net::Address& a) const {
     h = (h ^ w) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 32;
   }
+  if (!k.identity.empty()) h ^= std::hash<std::string_view>()(k.identity);
   return static_cast<size_t>(h);
 }
 
@@ -49,8 +64,8 @@ void Pool::closeAll() {
   idleTotal_ = 0;
 }
 
-std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
-  auto it = idle_.find(peer);
+std::unique_ptr<Connection> Pool::take(const net::Address& peer, std::string_view identity) {
+  auto it = idle_.find(KeyView{peer, identity});
   if (it == idle_.end() || !it->second.head) return nullptr;
   Connection* c = it->second.head;
   unlink(c);
@@ -61,7 +76,7 @@ std::unique_ptr<Connection> Pool::take(const net::Address& peer) {
 }
 
 void Pool::put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs) {
-  IdleList& list = idle_[c->peer_];
+  IdleList& list = idle_[c->key_];
   if (list.size >= maxIdle_ || c->stream_.pending() != 0 || !c->stream_.in().empty()) return;
   Connection* raw = c.release();
   raw->pool_ = this;

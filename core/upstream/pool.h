@@ -8,11 +8,17 @@
 // watches each connection: the upstream closing it (or sending stray bytes) closes it at once,
 // and an idle timer closes it after the Service's idle timeout.
 //
+// Connections are pooled by endpoint address and security: a mutual-TLS connection carries
+// the identity it verified, and is only handed to an exchange that expects that identity
+// (PoolKey::identity; empty for plain connections), never to a plain one.
+//
 // Owned by one worker; not thread-safe. Connection objects persist across requests so a
 // keep-alive exchange allocates nothing here.
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/event/loop.h"
@@ -30,10 +36,20 @@ struct IdleList {
   size_t size = 0;
 };
 
-// One upstream connection: the stream plus the pool's idle bookkeeping.
+// Where a pooled connection may be reused: the endpoint, and for mutual TLS the peer
+// identity the connection was made for ("*" for any identity of the trust domain).
+struct PoolKey {
+  net::Address address;
+  std::string identity;  // empty: plain TCP
+  bool operator==(const PoolKey&) const = default;
+};
+
+// One upstream connection: the stream plus the pool's idle bookkeeping. `transport` (null:
+// plain) is owned by the connection and outlives its stream.
 class Connection final : public net::Stream::Handler {
  public:
-  Connection(event::Loop& loop, int fd, const net::Address& peer);
+  Connection(event::Loop& loop, int fd, const net::Address& peer,
+             std::unique_ptr<net::Transport> transport = nullptr, std::string identity = {});
   net::Stream& stream() { return stream_; }
   const net::Address& peer() const { return peer_; }
   uint64_t requests() const { return requests_; }
@@ -45,8 +61,10 @@ class Connection final : public net::Stream::Handler {
   void onDrained() override {}
   static void onIdleTimeout(void* arg);
 
+  std::unique_ptr<net::Transport> transport_;  // declared before stream_: outlives it
   net::Stream stream_;
-  net::Address peer_;
+  PoolKey key_;
+  net::Address& peer_ = key_.address;
   event::Deadline idleTimer_;
   Pool* pool_ = nullptr;       // set while idle in the pool
   IdleList* list_ = nullptr;    // the idle list it is on (unordered_map nodes never move)
@@ -61,9 +79,9 @@ class Pool {
       : loop_(loop), maxIdle_(maxIdlePerEndpoint) {}
   ~Pool();
 
-  // An idle connection to `peer`, or nullptr. The caller owns it and must set its handler
-  // before returning to the loop (read interest is still on).
-  std::unique_ptr<Connection> take(const net::Address& peer);
+  // An idle connection to `peer` made for `identity` (see PoolKey), or nullptr. The caller
+  // owns it and must set its handler before returning to the loop (read interest is still on).
+  std::unique_ptr<Connection> take(const net::Address& peer, std::string_view identity = {});
   // Gives a clean connection back for reuse (or closes it when the endpoint has enough idle).
   void put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs);
   size_t idleCount() const { return idleTotal_; }
@@ -71,8 +89,24 @@ class Pool {
 
  private:
   friend class Connection;
-  struct AddressHash {
-    size_t operator()(const net::Address& a) const;
+  // Lookups by (address, identity view) need no PoolKey, so a take() allocates nothing.
+  struct KeyView {
+    const net::Address& address;
+    std::string_view identity;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const PoolKey& k) const { return (*this)(KeyView{k.address, k.identity}); }
+    size_t operator()(const KeyView& k) const;
+  };
+  struct KeyEqual {
+    using is_transparent = void;
+    static KeyView view(const PoolKey& k) { return {k.address, k.identity}; }
+    static const KeyView& view(const KeyView& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a).address == view(b).address && view(a).identity == view(b).identity;
+    }
   };
   void unlink(Connection* c);
   void destroy(Connection* c);  // unlinks and deletes
@@ -80,7 +114,7 @@ class Pool {
   event::Loop& loop_;
   size_t maxIdle_;
   size_t idleTotal_ = 0;
-  std::unordered_map<net::Address, IdleList, AddressHash> idle_;
+  std::unordered_map<PoolKey, IdleList, KeyHash, KeyEqual> idle_;
 };
 
 }  // namespace gh::upstream

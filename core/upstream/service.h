@@ -31,6 +31,11 @@ struct Service {
   std::optional<config::DirectResponse> directResponse;
   uint64_t connectTimeoutMs = 5'000;
   uint64_t idleTimeoutMs = 60'000;
+  // Mesh: originate mTLS and require this peer identity; poolIdentity is the pool key part
+  // (the identity, or "*" for any identity of the trust domain). Empty for plain services.
+  bool mesh = false;
+  std::string identity;
+  std::string poolIdentity;
 
   // Weighted round robin: the n-th pick of a worker (n = its counter for this service).
   const Endpoint* pick(uint64_t n) const;

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -362,6 +363,24 @@ spec:
         self.assertEqual(self.get(old)[0], 200)
         self.assertEqual(old.getpeercert(binary_form=True), leaf_der("ecdsa"))
         old.close()
+
+    def test_zzz_sighup_rereads_certificate_files_replaced_in_place(self):
+        # After test_zz the first certificate is ecdsa2: replace its files (as certbot would)
+        # and tell the server with SIGHUP, without a new version.
+        version = self.gh.config_version()
+        before = self.connect()
+        self.assertEqual(before.getpeercert(binary_form=True), leaf_der("ecdsa2"))
+        for ext in ("crt", "key"):
+            shutil.copy(os.path.join(FIXTURES, f"ecdsa.{ext}"),
+                        os.path.join(self.certdir, f"ecdsa2.{ext}.tmp"))
+            os.replace(os.path.join(self.certdir, f"ecdsa2.{ext}.tmp"),
+                       os.path.join(self.certdir, f"ecdsa2.{ext}"))
+        self.gh.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.connect().getpeercert(binary_form=True) == leaf_der("ecdsa"), 5,
+                 what="the replaced certificate")
+        self.assertEqual(self.gh.config_version(), version)  # no new version was needed
+        self.assertEqual(self.get(before, close=True)[0], 200)  # open connections go on
+        before.close()
 
     def test_bad_certificate_files_are_refused_with_position(self):
         d = self.certdir
