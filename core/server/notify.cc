@@ -67,8 +67,7 @@ Status notify(std::string_view state) {
   } while (n < 0 && errno == EINTR);
   int err = errno;
   ::close(fd);
-  if (n < 0)
-    return Status::error("NOTIFY_SOCKET " + std::string(path) + ": " + strerror(err));
+  if (n < 0) return Status::error("NOTIFY_SOCKET " + std::string(path) + ": " + strerror(err));
   if (static_cast<size_t>(n) != state.size())
     return Status::error("NOTIFY_SOCKET " + std::string(path) + ": short send");
   return okStatus();
@@ -99,7 +98,9 @@ Status notifyStatus(std::string_view status) {
   return notify(std::string_view(msg).substr(1));  // drop the leading newline
 }
 
-Status notifyWatchdog() { return notify("WATCHDOG=1"); }
+Status notifyWatchdog() {
+  return notify("WATCHDOG=1");
+}
 
 uint64_t watchdogIntervalMs() {
   const char* usecEnv = getenv("WATCHDOG_USEC");
