@@ -45,6 +45,7 @@
 #include <set>
 
 #include "core/base/strings.h"
+#include "core/config/ip_block.h"
 #include "core/config/yaml_fields.h"
 #include "core/config/yaml_tree.h"
 #include "core/config/yaml_write.h"
@@ -84,10 +85,11 @@ constexpr uint64_t kNoLimit = UINT64_MAX;
 constexpr std::string_view kGatehouseV1 = "gatehouse.dev/v1";
 constexpr std::string_view kGatewayV1 = "gateway.networking.k8s.io/v1";
 constexpr std::string_view kGatewayV1beta1 = "gateway.networking.k8s.io/v1beta1";
+constexpr std::string_view kIstioSecurityV1 = "security.istio.io/v1";
+constexpr std::string_view kIstioSecurityV1beta1 = "security.istio.io/v1beta1";
 
 // Kinds of the configuration model that a later build will decode.
-constexpr std::string_view kLaterKinds[] = {"AuthorizationPolicy", "LuaScript", "RateLimit",
-                                            "EgressPolicy"};
+constexpr std::string_view kLaterKinds[] = {"LuaScript", "RateLimit", "EgressPolicy"};
 
 struct KindInfo {
   std::string_view name;
@@ -101,6 +103,7 @@ constexpr KindInfo kKinds[] = {
     {"Service", Kind::kService, {kGatehouseV1, {}}},
     {"Workload", Kind::kWorkload, {kGatehouseV1, {}}},
     {"MeshConfig", Kind::kMeshConfig, {kGatehouseV1, {}}},
+    {"AuthorizationPolicy", Kind::kAuthorizationPolicy, {kIstioSecurityV1, kIstioSecurityV1beta1}},
 };
 
 const KindInfo* findKind(std::string_view name) {
@@ -122,6 +125,7 @@ constexpr char kMeshConfigName[] = "default";
 constexpr uint64_t kMinCertificateTtlMs = 10 * kSecond;
 constexpr uint64_t kMaxCertificateTtlMs = 2160 * kHour;  // 90 days
 constexpr size_t kMaxCertificates = 100;
+constexpr size_t kMaxProviders = 100;  // MeshConfig extensionProviders
 constexpr std::string_view kPathMatchTypes[] = {"Exact", "PathPrefix", "RegularExpression"};
 constexpr std::string_view kValueMatchTypes[] = {"Exact", "RegularExpression"};
 constexpr std::string_view kMethods[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
@@ -1012,6 +1016,76 @@ std::string checkHostPort(std::string_view s) {
   return {};
 }
 
+// Istio's MeshConfig.extensionProviders, the HTTP ext_authz kind only. The Service named is
+// resolved in validate.cc.
+void decodeExtensionProviders(FieldReader& spec, std::vector<ExtensionProvider>* out) {
+  const YamlNode* list = spec.list("extensionProviders", kMaxProviders);
+  if (list == nullptr) return;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    FieldReader o(spec.errors(), list->items[i], indexPath(spec.pathOf("extensionProviders"), i));
+    ExtensionProvider p;
+    p.loc = locOf(spec.errors(), list->items[i]);
+    if (o.string("name", &p.name, Need::kRequired)) {
+      if (p.name.empty() || p.name.size() > 253)
+        o.fail("name", "must be 1 to 253 characters");
+      else if (!seen.insert(p.name).second)
+        o.fail("name", "duplicate provider name \"" + p.name + "\"");
+    }
+    const YamlNode* http = o.get("envoyExtAuthzHttp");
+    for (std::string_view later :
+         {"envoyExtAuthzGrpc", "zipkin", "lightstep", "datadog", "stackdriver", "opencensus",
+          "skywalking", "opentelemetry", "prometheus", "envoyFileAccessLog",
+          "envoyHttpAls", "envoyTcpAls", "envoyOtelAls", "sds"})
+      o.notSupported(later);
+    if (http == nullptr) {
+      if (o.valid() && o.node().find("envoyExtAuthzHttp") == nullptr)
+        spec.errors().add(list->items[i], o.pathOf("envoyExtAuthzHttp"), "is required");
+    } else {
+      FieldReader h(spec.errors(), *http, o.pathOf("envoyExtAuthzHttp"));
+      ExtAuthzHttpProvider& x = p.http;
+      x.serviceLoc = h.locOf("service");
+      if (h.string("service", &x.service, Need::kRequired)) {
+        std::string_view sv = x.service;
+        size_t slash = sv.find('/');
+        bool ok = slash == std::string_view::npos
+                      ? isDnsSubdomain(sv)
+                      : isDnsLabel(sv.substr(0, slash), 63) && isDnsSubdomain(sv.substr(slash + 1));
+        if (!ok)
+          h.fail("service", "must name a Service: name, name.namespace or namespace/name");
+      }
+      h.number("port", 1, 65535, &x.port, Need::kRequired);
+      if (h.string("pathPrefix", &x.pathPrefix) && !x.pathPrefix.empty()) {
+        std::string bad = checkPath(x.pathPrefix);
+        if (!bad.empty()) h.fail("pathPrefix", bad);
+      }
+      for (auto [key, dst] : {std::pair{"includeRequestHeadersInCheck",
+                                        &x.includeRequestHeadersInCheck},
+                              std::pair{"headersToUpstreamOnAllow", &x.headersToUpstreamOnAllow}}) {
+        const YamlNode* names = h.list(key, kMaxValueMatches * 4);
+        if (names == nullptr) continue;
+        for (size_t j = 0; j < names->items.size(); ++j) {
+          std::string name, itemPath = indexPath(h.pathOf(key), j);
+          if (!readString(spec.errors(), names->items[j], itemPath, &name)) continue;
+          std::string bad = checkHeaderName(name);
+          if (!bad.empty()) spec.errors().add(names->items[j], itemPath, bad);
+          dst->push_back(str::toLower(name));
+        }
+      }
+      h.duration("timeout", 1, kHour, &x.timeoutMs);
+      h.boolean("failOpen", &x.failOpen);
+      for (std::string_view later :
+           {"statusOnError", "includeHeadersInCheck", "includeAdditionalHeadersInCheck",
+            "includeRequestBodyInCheck", "headersToDownstreamOnDeny",
+            "headersToDownstreamOnAllow"})
+        h.notSupported(later);
+      h.finish();
+    }
+    o.finish();
+    out->push_back(std::move(p));
+  }
+}
+
 void decodeMeshConfig(FieldReader& spec, MeshConfigSpec* m) {
   std::string why;
   if (spec.string("trustDomain", &m->trustDomain) &&
@@ -1025,7 +1099,330 @@ void decodeMeshConfig(FieldReader& spec, MeshConfigSpec* m) {
     std::string bad = checkHostPort(m->caAddress);
     if (!bad.empty()) spec.fail("caAddress", bad);
   }
+  if (spec.string("rootNamespace", &m->rootNamespace) && !isDnsLabel(m->rootNamespace, 63))
+    spec.fail("rootNamespace", kDnsLabelRule);
+  decodeExtensionProviders(spec, &m->extensionProviders);
 }
+
+// --- AuthorizationPolicy -----------------------------------------------------------------
+//
+// Istio's schema and Istio's validation (pilot's ValidateAuthorizationPolicy), plus what a
+// configuration that is accepted must be able to enforce: principals parse as the patterns of
+// spec/mesh.md, CIDRs parse, `when` keys are known, and what needs JWT is refused until
+// RequestAuthentication exists. Cross-resource checks (the CUSTOM provider is declared,
+// targetRefs name edge Listeners) are in validate.cc.
+
+constexpr size_t kMaxAuthzRules = 10'000;
+constexpr size_t kMaxAuthzItems = 1'000;  // from[], to[], when[] of a rule
+constexpr size_t kMaxAuthzValues = 10'000;  // values of one field
+constexpr size_t kMaxAuthzString = 1024;
+constexpr size_t kMaxTargetRefs = 16;
+constexpr std::string_view kAuthzActions[] = {"ALLOW", "DENY", "AUDIT", "CUSTOM"};
+constexpr std::string_view kDryRunAnnotation = "istio.io/dry-run";
+constexpr char kNeedsJwt[] =
+    "needs JWT (RequestAuthentication), which is not supported yet";
+
+// A match string of Istio's forms: exact, "abc*", "*abc" or "*". Empty when acceptable.
+std::string checkAuthzString(std::string_view v) {
+  if (v.empty()) return "must not be empty";
+  if (v.size() > kMaxAuthzString)
+    return "must be at most " + std::to_string(kMaxAuthzString) + " characters";
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "must not contain control characters";
+  size_t star = v.find('*');
+  if (star != std::string_view::npos && v != "*") {
+    bool edge = star == 0 || star == v.size() - 1;
+    if (!edge || v.find('*', star + 1) != std::string_view::npos)
+      return "may hold '*' only once, as a prefix (\"*abc\") or suffix (\"abc*\") wildcard or "
+             "alone (\"*\": any value)";
+  }
+  return {};
+}
+
+// Each kind of value of a policy, and how it is checked.
+enum class AuthzValue { kString, kPath, kPrincipal, kIpBlock, kPort, kHeaderValue };
+
+std::string checkAuthzValue(AuthzValue kind, std::string_view v) {
+  switch (kind) {
+    case AuthzValue::kPrincipal: {
+      auto p = gh::identity::PrincipalPattern::parse(v);
+      return p.ok() ? std::string() : p.status().message();
+    }
+    case AuthzValue::kIpBlock: {
+      IpBlock b;
+      std::string why;
+      return parseIpBlock(v, &b, &why) ? std::string() : why;
+    }
+    case AuthzValue::kPort: {
+      bool digits = !v.empty() && v.size() <= 5 &&
+                    v.find_first_not_of("0123456789") == std::string_view::npos;
+      if (!digits || std::stoi(std::string(v)) < 1 || std::stoi(std::string(v)) > 65535)
+        return "must be a port number from 1 to 65535";
+      return {};
+    }
+    case AuthzValue::kPath:
+      if (v.find('{') != std::string_view::npos)
+        return "path templates ({*}, {**}) are not supported yet";
+      return checkAuthzString(v);
+    case AuthzValue::kHeaderValue:
+      if (v.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+        return "must not contain CR, LF or NUL";
+      return checkAuthzString(v);
+    case AuthzValue::kString:
+      return checkAuthzString(v);
+  }
+  return {};
+}
+
+// A list of strings (or, for ports, numbers or strings: Istio writes them as strings, and a
+// YAML author often does not quote them). Returns whether the field was present.
+bool decodeAuthzValues(FieldReader& o, std::string_view key, AuthzValue kind,
+                       std::vector<std::string>* out) {
+  const YamlNode* list = o.list(key, kMaxAuthzValues);
+  if (list == nullptr) return o.node().find(key) != nullptr && !o.node().find(key)->isNull();
+  if (list->items.empty()) o.fail(key, "must not be empty (leave the field out instead)");
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const YamlNode& item = list->items[i];
+    std::string path = indexPath(o.pathOf(key), i);
+    std::string v;
+    if (kind == AuthzValue::kPort && item.isScalar() &&
+        item.scalarType() == YamlNode::ScalarType::kInt) {
+      v = item.value;
+      int64_t n = 0;
+      if (!item.toInt(&n) || n < 1 || n > 65535) {
+        o.errors().add(item, path, "must be a port number from 1 to 65535");
+        continue;
+      }
+      v = std::to_string(n);
+    } else if (!readString(o.errors(), item, path, &v)) {
+      continue;
+    }
+    std::string bad = checkAuthzValue(kind, v);
+    if (!bad.empty()) {
+      o.errors().add(item, path, bad);
+      continue;
+    }
+    out->push_back(std::move(v));
+  }
+  return true;
+}
+
+void decodeAuthzPorts(FieldReader& o, std::string_view key, std::vector<uint16_t>* out) {
+  std::vector<std::string> ports;
+  decodeAuthzValues(o, key, AuthzValue::kPort, &ports);
+  for (const std::string& p : ports) out->push_back(static_cast<uint16_t>(std::stoi(p)));
+}
+
+void decodeAuthzSource(FieldReader& parent, const YamlNode& node, const std::string& path,
+                       AuthzSource* s) {
+  FieldReader o(parent.errors(), node, path);
+  bool any = false;
+  any |= decodeAuthzValues(o, "principals", AuthzValue::kPrincipal, &s->principals);
+  any |= decodeAuthzValues(o, "notPrincipals", AuthzValue::kPrincipal, &s->notPrincipals);
+  for (std::string_view jwt : {"requestPrincipals", "notRequestPrincipals"}) {
+    if (o.get(jwt) != nullptr) {
+      o.fail(jwt, kNeedsJwt);
+      any = true;
+    }
+  }
+  any |= decodeAuthzValues(o, "namespaces", AuthzValue::kString, &s->namespaces);
+  any |= decodeAuthzValues(o, "notNamespaces", AuthzValue::kString, &s->notNamespaces);
+  any |= decodeAuthzValues(o, "ipBlocks", AuthzValue::kIpBlock, &s->ipBlocks);
+  any |= decodeAuthzValues(o, "notIpBlocks", AuthzValue::kIpBlock, &s->notIpBlocks);
+  any |= decodeAuthzValues(o, "remoteIpBlocks", AuthzValue::kIpBlock, &s->remoteIpBlocks);
+  any |= decodeAuthzValues(o, "notRemoteIpBlocks", AuthzValue::kIpBlock, &s->notRemoteIpBlocks);
+  for (std::string_view later : {"serviceAccounts", "notServiceAccounts"}) o.notSupported(later);
+  if (!any && o.valid() && o.node().entries.empty())
+    o.errors().add(node, path, "must not be empty (Istio: a source needs at least one field)");
+  o.finish();
+}
+
+void decodeAuthzOperation(FieldReader& parent, const YamlNode& node, const std::string& path,
+                          AuthzOperation* op) {
+  FieldReader o(parent.errors(), node, path);
+  bool any = false;
+  any |= decodeAuthzValues(o, "hosts", AuthzValue::kString, &op->hosts);
+  any |= decodeAuthzValues(o, "notHosts", AuthzValue::kString, &op->notHosts);
+  if (o.get("ports") != nullptr) any = true;
+  decodeAuthzPorts(o, "ports", &op->ports);
+  if (o.get("notPorts") != nullptr) any = true;
+  decodeAuthzPorts(o, "notPorts", &op->notPorts);
+  any |= decodeAuthzValues(o, "methods", AuthzValue::kString, &op->methods);
+  any |= decodeAuthzValues(o, "notMethods", AuthzValue::kString, &op->notMethods);
+  any |= decodeAuthzValues(o, "paths", AuthzValue::kPath, &op->paths);
+  any |= decodeAuthzValues(o, "notPaths", AuthzValue::kPath, &op->notPaths);
+  if (!any && o.valid() && o.node().entries.empty())
+    o.errors().add(node, path, "must not be empty (Istio: an operation needs at least one field)");
+  o.finish();
+}
+
+// The kind of value a `when` key compares, or -1 (with *why) when the key is refused.
+int authzConditionKind(std::string_view key, std::string* why) {
+  constexpr std::string_view kHeaders = "request.headers[";
+  if (str::startsWith(key, kHeaders)) {
+    if (key.size() < kHeaders.size() + 2 || key.back() != ']') {
+      *why = "must be request.headers[NAME]";
+      return -1;
+    }
+    std::string bad = checkHeaderName(key.substr(kHeaders.size(), key.size() - kHeaders.size() - 1));
+    if (!bad.empty()) {
+      *why = "header name " + bad;
+      return -1;
+    }
+    return static_cast<int>(AuthzValue::kHeaderValue);
+  }
+  if (key == "source.ip" || key == "remote.ip") return static_cast<int>(AuthzValue::kIpBlock);
+  if (key == "source.principal") return static_cast<int>(AuthzValue::kPrincipal);
+  if (key == "source.namespace" || key == "connection.sni")
+    return static_cast<int>(AuthzValue::kString);
+  if (key == "destination.port") return static_cast<int>(AuthzValue::kPort);
+  if (str::startsWith(key, "request.auth.")) {
+    *why = std::string("key ") + std::string(key) + " " + kNeedsJwt;
+    return -1;
+  }
+  if (key == "destination.ip" || key == "source.serviceAccount" ||
+      str::startsWith(key, "experimental.")) {
+    *why = "key " + std::string(key) + " is not supported yet";
+    return -1;
+  }
+  *why = "unknown key \"" + std::string(key) +
+         "\" (known: request.headers[NAME], source.ip, remote.ip, source.principal, "
+         "source.namespace, destination.port, connection.sni)";
+  return -1;
+}
+
+void decodeAuthzCondition(FieldReader& parent, const YamlNode& node, const std::string& path,
+                          AuthzCondition* c) {
+  FieldReader o(parent.errors(), node, path);
+  int kind = -1;
+  if (o.string("key", &c->key, Need::kRequired)) {
+    std::string why;
+    kind = authzConditionKind(c->key, &why);
+    if (kind < 0) o.fail("key", why);
+  }
+  AuthzValue k = kind >= 0 ? static_cast<AuthzValue>(kind) : AuthzValue::kString;
+  bool values = decodeAuthzValues(o, "values", k, &c->values);
+  bool notValues = decodeAuthzValues(o, "notValues", k, &c->notValues);
+  if (!values && !notValues && o.valid())
+    o.errors().add(node, path, "needs values or notValues (or both)");
+  o.finish();
+}
+
+void decodeAuthzRule(FieldReader& parent, const YamlNode& node, const std::string& path,
+                     AuthzRule* r) {
+  FieldReader o(parent.errors(), node, path);
+  if (const YamlNode* from = o.list("from", kMaxAuthzItems)) {
+    for (size_t i = 0; i < from->items.size(); ++i) {
+      std::string itemPath = indexPath(o.pathOf("from"), i);
+      FieldReader f(o.errors(), from->items[i], itemPath);
+      AuthzSource s;
+      if (const YamlNode* src = f.get("source", Need::kRequired))
+        decodeAuthzSource(f, *src, f.pathOf("source"), &s);
+      f.finish();
+      r->from.push_back(std::move(s));
+    }
+  }
+  if (const YamlNode* to = o.list("to", kMaxAuthzItems)) {
+    for (size_t i = 0; i < to->items.size(); ++i) {
+      std::string itemPath = indexPath(o.pathOf("to"), i);
+      FieldReader t(o.errors(), to->items[i], itemPath);
+      AuthzOperation op;
+      if (const YamlNode* operation = t.get("operation", Need::kRequired))
+        decodeAuthzOperation(t, *operation, t.pathOf("operation"), &op);
+      t.finish();
+      r->to.push_back(std::move(op));
+    }
+  }
+  if (const YamlNode* when = o.list("when", kMaxAuthzItems)) {
+    for (size_t i = 0; i < when->items.size(); ++i) {
+      AuthzCondition c;
+      decodeAuthzCondition(o, when->items[i], indexPath(o.pathOf("when"), i), &c);
+      r->when.push_back(std::move(c));
+    }
+  }
+  o.finish();
+}
+
+void decodeTargetRef(FieldReader& parent, const YamlNode& node, const std::string& path,
+                     const std::string& ns, PolicyTargetRef* t) {
+  FieldReader o(parent.errors(), node, path);
+  t->loc = locOf(parent.errors(), node);
+  o.choice("group", {"gatehouse.dev"}, Need::kRequired);
+  o.choice("kind", {"Listener"}, Need::kRequired);
+  if (o.string("name", &t->name, Need::kRequired) && !isDnsSubdomain(t->name))
+    o.fail("name", kDnsNameRule);
+  std::string targetNs;
+  if (o.string("namespace", &targetNs) && targetNs != ns)
+    o.fail("namespace", "must be the policy's own namespace (\"" + ns + "\"), as in Istio");
+  o.finish();
+}
+
+void decodeAuthorizationPolicy(FieldReader& spec, const ObjectMeta& meta,
+                               AuthorizationPolicySpec* p) {
+  FieldErrors& errors = spec.errors();
+  if (const YamlNode* sel = spec.get("selector")) {
+    FieldReader o(errors, *sel, spec.pathOf("selector"));
+    if (o.valid()) p->hasSelector = true;
+    decodeStringMap(o, "matchLabels", true, &p->matchLabels);
+    o.finish();
+  }
+  const YamlNode* one = spec.get("targetRef");
+  const YamlNode* many = spec.list("targetRefs", kMaxTargetRefs);
+  if (one != nullptr && spec.node().find("targetRefs") != nullptr &&
+      !spec.node().find("targetRefs")->isNull()) {
+    spec.fail("targetRefs", "cannot be combined with targetRef: write one of them");
+  } else if (one != nullptr) {
+    PolicyTargetRef t;
+    decodeTargetRef(spec, *one, spec.pathOf("targetRef"), meta.ns, &t);
+    p->targetRefs.push_back(std::move(t));
+  } else if (many != nullptr) {
+    if (many->items.empty()) spec.fail("targetRefs", "must not be empty (leave it out instead)");
+    for (size_t i = 0; i < many->items.size(); ++i) {
+      PolicyTargetRef t;
+      decodeTargetRef(spec, many->items[i], indexPath(spec.pathOf("targetRefs"), i), meta.ns, &t);
+      p->targetRefs.push_back(std::move(t));
+    }
+  }
+  if (p->hasSelector && (one != nullptr || many != nullptr)) {
+    spec.fail("selector", std::string("cannot be combined with ") +
+                              (one != nullptr ? "targetRef" : "targetRefs") +
+                              ": a policy selects Workloads or targets Listeners, not both");
+  }
+  int action = spec.choice("action", kAuthzActions);
+  if (action >= 0) p->action = static_cast<AuthzAction>(action);
+  if (const YamlNode* provider = spec.get("provider")) {
+    FieldReader o(errors, *provider, spec.pathOf("provider"));
+    p->providerLoc = o.locOf("name");
+    if (o.string("name", &p->provider, Need::kRequired) && p->provider.empty())
+      o.fail("name", "must not be empty");
+    o.finish();
+    if (action >= 0 && p->action != AuthzAction::kCustom)
+      spec.fail("provider", "must be set only with action CUSTOM");
+  } else if (p->action == AuthzAction::kCustom) {
+    errors.add(spec.node(), spec.pathOf("provider"),
+               "is required with action CUSTOM: name an extensionProviders[] entry of the "
+               "MeshConfig");
+  }
+  if (const YamlNode* rules = spec.list("rules", kMaxAuthzRules)) {
+    for (size_t i = 0; i < rules->items.size(); ++i) {
+      AuthzRule r;
+      decodeAuthzRule(spec, rules->items[i], indexPath(spec.pathOf("rules"), i), &r);
+      p->rules.push_back(std::move(r));
+    }
+  }
+  auto dry = meta.annotations.find(std::string(kDryRunAnnotation));
+  if (dry != meta.annotations.end()) {
+    std::string path = "metadata.annotations[\"" + std::string(kDryRunAnnotation) + "\"]";
+    if (dry->second == "true") {
+      p->dryRun = true;
+      if (p->action == AuthzAction::kCustom)
+        errors.add(spec.node(), path, "dry-run is not supported for action CUSTOM yet");
+    } else if (dry->second != "false") {
+      errors.add(spec.node(), path, "must be \"true\" or \"false\"");
+    }
+  }
+}
+
 
 // --- Canonical form ----------------------------------------------------------------------
 
@@ -1082,6 +1479,11 @@ YamlNode boolean(bool b) {
 }
 YamlNode duration(uint64_t ms) {
   return text(formatDuration(ms));
+}
+YamlNode texts(const std::vector<std::string>& values) {
+  YamlNode list = YamlNode::sequence();
+  for (const std::string& v : values) list.push(text(v));
+  return list;
 }
 
 YamlNode encodeListener(const ListenerSpec& l) {
@@ -1275,6 +1677,100 @@ YamlNode encodeMeshConfig(const MeshConfigSpec& m) {
   spec.add("mtls", text(kMtlsModes[static_cast<int>(m.mtls)]));
   spec.add("certificateTTL", duration(m.certificateTtlMs));
   if (!m.caAddress.empty()) spec.add("caAddress", text(m.caAddress));
+  spec.add("rootNamespace", text(m.rootNamespace));
+  if (!m.extensionProviders.empty()) {
+    YamlNode& list = spec.add("extensionProviders", YamlNode::sequence());
+    for (const ExtensionProvider& p : m.extensionProviders) {
+      YamlNode& item = list.push(YamlNode::mapping());
+      item.add("name", text(p.name));
+      YamlNode& h = item.add("envoyExtAuthzHttp", YamlNode::mapping());
+      h.add("service", text(p.http.service));
+      h.add("port", integer(p.http.port));
+      if (!p.http.pathPrefix.empty()) h.add("pathPrefix", text(p.http.pathPrefix));
+      if (!p.http.includeRequestHeadersInCheck.empty())
+        h.add("includeRequestHeadersInCheck", texts(p.http.includeRequestHeadersInCheck));
+      if (!p.http.headersToUpstreamOnAllow.empty())
+        h.add("headersToUpstreamOnAllow", texts(p.http.headersToUpstreamOnAllow));
+      h.add("timeout", duration(p.http.timeoutMs));
+      h.add("failOpen", boolean(p.http.failOpen));
+    }
+  }
+  return spec;
+}
+
+void addTexts(YamlNode* map, std::string_view key, const std::vector<std::string>& values) {
+  if (!values.empty()) map->add(std::string(key), texts(values));
+}
+
+void addPorts(YamlNode* map, std::string_view key, const std::vector<uint16_t>& ports) {
+  if (ports.empty()) return;
+  YamlNode& list = map->add(std::string(key), YamlNode::sequence());
+  for (uint16_t p : ports) list.push(text(std::to_string(p)));  // Istio's ports are strings
+}
+
+YamlNode encodeAuthorizationPolicy(const AuthorizationPolicySpec& p) {
+  YamlNode spec = YamlNode::mapping();
+  if (p.hasSelector) {
+    YamlNode& labels =
+        spec.add("selector", YamlNode::mapping()).add("matchLabels", YamlNode::mapping());
+    for (const auto& [k, v] : p.matchLabels) labels.add(k, text(v));
+  }
+  if (!p.targetRefs.empty()) {
+    YamlNode& refs = spec.add("targetRefs", YamlNode::sequence());
+    for (const PolicyTargetRef& t : p.targetRefs) {
+      YamlNode& item = refs.push(YamlNode::mapping());
+      item.add("group", text(t.group));
+      item.add("kind", text(t.kind));
+      item.add("name", text(t.name));
+    }
+  }
+  spec.add("action", text(authzActionName(p.action)));
+  if (!p.provider.empty()) spec.add("provider", YamlNode::mapping()).add("name", text(p.provider));
+  if (!p.rules.empty()) {
+    YamlNode& rules = spec.add("rules", YamlNode::sequence());
+    for (const AuthzRule& r : p.rules) {
+      YamlNode& rule = rules.push(YamlNode::mapping());
+      if (!r.from.empty()) {
+        YamlNode& from = rule.add("from", YamlNode::sequence());
+        for (const AuthzSource& src : r.from) {
+          YamlNode& s = from.push(YamlNode::mapping()).add("source", YamlNode::mapping());
+          addTexts(&s, "principals", src.principals);
+          addTexts(&s, "notPrincipals", src.notPrincipals);
+          addTexts(&s, "requestPrincipals", src.requestPrincipals);
+          addTexts(&s, "notRequestPrincipals", src.notRequestPrincipals);
+          addTexts(&s, "namespaces", src.namespaces);
+          addTexts(&s, "notNamespaces", src.notNamespaces);
+          addTexts(&s, "ipBlocks", src.ipBlocks);
+          addTexts(&s, "notIpBlocks", src.notIpBlocks);
+          addTexts(&s, "remoteIpBlocks", src.remoteIpBlocks);
+          addTexts(&s, "notRemoteIpBlocks", src.notRemoteIpBlocks);
+        }
+      }
+      if (!r.to.empty()) {
+        YamlNode& to = rule.add("to", YamlNode::sequence());
+        for (const AuthzOperation& op : r.to) {
+          YamlNode& o = to.push(YamlNode::mapping()).add("operation", YamlNode::mapping());
+          addTexts(&o, "hosts", op.hosts);
+          addTexts(&o, "notHosts", op.notHosts);
+          addPorts(&o, "ports", op.ports);
+          addPorts(&o, "notPorts", op.notPorts);
+          addTexts(&o, "methods", op.methods);
+          addTexts(&o, "notMethods", op.notMethods);
+          addTexts(&o, "paths", op.paths);
+          addTexts(&o, "notPaths", op.notPaths);
+        }
+      }
+      if (!r.when.empty()) {
+        YamlNode& when = rule.add("when", YamlNode::sequence());
+        for (const AuthzCondition& c : r.when) {
+          YamlNode& item = when.push(YamlNode::mapping());
+          item.add("key", text(c.key));
+          addTexts(&item, "values", c.values);
+          addTexts(&item, "notValues", c.notValues);
+        }
+      }
+    }
+  }
   return spec;
 }
 
@@ -1302,6 +1798,8 @@ YamlNode encodeResource(const Resource& r) {
         if constexpr (std::is_same_v<T, ServiceSpec>) return encodeService(s);
         if constexpr (std::is_same_v<T, WorkloadSpec>) return encodeWorkload(s);
         if constexpr (std::is_same_v<T, MeshConfigSpec>) return encodeMeshConfig(s);
+        if constexpr (std::is_same_v<T, AuthorizationPolicySpec>)
+          return encodeAuthorizationPolicy(s);
       },
       r.spec);
   root.add("spec", std::move(spec));
@@ -1350,7 +1848,7 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
     doc.fail("kind", later ? "kind " + kind + " is not supported yet"
                            : "unknown kind \"" + kind +
                                  "\" (this build knows Listener, HTTPRoute, Service, "
-                                 "Workload and MeshConfig)");
+                                 "Workload, MeshConfig and AuthorizationPolicy)");
   } else if (info == nullptr && doc.get("kind") != nullptr) {
     doc.fail("kind", "must not be empty");
   }
@@ -1387,6 +1885,10 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
       case Kind::kMeshConfig:
         r.spec = MeshConfigSpec{};
         decodeMeshConfig(spec, &std::get<MeshConfigSpec>(r.spec));
+        break;
+      case Kind::kAuthorizationPolicy:
+        r.spec = AuthorizationPolicySpec{};
+        decodeAuthorizationPolicy(spec, r.meta, &std::get<AuthorizationPolicySpec>(r.spec));
         break;
     }
     spec.finish();

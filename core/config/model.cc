@@ -32,6 +32,22 @@ const char* kindName(Kind k) {
       return "Workload";
     case Kind::kMeshConfig:
       return "MeshConfig";
+    case Kind::kAuthorizationPolicy:
+      return "AuthorizationPolicy";
+  }
+  return "?";
+}
+
+const char* authzActionName(AuthzAction a) {
+  switch (a) {
+    case AuthzAction::kAllow:
+      return "ALLOW";
+    case AuthzAction::kDeny:
+      return "DENY";
+    case AuthzAction::kAudit:
+      return "AUDIT";
+    case AuthzAction::kCustom:
+      return "CUSTOM";
   }
   return "?";
 }
@@ -49,6 +65,9 @@ bool parseKindName(std::string_view s, Kind* out) {
       {"svc", Kind::kService},         {"workload", Kind::kWorkload},
       {"workloads", Kind::kWorkload},  {"meshconfig", Kind::kMeshConfig},
       {"meshconfigs", Kind::kMeshConfig},
+      {"authorizationpolicy", Kind::kAuthorizationPolicy},
+      {"authorizationpolicies", Kind::kAuthorizationPolicy},
+      {"ap", Kind::kAuthorizationPolicy},
   };
   for (const Alias& a : kAliases) {
     if (str::iequals(s, a.name)) {

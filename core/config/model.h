@@ -277,25 +277,133 @@ enum class MtlsMode {
   kPermissive,  // plaintext is accepted too (and counted)
 };
 
+// spec.extensionProviders[].envoyExtAuthzHttp: an external HTTP authorization service with
+// Envoy's ext_authz HTTP contract (Istio's MeshConfig shape). A CUSTOM AuthorizationPolicy
+// names one by `name`. The request's selected headers go to the service; a 2xx answer allows,
+// anything else denies with its status and body.
+struct ExtAuthzHttpProvider {
+  std::string service;  // a Service of the configuration: "name", "name.namespace" or
+                        // "namespace/name" (namespace: the MeshConfig's when not written)
+  uint16_t port = 0;    // required, as in Istio
+  std::string pathPrefix;                              // prepended to the request's path
+  std::vector<std::string> includeRequestHeadersInCheck;  // lower-cased header names
+  std::vector<std::string> headersToUpstreamOnAllow;      // lower-cased header names
+  uint64_t timeoutMs = 600'000;                           // Istio's default: 600s
+  bool failOpen = false;  // the service unreachable or timing out: allow (true) or deny
+  SourceLoc serviceLoc;   // of service: where an unknown Service is reported
+
+  bool operator==(const ExtAuthzHttpProvider&) const = default;
+};
+
+struct ExtensionProvider {
+  std::string name;  // unique; what AuthorizationPolicy spec.provider.name refers to
+  ExtAuthzHttpProvider http;  // envoyExtAuthzHttp (the only kind this build accepts)
+  SourceLoc loc;              // of the list item
+
+  bool operator==(const ExtensionProvider&) const = default;
+};
+
 struct MeshConfigSpec {  // singleton named "default"; absent: every field at its default
   std::string trustDomain = "cluster.local";
   MtlsMode mtls = MtlsMode::kStrict;
   uint64_t certificateTtlMs = 86'400'000;  // certificateTTL; accepted range 10s .. 2160h
   std::string caAddress;                   // "host:port" (host: DNS name or IP literal,
                                            // [v6]:port); empty: not set
+  // The namespace whose AuthorizationPolicies apply to every Workload (spec/authz.md).
+  std::string rootNamespace = "gatehouse-system";
+  std::vector<ExtensionProvider> extensionProviders;  // CUSTOM authorization providers
 
   bool operator==(const MeshConfigSpec&) const = default;
 };
 
+// --- AuthorizationPolicy (security.istio.io/v1beta1 and v1) ------------------------------
+//
+// Istio's resource, field for field, with Istio's meaning (spec/authz.md; docs/authz.md).
+// Strings in the match lists are kept as written: exact, prefix "abc*", suffix "*abc" or
+// presence "*" (the decoder refuses a '*' anywhere else); core/policy compiles them.
+
+enum class AuthzAction { kAllow, kDeny, kAudit, kCustom };
+
+struct PolicyTargetRef {  // targetRef / targetRefs[]: Istio's {group, kind, name}
+  std::string group = "gatehouse.dev";
+  std::string kind = "Listener";
+  std::string name;  // a Listener of the policy's namespace (an edge one: HTTP or HTTPS)
+  SourceLoc loc;     // of the reference: where an unknown Listener is reported
+
+  bool operator==(const PolicyTargetRef&) const = default;
+};
+
+struct AuthzSource {  // rules[].from[].source: fields ANDed, values of one field ORed
+  std::vector<std::string> principals;     // principal patterns (identity::PrincipalPattern)
+  std::vector<std::string> notPrincipals;
+  std::vector<std::string> requestPrincipals;  // JWT: refused by this build
+  std::vector<std::string> notRequestPrincipals;
+  std::vector<std::string> namespaces;  // of the peer's SPIFFE ID
+  std::vector<std::string> notNamespaces;
+  std::vector<std::string> ipBlocks;  // "10.0.0.0/8", "10.1.2.3", "fd00::/8": the peer address
+  std::vector<std::string> notIpBlocks;
+  std::vector<std::string> remoteIpBlocks;  // the client address (trusted X-Forwarded-For)
+  std::vector<std::string> notRemoteIpBlocks;
+
+  bool operator==(const AuthzSource&) const = default;
+};
+
+struct AuthzOperation {  // rules[].to[].operation
+  std::vector<std::string> hosts;  // matched case-insensitively against the Host as sent
+  std::vector<std::string> notHosts;
+  std::vector<uint16_t> ports;  // the destination port (Istio writes them as strings)
+  std::vector<uint16_t> notPorts;
+  std::vector<std::string> methods;
+  std::vector<std::string> notMethods;
+  std::vector<std::string> paths;  // the normalised path, without query
+  std::vector<std::string> notPaths;
+
+  bool operator==(const AuthzOperation&) const = default;
+};
+
+struct AuthzCondition {  // rules[].when[]
+  std::string key;     // "request.headers[x-tenant]", "source.ip", "destination.port", ...
+  std::vector<std::string> values;     // any matches (none written: no constraint)
+  std::vector<std::string> notValues;  // none matches
+
+  bool operator==(const AuthzCondition&) const = default;
+};
+
+struct AuthzRule {
+  std::vector<AuthzSource> from;  // empty: any source
+  std::vector<AuthzOperation> to;  // empty: any operation
+  std::vector<AuthzCondition> when;  // all must hold
+
+  bool operator==(const AuthzRule&) const = default;
+};
+
+struct AuthorizationPolicySpec {
+  bool hasSelector = false;  // spec.selector written: matchLabels decides (empty: every
+                             // Workload of the namespace, as no selector)
+  std::map<std::string, std::string> matchLabels;
+  std::vector<PolicyTargetRef> targetRefs;  // targetRef or targetRefs: edge Listeners
+  AuthzAction action = AuthzAction::kAllow;
+  std::string provider;   // CUSTOM only: an extensionProviders[].name of the MeshConfig
+  SourceLoc providerLoc;  // of provider.name
+  // No `rules` field (or `rules: []`, which Istio cannot tell apart): the policy matches
+  // nothing. `rules: [{}]` is one rule with no from, to or when: it matches everything.
+  std::vector<AuthzRule> rules;
+  bool dryRun = false;  // metadata.annotations["istio.io/dry-run"] == "true"
+
+  bool operator==(const AuthorizationPolicySpec&) const = default;
+};
+
 // --- Resource ----------------------------------------------------------------------------
 
-enum class Kind { kListener, kHttpRoute, kService, kWorkload, kMeshConfig };
+enum class Kind { kListener, kHttpRoute, kService, kWorkload, kMeshConfig, kAuthorizationPolicy };
 
 struct Resource {
   std::string apiVersion;
   Kind kind = Kind::kListener;
   ObjectMeta meta;
-  std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec, WorkloadSpec, MeshConfigSpec> spec;
+  std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec, WorkloadSpec, MeshConfigSpec,
+               AuthorizationPolicySpec>
+      spec;
   SourceLoc loc;             // where the document starts
   std::string json;          // canonical JSON of the whole document (what the store keeps)
 
@@ -304,12 +412,18 @@ struct Resource {
   const ServiceSpec& service() const { return std::get<ServiceSpec>(spec); }
   const WorkloadSpec& workload() const { return std::get<WorkloadSpec>(spec); }
   const MeshConfigSpec& meshConfig() const { return std::get<MeshConfigSpec>(spec); }
+  const AuthorizationPolicySpec& authorizationPolicy() const {
+    return std::get<AuthorizationPolicySpec>(spec);
+  }
 
   bool operator==(const Resource&) const = default;
 };
 
-const char* kindName(Kind k);  // "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig"
-bool parseKindName(std::string_view s, Kind* out);  // accepts case-insensitive kind names and
-                                                    // common plurals ("listeners", "meshconfigs")
+// "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig", "AuthorizationPolicy"
+const char* kindName(Kind k);
+bool parseKindName(std::string_view s, Kind* out);  // accepts case-insensitive kind names,
+                                                    // common plurals ("listeners",
+                                                    // "meshconfigs") and kubectl's short names
+const char* authzActionName(AuthzAction a);  // "ALLOW", "DENY", "AUDIT", "CUSTOM"
 
 }  // namespace gh::config

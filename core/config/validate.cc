@@ -6,7 +6,9 @@
 // address and port), RE2 compilation, kept here so decoding stays free of the regex
 // engine, TLS certificates, which need the files they name, and the mesh: a MESH_INBOUND
 // listener forwards to one Workload, routes attach to listeners that route, a mesh Service's
-// identity is of this mesh's trust domain, and there is one MeshConfig at most. Problems are reported at the
+// identity is of this mesh's trust domain, and there is one MeshConfig at most; a CUSTOM
+// AuthorizationPolicy names a declared provider, whose Service exists, and targetRefs name edge
+// Listeners. Problems are reported at the
 // field that causes them, and the first definition wins: a duplicate or a conflicting Listener
 // is reported where the second one is written.
 
@@ -286,6 +288,72 @@ void checkServiceIdentity(const Resource& r, std::string_view trustDomain, Repor
                  "\"); federation with other trust domains is not supported yet");
 }
 
+// A CUSTOM policy's provider is declared in the MeshConfig; targetRefs name edge Listeners of
+// the policy's namespace (a mesh listener's requests are authorized by its Workload's
+// policies, so a policy attached to one would never be consulted).
+void checkAuthorizationPolicy(const Resource& r, const MeshConfigSpec& mesh,
+                              const std::map<ResourceKey, const Resource*>& index,
+                              Reporter& report) {
+  const auto* spec = std::get_if<AuthorizationPolicySpec>(&r.spec);
+  if (spec == nullptr) return;
+  if (spec->action == AuthzAction::kCustom && !spec->provider.empty()) {
+    bool declared = false;
+    std::string names;
+    for (const ExtensionProvider& p : mesh.extensionProviders) {
+      declared |= p.name == spec->provider;
+      names += (names.empty() ? "" : ", ") + p.name;
+    }
+    if (!declared)
+      report.add(r, spec->providerLoc, "spec.provider.name",
+                 "provider \"" + spec->provider +
+                     "\" is not declared in MeshConfig spec.extensionProviders (" +
+                     (names.empty() ? std::string("there are none") : "declared: " + names) + ")");
+  }
+  for (size_t i = 0; i < spec->targetRefs.size(); ++i) {
+    const PolicyTargetRef& t = spec->targetRefs[i];
+    std::string path = spec->targetRefs.size() == 1 && r.json.find("\"targetRef\"") !=
+                                                           std::string::npos
+                           ? std::string("spec.targetRef")
+                           : "spec.targetRefs[" + std::to_string(i) + "]";
+    auto it = index.find(keyOf(Kind::kListener, r.meta.ns, t.name));
+    if (it == index.end()) {
+      report.add(r, t.loc, path, "Listener " + r.meta.ns + "/" + t.name + " does not exist");
+      continue;
+    }
+    Protocol p = it->second->listener().protocol;
+    if (p == Protocol::kMeshInbound || p == Protocol::kMeshOutbound)
+      report.add(r, t.loc, path,
+                 "Listener " + r.meta.ns + "/" + t.name +
+                     " is a mesh listener: targetRefs attach to edge listeners (HTTP, HTTPS); "
+                     "requests to a Workload are authorized by the policies that select it");
+  }
+}
+
+// Each extension provider's Service exists ("name", "name.namespace" or "namespace/name";
+// the namespace defaults to the MeshConfig's).
+void checkExtensionProviders(const Resource& mesh,
+                             const std::map<ResourceKey, const Resource*>& index,
+                             Reporter& report) {
+  const MeshConfigSpec& m = mesh.meshConfig();
+  for (size_t i = 0; i < m.extensionProviders.size(); ++i) {
+    const ExtAuthzHttpProvider& h = m.extensionProviders[i].http;
+    std::string ns = mesh.meta.ns, name = h.service;
+    if (size_t slash = name.find('/'); slash != std::string::npos) {
+      ns = name.substr(0, slash);
+      name = name.substr(slash + 1);
+    } else if (index.count(keyOf(Kind::kService, ns, name)) == 0) {
+      if (size_t dot = name.find('.'); dot != std::string::npos) {
+        ns = name.substr(dot + 1);
+        name = name.substr(0, dot);
+      }
+    }
+    if (index.count(keyOf(Kind::kService, ns, name)) == 0)
+      report.add(mesh, h.serviceLoc,
+                 "spec.extensionProviders[" + std::to_string(i) + "].envoyExtAuthzHttp.service",
+                 "Service " + ns + "/" + name + " does not exist");
+  }
+}
+
 }  // namespace
 
 bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags) {
@@ -306,6 +374,9 @@ bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* d
   std::string trustDomain =
       mesh != nullptr ? mesh->meshConfig().trustDomain : MeshConfigSpec{}.trustDomain;
   for (const Resource& r : resources) checkServiceIdentity(r, trustDomain, report);
+  MeshConfigSpec meshSpec = mesh != nullptr ? mesh->meshConfig() : MeshConfigSpec{};
+  if (mesh != nullptr) checkExtensionProviders(*mesh, index, report);
+  for (const Resource& r : resources) checkAuthorizationPolicy(r, meshSpec, index, report);
   return !report.failed();
 }
 

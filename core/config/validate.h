@@ -4,7 +4,8 @@
 // backendRef a Service; two Listeners on one address:port (0.0.0.0 conflicts with every
 // address on the same port); RE2 patterns compile; every HTTPS listener's certificate and key
 // files can be read, parse and belong together (a certificate outside its validity period is
-// logged as a warning, not refused). Each error names the resource, the field path and where it
+// logged as a warning, not refused); AuthorizationPolicy: a CUSTOM policy's provider is declared
+// in the MeshConfig (and its Service exists), targetRefs name edge Listeners. Each error names the resource, the field path and where it
 // was written. Reads the certificate files and nothing else; any thread.
 
 #include <vector>

@@ -2,10 +2,9 @@
 findings with file:line:column in text and JSON, and the exit codes (0 valid, warnings
 allowed; 1 a problem or an error-level finding; 2 usage or a bad baseline file).
 
-The rules of examples/baseline.yaml that concern kinds this build decodes are exercised here
-end to end, each with a passing and a failing configuration; the ones about
-AuthorizationPolicy (and the lint rules) are unit tests on synthetic documents
-(tests/unit/config/baseline_test.cc), since the decoder refuses that kind for now."""
+The rules of examples/baseline.yaml are exercised here end to end, each with a passing and a
+failing configuration; the lint rules in detail are unit tests
+(tests/unit/config/baseline_test.cc)."""
 
 import json
 import os
@@ -260,19 +259,47 @@ rules:
         self.assertEqual([f["rule"] for f in out["findings"]],
                          ["production-listeners-not-wildcard"])
 
-    def test_refused_kinds_are_problems_not_findings(self):
-        # An AuthorizationPolicy does not decode yet: the problem says so, and no rule (not
-        # even the lint, which is all about policies) looks at it.
+    def test_policies_are_linted_and_checked(self):
+        # AuthorizationPolicy decodes (issue 5), so the lint and the baseline's policy rules
+        # see real policies: an ALLOW policy without rules allows nothing (a warning), and a
+        # "*" principal in production breaks the example baseline (an error).
         text = GOOD + """---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: allow-nothing, namespace: production}
 spec: {action: ALLOW}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: anyone, namespace: production}
+spec:
+  rules: [{from: [{source: {principals: ["*"]}}]}]
 """
         rc, out, _ = self.check(text)
         self.assertEqual(rc, 1)
-        self.assertIn("kind AuthorizationPolicy is not supported yet",
-                      out["problems"][0]["message"])
+        self.assertEqual(out["problems"], [])
+        found = [(f["rule"], f["severity"], f["name"]) for f in out["findings"]]
+        self.assertEqual(found, [
+            ("authz-allow-nothing", "warning", "allow-nothing"),
+            ("no-wildcard-principal-in-production", "error", "anyone"),
+        ])
+        star = out["findings"][1]
+        self.assertEqual((star["line"], star["column"]), loc_of(text, '"*"'))
+
+    def test_bad_policies_are_problems_not_findings(self):
+        text = GOOD + """---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: jwt, namespace: production}
+spec:
+  rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]
+"""
+        rc, out, _ = self.check(text)
+        self.assertEqual(rc, 1)
+        (p,) = out["problems"]
+        self.assertIn("needs JWT (RequestAuthentication), which is not supported yet",
+                      p["message"])
+        self.assertEqual((p["line"], p["column"]), loc_of(text, '["*"]'))
         self.assertEqual(out["findings"], [])
 
     def test_mesh_kinds_are_checked(self):

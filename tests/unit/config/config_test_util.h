@@ -53,6 +53,16 @@ inline Resource withoutLocations(Resource r) {
     l->workloadLoc = {};
   }
   if (auto* s = std::get_if<ServiceSpec>(&r.spec)) s->identityLoc = {};
+  if (auto* m = std::get_if<MeshConfigSpec>(&r.spec)) {
+    for (ExtensionProvider& p : m->extensionProviders) {
+      p.loc = {};
+      p.http.serviceLoc = {};
+    }
+  }
+  if (auto* a = std::get_if<AuthorizationPolicySpec>(&r.spec)) {
+    a->providerLoc = {};
+    for (PolicyTargetRef& t : a->targetRefs) t.loc = {};
+  }
   if (auto* route = std::get_if<HttpRouteSpec>(&r.spec)) {
     for (ParentRef& p : route->parentRefs) p.loc = {};
     for (RouteRule& rule : route->rules) {

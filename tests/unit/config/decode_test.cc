@@ -202,8 +202,8 @@ spec:
 }
 
 TEST_CASE("kinds: known, later, unknown; apiVersion must match the kind", "[config]") {
-  auto d = decode(R"(apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+  auto d = decode(R"(apiVersion: gatehouse.dev/v1
+kind: RateLimit
 metadata: {name: allow}
 spec: {action: ALLOW}
 ---
@@ -228,10 +228,9 @@ metadata: {name: e}
 )");
   CHECK(d.errors ==
         Errors{
-            "t.yaml:2:7: AuthorizationPolicy default/allow: kind: kind AuthorizationPolicy is "
-            "not supported yet",
+            "t.yaml:2:7: RateLimit default/allow: kind: kind RateLimit is not supported yet",
             "t.yaml:7:7: Gateway default/gw: kind: unknown kind \"Gateway\" (this build knows "
-            "Listener, HTTPRoute, Service, Workload and MeshConfig)",
+            "Listener, HTTPRoute, Service, Workload, MeshConfig and AuthorizationPolicy)",
             "t.yaml:11:13: Listener default/l: apiVersion: must be gatehouse.dev/v1 for kind "
             "Listener",
             "t.yaml:16:13: HTTPRoute default/r: apiVersion: must be gateway.networking.k8s.io/v1 "

@@ -137,7 +137,7 @@ spec:
   mtls: strict
   certificateTTL: 9s
   caAddress: ca.internal
-  rootNamespace: x
+  rootNamespace: X_y
 ---
 apiVersion: gatehouse.dev/v1
 kind: MeshConfig
@@ -154,7 +154,9 @@ spec: {trustDomain: "td:80", certificateTTL: 2161h, caAddress: "fd00::1:15012"}
             "t.yaml:7:19: MeshConfig default/mesh: spec.certificateTTL: must be at least 10s",
             "t.yaml:8:14: MeshConfig default/mesh: spec.caAddress: must be host:port, such as "
             "ca.internal:15012 or [fd00::1]:15012",
-            "t.yaml:9:3: MeshConfig default/mesh: spec.rootNamespace: unknown field",
+            "t.yaml:9:18: MeshConfig default/mesh: spec.rootNamespace: must be a lower-case DNS "
+            "label: letters, digits and '-', starting and ending with a letter or digit, at most "
+            "63 characters",
             "t.yaml:14:21: MeshConfig default/default: spec.trustDomain: must be a SPIFFE trust "
             "domain such as cluster.local: trust domain must not have a port",
             "t.yaml:14:46: MeshConfig default/default: spec.certificateTTL: must be at most "
@@ -521,7 +523,7 @@ TEST_CASE("mesh resources round-trip through canonical JSON", "[config][mesh]") 
         R"({"apiVersion":"gatehouse.dev/v1","kind":"MeshConfig",)"
         R"("metadata":{"name":"default","namespace":"default"},)"
         R"("spec":{"caAddress":"ca:15012","certificateTTL":"1h","mtls":"PERMISSIVE",)"
-        R"("trustDomain":"cluster.local"}})");
+        R"("rootNamespace":"gatehouse-system","trustDomain":"cluster.local"}})");
   Resource w;
   w.apiVersion = "gatehouse.dev/v1";
   w.kind = Kind::kWorkload;
