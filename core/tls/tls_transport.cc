@@ -120,6 +120,13 @@ ssize_t TlsTransport::failed(int ret) {
           peer_.detail = "the peer sent no certificate";
         }
         if (peer_.error != PeerError::kNone) why = HandshakeError::kPeerCertificate;
+        // BoringSSL reports a peer that closes mid-handshake (a TCP health check, a client
+        // giving up) as a generic handshake failure; the socket tells the truth.
+        char probe;
+        if (why == HandshakeError::kOther && ERR_GET_LIB(err) == ERR_LIB_SSL &&
+            ERR_GET_REASON(err) == SSL_R_SSL_HANDSHAKE_FAILURE &&
+            ::recv(SSL_get_fd(ssl_), &probe, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+          why = HandshakeError::kClosed;
         countHandshakeError(why);
       }
       ERR_clear_error();

@@ -253,6 +253,18 @@ class TlsTest(GatehouseTest):
         self.assertEqual(self.get(s, close=True)[0], 200)
         s.close()
 
+    def test_connection_closed_before_or_during_the_handshake_counts_as_closed(self):
+        # A TCP health check (connect, close) and a client giving up mid-ClientHello.
+        key = 'gatehouse_tls_handshake_errors_total{reason="closed"}'
+        other = self.metric('gatehouse_tls_handshake_errors_total{reason="other"}')
+        before = self.metric(key)
+        socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"\x16\x03\x01\x00")
+        wait_for(lambda: self.metric(key) == before + 2, what="two closed handshakes")
+        self.assertEqual(self.metric('gatehouse_tls_handshake_errors_total{reason="other"}'),
+                         other)
+
     def test_plain_http_to_https_port_is_counted(self):
         before = self.metric('gatehouse_tls_handshake_errors_total{reason="not_tls"}')
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
