@@ -259,6 +259,23 @@ class MeshTest(unittest.TestCase):
                 wait_for(lambda: self.metric(self.back, key) == before + 1, 5, what=key)
         self.assertEqual(self.app.count(), reached)  # nothing above reached the app
 
+    def test_openssl_s_client_with_and_without_a_client_certificate(self):
+        d = tempfile.mkdtemp(dir=self.tmp)
+        cert, key = svid.write_pair(d, "s_client", *self.ca.issue([svid.spiffe("cli")]))
+        request = b"GET /echo HTTP/1.1\r\nHost: orders\r\nConnection: close\r\n\r\n"
+
+        def s_client(*extra):
+            return subprocess.run(["openssl", "s_client", "-connect",
+                                   f"127.0.0.1:{self.inbound_port}", "-quiet", "-ign_eof",
+                                   *extra], input=request, capture_output=True, timeout=20)
+
+        ok = s_client("-cert", cert, "-key", key)
+        self.assertIn(b"HTTP/1.1 200", ok.stdout, ok.stderr)
+        self.assertIn(b"URI=" + svid.spiffe("cli").encode(), ok.stdout)
+        refused = s_client()
+        self.assertNotIn(b"HTTP/1.1", refused.stdout)
+        self.assertIn(b"alert", refused.stderr)
+
     def test_inbound_refuses_plaintext_under_strict(self):
         before = self.app.count()
         s = socket.create_connection(("127.0.0.1", self.inbound_port), timeout=5)

@@ -1,14 +1,16 @@
 """Rotation without drops (spec/mesh.md "Certificates"): with a 30 s certificate TTL both mesh
 nodes renew under load — the CA node by signing its own new key, the joined node over mTLS on
-the enrollment port with its current certificate — and not one request fails. New handshakes
-use the new certificate (the Hash in x-forwarded-client-cert changes); established connections
-finish with the old one."""
+the enrollment port with its current certificate — and meanwhile the edge listener's
+certificate is replaced by a new version; not one request fails. New handshakes use the new
+certificates (the Hash in x-forwarded-client-cert changes, the edge presents the new leaf);
+established connections finish with the old ones."""
 
 import http.client
 import json
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 import unittest
@@ -16,6 +18,30 @@ import unittest
 from harness import Gatehouse, Upstream, free_port, wait_for
 
 TTL_SECONDS = 30
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "tests", "unit", "tls", "fixtures")
+
+
+def edge_config(port, cert):
+    return f"""---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: edge}}
+spec:
+  address: 127.0.0.1
+  port: {port}
+  protocol: HTTPS
+  tls:
+    certificates: [{{certFile: {FIXTURES}/{cert}.crt, keyFile: {FIXTURES}/{cert}.key}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: edge-orders}}
+spec:
+  parentRefs: [{{name: edge}}]
+  rules:
+    - backendRefs: [{{name: orders}}]
+"""
 
 
 def mesh_config(ca_port):
@@ -31,6 +57,7 @@ class RotationTest(unittest.TestCase):
     def setUp(self):
         self.app = Upstream("orders")
         self.ca_port, self.inbound_port, self.outbound_port = free_port(), free_port(), free_port()
+        self.edge_port = free_port()
         # The inbound node holds the CA: it issues its own identity (its Workload's service
         # account) and serves enrollment on ca_port.
         self.back = Gatehouse(workers=2)
@@ -53,7 +80,7 @@ spec: {{address: 127.0.0.1, port: {self.inbound_port}, protocol: MESH_INBOUND}}
         self.front = Gatehouse(workers=2)
         joined = self.front.cli("join", "--ca", f"127.0.0.1:{self.ca_port}", "--token", token)
         self.assertEqual(joined.returncode, 0, joined.stderr)
-        self.front.apply(mesh_config(self.ca_port) + f"""---
+        self.front_config = mesh_config(self.ca_port) + f"""---
 apiVersion: gatehouse.dev/v1
 kind: Listener
 metadata: {{name: outbound}}
@@ -67,7 +94,8 @@ spec:
   mesh: true
   identity: spiffe://cluster.local/ns/default/sa/orders
   trafficPolicy: {{connectionPool: {{http: {{idleTimeout: 2s}}}}}}
-""")
+"""
+        self.front.apply(self.front_config + edge_config(self.edge_port, "ecdsa"))
         self.front.start()
 
     def tearDown(self):
@@ -110,10 +138,38 @@ spec:
             if conn:
                 conn.close()
 
+        edge_leaves = set()
+        tls_context = ssl.create_default_context(cafile=os.path.join(FIXTURES, "ca.crt"))
+
+        def edge_client():  # a new TLS connection per request
+            while not stop.is_set():
+                try:
+                    c = http.client.HTTPSConnection("127.0.0.1", self.edge_port, timeout=10,
+                                                    context=tls_context)
+                    c.request("GET", "/", headers={"Host": "ecdsa.test"})
+                    r = c.getresponse()
+                    r.read()
+                    if r.status != 200:
+                        raise AssertionError(f"edge {r.status} {r.getheader('x-gatehouse-reason')}")
+                    with lock:
+                        counts[0] += 1
+                        edge_leaves.add(c.sock.getpeercert(binary_form=True))
+                    c.close()
+                except Exception as e:  # noqa: BLE001
+                    with lock:
+                        failures.append("edge: " + repr(e))
+                time.sleep(0.005)
+
         threads = [threading.Thread(target=client, args=(k,)) for k in (True, True, False, False)]
+        threads += [threading.Thread(target=edge_client) for _ in range(2)]
         for t in threads:
             t.start()
         try:
+            time.sleep(2)
+            # A new edge certificate by a new version, under load.
+            version = self.front.config_version()
+            self.front.apply(self.front_config + edge_config(self.edge_port, "ecdsa2"))
+            self.front.wait_version(version + 1)
             # Both nodes renew at least once: within about half the TTL plus jitter.
             wait_for(lambda: self.renewals(self.front) >= 2 and self.renewals(self.back) >= 2,
                      TTL_SECONDS + 10, interval=0.5, what="a renewal on both nodes")
@@ -126,6 +182,7 @@ spec:
         self.assertGreater(counts[0], 200)
         # The outbound node's certificate changed, and new handshakes presented the new one.
         self.assertGreaterEqual(len(hashes), 2, hashes)
+        self.assertEqual(len(edge_leaves), 2)  # the old and the new edge certificate
         self.assertIn("renewed", self.front.logs() + self.back.logs())
         m = self.front.metrics()
         self.assertEqual(m.get("gatehouse_upstream_tls_handshake_errors_total", 0), 0)
