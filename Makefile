@@ -65,6 +65,7 @@ DEPS_event  := base
 DEPS_net    := base event
 DEPS_tls    := base event net identity
 DEPS_identity := base
+DEPS_script := base
 DEPS_policy := base config identity http route upstream net event telemetry tls
 mod_objs = $(patsubst %.cc,$(BUILD)/obj/%.o,$(foreach m,base $(DEPS_$(1)) $(1),$(wildcard core/$(m)/*.cc)))
 unit-%: $(BUILD)/obj/tests/unit/catch_main.o

@@ -1,0 +1,90 @@
+#pragma once
+// Internal to core/script: the ScriptVm and the glue the bindings share with the runtime.
+// Includes the Lua headers, so nothing outside core/script may include it (DESIGN.md).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <lua.hpp>  // lua.h, lauxlib.h, lualib.h, luajit.h with C linkage
+
+#include "core/script/runtime.h"
+
+namespace gh::script {
+
+// Liveness of the Lua objects a call hands out (handle, header maps, body buffers, ...).
+// Envoy's scope guard: a wrapper used while its scope is not live raises
+// "object used outside of proper scope". Refcounted by the HookCall and every wrapper (freed
+// by the wrapper's __gc), so a wrapper that outlives its call never points at freed memory.
+struct Scope {
+  HookCall* call = nullptr;  // nullptr once the call released it
+  bool live = false;         // true only while the call's coroutine runs
+  int refs = 1;
+  static Scope* make(HookCall* call) {
+    Scope* s = new Scope;
+    s->call = call;
+    return s;
+  }
+  static void unref(Scope* s) {
+    if (s && --s->refs == 0) delete s;
+  }
+};
+
+// The VM's memory account; the allocator's user data.
+struct MemoryAccount {
+  size_t used = 0;
+  size_t cap = 0;
+  bool enforce = false;  // only while a script runs: the host is never refused
+};
+
+class ScriptVm {
+ public:
+  ScriptVm(std::shared_ptr<const ScriptSet> set, ScriptRuntime* runtime, SharedDict* shared);
+  ~ScriptVm();
+
+  struct Loaded {
+    const ScriptSource* source = nullptr;
+    ScriptCounters* counters = nullptr;
+    int envRef = LUA_NOREF;
+    int fnRef[3] = {LUA_NOREF, LUA_NOREF, LUA_NOREF};  // by Hook
+    bool broken = false;
+    std::string loadError;  // "name:line: message"
+  };
+
+  lua_State* L() const { return L_; }
+  const ScriptSet& set() const { return *set_; }
+  const std::shared_ptr<const ScriptSet>& setPtr() const { return set_; }
+  Loaded& script(int i) { return loaded_[i]; }
+  MemoryAccount& memory() { return mem_; }
+  SharedDict* shared() const { return shared_; }
+
+ private:
+  void loadScript(int i);
+
+  std::shared_ptr<const ScriptSet> set_;
+  SharedDict* shared_;
+  MemoryAccount mem_;
+  lua_State* L_ = nullptr;
+  std::vector<Loaded> loaded_;
+};
+
+// The bindings (bindings.cc): metatables registered into a new VM, and the handle pushed
+// for a call.
+struct Bindings {
+  static void registerAll(lua_State* L, SharedDict* shared);
+  static void pushHandle(lua_State* L, HookCall* call);
+  // After a resume: push the results a waiting function returns (the body buffer, a chunk,
+  // trailers, the httpCall answer). Return the count pushed.
+  static int pushBodyResult(lua_State* L, HookCall* call);
+  static int pushChunk(lua_State* L, HookCall* call, ScriptBuffer* chunk);
+  static int pushTrailersResult(lua_State* L, HookCall* call);
+  static int pushHttpResult(lua_State* L, HookCall* call, const HttpCallResponse& response);
+  // The sandbox environment of one script (a new table on the stack).
+  static void pushSandboxEnv(lua_State* L);
+};
+
+// The HookCall running on this thread (for the count hook); nullptr when none.
+HookCall*& runningCall();
+
+}  // namespace gh::script
