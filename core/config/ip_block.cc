@@ -29,6 +29,13 @@ std::string IpBlock::toString() const {
 
 bool parseIpAddress(std::string_view s, IpAddress* out) {
   if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return false;
+  // inet_pton stops at a NUL: "10.0.0.1\0junk" must not read as 10.0.0.1 (found by the
+  // fuzzer). Only the characters of address literals pass.
+  for (char c : s) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+              c == '.' || c == ':';
+    if (!ok) return false;
+  }
   char buf[INET6_ADDRSTRLEN];
   memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';

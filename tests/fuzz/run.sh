@@ -31,6 +31,7 @@ CXXFLAGS="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-re
 CODEC_SRCS="core/http/parser.cc core/http/chunked.cc core/http/path.cc core/http/field_syntax.cc
             core/base/strings.cc"
 CONFIG_SRCS="core/config/decode.cc core/config/validate.cc core/config/model.cc
+             core/config/ip_block.cc core/identity/spiffe.cc
              core/config/yaml_tree.cc core/config/yaml_fields.cc core/config/yaml_write.cc
              core/base/strings.cc
              core/tls/server_context.cc core/tls/ticket_keys.cc core/tls/handshake_error.cc"
@@ -48,6 +49,7 @@ sources_for() {
     identity_fuzzer) echo "core/identity/spiffe.cc core/identity/token.cc core/identity/encoding.cc core/identity/files.cc
                           core/base/sha256.cc core/base/strings.cc $CONFIG_LIBS" ;;
     enrollment_fuzzer) echo "core/identity/enrollment_wire.cc core/base/strings.cc" ;;
+    ip_block_fuzzer) echo "core/config/ip_block.cc" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
@@ -56,6 +58,7 @@ dict_for() {
     config_fuzzer | baseline_fuzzer) echo tests/fuzz/dict/config.dict ;;
     identity_fuzzer) echo tests/fuzz/dict/identity.dict ;;
     enrollment_fuzzer) echo tests/fuzz/dict/enrollment.dict ;;
+    ip_block_fuzzer) echo tests/fuzz/dict/ip_block.dict ;;
     *) echo tests/fuzz/dict/http.dict ;;
   esac
 }

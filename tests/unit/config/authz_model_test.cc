@@ -517,4 +517,7 @@ TEST_CASE("IP blocks", "[config][authz]") {
                           "::/129", "10.0.0", "010.0.0.1", "fe80::1%eth0", "10.0.0.0/8/8",
                           "10.0.0.0 /8", "host.example"})
     CHECK_FALSE(parseIpBlock(bad, &b, &why));
+  // inet_pton stops at a NUL; the parser must not (found by tests/fuzz/ip_block_fuzzer).
+  CHECK_FALSE(parseIpBlock(std::string_view("10.0.0.1\0junk", 13), &b, &why));
+  CHECK_FALSE(parseIpAddress(std::string_view("::1\0", 4), &a));
 }
