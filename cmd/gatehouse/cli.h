@@ -67,5 +67,6 @@ int cmdVersion(const std::vector<std::string>& args);
 int cmdCa(const std::vector<std::string>& args);
 int cmdCert(const std::vector<std::string>& args);
 int cmdJoin(const std::vector<std::string>& args);
+int cmdAuthz(const std::vector<std::string>& args);
 
 }  // namespace gh::cli

@@ -27,6 +27,7 @@ const char kUsage[] =
     "  ca         the mesh CA: create it, make join tokens\n"
     "  cert       this node's workload certificate: status, issue (on the CA node), renew\n"
     "  join       obtain this node's workload identity from the mesh CA with a join token\n"
+    "  authz      explain an authorization decision; replay requests against draft policies\n"
     "  version    print version and build information\n"
     "\n"
     "Every command takes --help.\n";
@@ -44,7 +45,7 @@ const Command kCommands[] = {
     {"audit", gh::cli::cmdAudit},       {"backup", gh::cli::cmdBackup},
     {"restore", gh::cli::cmdRestore},   {"version", gh::cli::cmdVersion},
     {"ca", gh::cli::cmdCa},             {"cert", gh::cli::cmdCert},
-    {"join", gh::cli::cmdJoin},
+    {"join", gh::cli::cmdJoin},         {"authz", gh::cli::cmdAuthz},
 };
 
 }  // namespace
