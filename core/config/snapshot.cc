@@ -120,9 +120,13 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
 
   std::shared_ptr<const tls::ServerContext> inboundContext;
   if (anyMeshService) {
-    auto client = tls::ClientContext::build(identity->certificate, identity->trust);
-    if (!client.ok()) return client.status();
-    snap->mesh.client = std::move(client.value());
+    if (identity->client) {
+      snap->mesh.client = identity->client;
+    } else {
+      auto client = tls::ClientContext::build(identity->certificate, identity->trust);
+      if (!client.ok()) return client.status();
+      snap->mesh.client = std::move(client.value());
+    }
   }
 
   for (const Resource& r : resources) {

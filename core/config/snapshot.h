@@ -33,6 +33,9 @@ struct NodeIdentity {
   std::string trustDomain;
   std::shared_ptr<const tls::Certificate> certificate;  // leaf and key
   std::shared_ptr<const tls::PeerTrust> trust;          // the roots we trust
+  // Built once per identity, so every snapshot compiled with the same certificate shares it:
+  // pooled mTLS connections are reused across reloads and retired only by a renewal.
+  std::shared_ptr<const tls::ClientContext> client;
   int64_t notAfter = 0;
 };
 

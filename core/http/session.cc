@@ -550,7 +550,8 @@ Session::PhaseResult Session::phaseSelectUpstream() {
 Session::PhaseResult Session::phaseUpstreamRequest() {
   Exchange& x = *ex_;
   ctx_.counters.upstreamRqTotal.inc();
-  x.up = ctx_.pool.take(x.endpoint->address, x.service->poolIdentity);
+  x.up = ctx_.pool.take(x.endpoint->address, x.service->poolIdentity,
+                        x.service->mesh ? x.snapshot->get().mesh.client.get() : nullptr);
   if (x.up) {
     x.reused = true;
     ctx_.counters.upstreamCxReused.inc();
@@ -581,8 +582,9 @@ void Session::connectUpstream() {
     tls = std::make_unique<tls::TlsTransport>(x.snapshot->get().mesh.client, fd.value(),
                                               &ctx_.counters, x.service->identity);
   }
-  x.up = std::make_unique<upstream::Connection>(ctx_.loop, fd.value(), x.endpoint->address,
-                                                std::move(tls), x.service->poolIdentity);
+  x.up = std::make_unique<upstream::Connection>(
+      ctx_.loop, fd.value(), x.endpoint->address, std::move(tls), x.service->poolIdentity,
+      x.service->mesh ? x.snapshot->get().mesh.client.get() : nullptr);
   x.up->stream().setHandler(&upHandler_);
   x.connecting = true;
   x.up->stream().waitWritable();

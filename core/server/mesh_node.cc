@@ -14,6 +14,7 @@
 #include "core/identity/enrollment_server.h"
 #include "core/identity/workload.h"
 #include "core/net/address.h"
+#include "core/tls/client_context.h"
 #include "core/tls/server_context.h"
 
 namespace gh::server {
@@ -76,6 +77,9 @@ Status MeshNode::loadIdentity() {
   node->certificate = std::move(certificate.value());
   node->trust = std::move(trust);
   node->notAfter = w.certificate.notAfter;
+  auto client = tls::ClientContext::build(node->certificate, node->trust);
+  if (!client.ok()) return client.status();
+  node->client = std::move(client.value());
   identity_ = std::move(node);
   LOG_INFO("workload identity %s (serial %s, valid until %lld, renewal at %lld)",
            w.id.uri().c_str(), w.certificate.serialHex.c_str(),

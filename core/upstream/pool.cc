@@ -9,10 +9,12 @@
 namespace gh::upstream {
 
 Connection::Connection(event::Loop& loop, int fd, const net::Address& peer,
-                       std::unique_ptr<net::Transport> transport, std::string identity)
+                       std::unique_ptr<net::Transport> transport, std::string identity,
+                       const void* credentials)
     : transport_(std::move(transport)),
       stream_(loop, fd, this, transport_ ? transport_.get() : net::Transport::plain()),
       key_{peer, std::move(identity)},
+      credentials_(credentials),
       idleTimer_(loop, &Connection::onIdleTimeout, this) {}
 
 void Connection::onReadable() {
@@ -64,9 +66,14 @@ void Pool::closeAll() {
   idleTotal_ = 0;
 }
 
-std::unique_ptr<Connection> Pool::take(const net::Address& peer, std::string_view identity) {
+std::unique_ptr<Connection> Pool::take(const net::Address& peer, std::string_view identity,
+                                       const void* credentials) {
   auto it = idle_.find(KeyView{peer, identity});
-  if (it == idle_.end() || !it->second.head) return nullptr;
+  if (it == idle_.end()) return nullptr;
+  // Connections made with older credentials are retired here, one by one as they come up.
+  while (it->second.head && it->second.head->credentials_ != credentials)
+    destroy(it->second.head);
+  if (!it->second.head) return nullptr;
   Connection* c = it->second.head;
   unlink(c);
   c->idleTimer_.clear();

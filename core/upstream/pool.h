@@ -10,7 +10,11 @@
 //
 // Connections are pooled by endpoint address and security: a mutual-TLS connection carries
 // the identity it verified, and is only handed to an exchange that expects that identity
-// (PoolKey::identity; empty for plain connections), never to a plain one.
+// (PoolKey::identity; empty for plain connections), never to a plain one. It also remembers
+// the credentials it was made with (an opaque tag: the TLS client context); an exchange that
+// brings other credentials (this node's certificate was renewed) closes it instead of reusing
+// it, so after a renewal every new request goes out on a connection that presented the new
+// certificate and verified the peer anew.
 //
 // Owned by one worker; not thread-safe. Connection objects persist across requests so a
 // keep-alive exchange allocates nothing here.
@@ -49,7 +53,8 @@ struct PoolKey {
 class Connection final : public net::Stream::Handler {
  public:
   Connection(event::Loop& loop, int fd, const net::Address& peer,
-             std::unique_ptr<net::Transport> transport = nullptr, std::string identity = {});
+             std::unique_ptr<net::Transport> transport = nullptr, std::string identity = {},
+             const void* credentials = nullptr);
   net::Stream& stream() { return stream_; }
   const net::Address& peer() const { return peer_; }
   uint64_t requests() const { return requests_; }
@@ -65,6 +70,7 @@ class Connection final : public net::Stream::Handler {
   net::Stream stream_;
   PoolKey key_;
   net::Address& peer_ = key_.address;
+  const void* credentials_;
   event::Deadline idleTimer_;
   Pool* pool_ = nullptr;       // set while idle in the pool
   IdleList* list_ = nullptr;    // the idle list it is on (unordered_map nodes never move)
@@ -79,9 +85,12 @@ class Pool {
       : loop_(loop), maxIdle_(maxIdlePerEndpoint) {}
   ~Pool();
 
-  // An idle connection to `peer` made for `identity` (see PoolKey), or nullptr. The caller
-  // owns it and must set its handler before returning to the loop (read interest is still on).
-  std::unique_ptr<Connection> take(const net::Address& peer, std::string_view identity = {});
+  // An idle connection to `peer` made for `identity` with `credentials` (see above), or
+  // nullptr; idle connections of the same key made with other credentials are closed on the
+  // way. The caller owns the result and must set its handler before returning to the loop
+  // (read interest is still on).
+  std::unique_ptr<Connection> take(const net::Address& peer, std::string_view identity = {},
+                                   const void* credentials = nullptr);
   // Gives a clean connection back for reuse (or closes it when the endpoint has enough idle).
   void put(std::unique_ptr<Connection> c, uint64_t idleTimeoutMs);
   size_t idleCount() const { return idleTotal_; }

@@ -43,7 +43,9 @@ struct Upstream {
     close(listenFd);
   }
   // A connected pooled-connection object and the index of its server end.
-  std::unique_ptr<Connection> connect(event::Loop& loop, size_t* serverIndex = nullptr) {
+  std::unique_ptr<Connection> connect(event::Loop& loop, size_t* serverIndex = nullptr,
+                                      std::string identity = {},
+                                      const void* credentials = nullptr) {
     auto c = net::connectNonBlocking(addr);
     REQUIRE(c.ok());
     pollfd p{listenFd, POLLIN, 0};
@@ -55,7 +57,8 @@ struct Upstream {
     REQUIRE(net::connectResult(c.value()) == 0);
     serverFds.push_back(s);
     if (serverIndex) *serverIndex = serverFds.size() - 1;
-    return std::make_unique<Connection>(loop, c.value(), addr);
+    return std::make_unique<Connection>(loop, c.value(), addr, nullptr, std::move(identity),
+                                        credentials);
   }
   // Whether the client side of connection i has been closed within timeoutMs: EOF, or a reset
   // (a socket closed with unread input sends RST instead of FIN).
@@ -162,6 +165,33 @@ TEST_CASE("Pool: take for another address is nullptr", "[upstream]") {
   CHECK(pool.take(sameIpOtherPort) == nullptr);
   CHECK(pool.idleCount() == 1);
   CHECK(pool.take(a.addr).get() == p);
+}
+
+TEST_CASE("Pool: mesh connections are kept by identity and retired by new credentials",
+          "[upstream]") {
+  event::Loop loop;
+  Upstream up;
+  Pool pool(loop);
+  int oldCreds = 0, newCreds = 0;
+  size_t i1, i2, i3;
+  auto plain = up.connect(loop, &i1);
+  auto orders = up.connect(loop, &i2, "spiffe://td/ns/a/sa/orders", &oldCreds);
+  auto payments = up.connect(loop, &i3, "spiffe://td/ns/a/sa/payments", &oldCreds);
+  Connection* p1 = plain.get();
+  Connection* p3 = payments.get();
+  pool.put(std::move(plain), kLong);
+  pool.put(std::move(orders), kLong);
+  pool.put(std::move(payments), kLong);
+  // A plain exchange never gets a mesh connection, nor one identity another's.
+  CHECK(pool.take(up.addr, "spiffe://td/ns/a/sa/other", &oldCreds) == nullptr);
+  auto t = pool.take(up.addr);
+  CHECK(t.get() == p1);
+  // After a renewal (new credentials) the orders connection is closed, not reused.
+  CHECK(pool.take(up.addr, "spiffe://td/ns/a/sa/orders", &newCreds) == nullptr);
+  CHECK(up.closedByClient(i2, 2000));
+  CHECK(pool.idleCount() == 1);
+  // Still the old credentials for payments: reused.
+  CHECK(pool.take(up.addr, "spiffe://td/ns/a/sa/payments", &oldCreds).get() == p3);
 }
 
 TEST_CASE("Pool: connections to several endpoints are kept apart", "[upstream]") {
