@@ -131,7 +131,10 @@ Direction dirOf(HookCall* c) { return c->hook_ == Hook::kResponse ? Direction::k
 void headersFromTable(lua_State* L, int table, std::vector<std::pair<std::string, std::string>>* out) {
   lua_pushnil(L);
   while (lua_next(L, table) != 0) {
-    std::string key = lowerKey(L, -2);
+    // Convert a copy of the key: converting the key lua_next holds would break the traversal.
+    lua_pushvalue(L, -2);
+    std::string key = lowerKey(L, -1);
+    lua_pop(L, 1);
     if (lua_istable(L, -1)) {
       lua_pushnil(L);
       while (lua_next(L, -2) != 0) {
@@ -1248,10 +1251,13 @@ int Bindings::pushHttpResult(lua_State* L, HookCall* call, const HttpCallRespons
   if (call->returnDuplicateHeaders_) {
     // Repeated names become a list of their values, in order.
     std::vector<std::pair<std::string_view, std::vector<std::string_view>>> grouped;
-    for (const auto& [k, v] : response.headers) {
+    for (const auto& kv : response.headers) {
+      const std::string_view k = kv.first, v = kv.second;
       auto it = std::find_if(grouped.begin(), grouped.end(), [&](auto& g) { return g.first == k; });
-      if (it == grouped.end()) grouped.push_back({k, {v}});
-      else it->second.push_back(v);
+      if (it == grouped.end())
+        grouped.push_back({k, {v}});
+      else
+        it->second.push_back(v);
     }
     for (const auto& [k, vs] : grouped) {
       pushView(L, k);

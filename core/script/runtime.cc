@@ -411,6 +411,9 @@ HookResult HookCall::finish(int status) {
 
 HookResult HookCall::fail(std::string text, int kind) {
   ScriptVm::Loaded& s = vm_->script(script_);
+  // Every logged failure names its script, even one raised where no script line is known.
+  if (text.compare(0, s.source->name.size() + 1, s.source->name + ":") != 0)
+    text = s.source->name + ": " + text;
   s.counters->errors.fetch_add(1, std::memory_order_relaxed);
   if (kind == kFailBudget) s.counters->budgetKills.fetch_add(1, std::memory_order_relaxed);
   if (kind == kFailMemory) s.counters->memoryErrors.fetch_add(1, std::memory_order_relaxed);

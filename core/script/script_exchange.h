@@ -53,6 +53,8 @@ class ScriptBuffer {
   virtual void setBytes(std::string_view bytes) = 0;
 };
 
+struct MetaField;
+
 // A value in dynamic or route metadata: a JSON-like tree (protobuf Struct in Envoy).
 struct MetaValue {
   enum class Kind : uint8_t { kNull, kNumber, kBool, kString, kList, kStruct };
@@ -61,34 +63,44 @@ struct MetaValue {
   bool boolean = false;
   std::string string;
   std::vector<MetaValue> list;
-  std::vector<std::pair<std::string, MetaValue>> fields;  // kStruct, unique keys in set order
+  std::vector<MetaField> fields;  // kStruct: unique keys, in the order they were set
 
-  static MetaValue ofString(std::string s) {
-    MetaValue v;
-    v.kind = Kind::kString;
-    v.string = std::move(s);
-    return v;
-  }
-  static MetaValue ofNumber(double n) {
-    MetaValue v;
-    v.kind = Kind::kNumber;
-    v.number = n;
-    return v;
-  }
-  static MetaValue ofBool(bool b) {
-    MetaValue v;
-    v.kind = Kind::kBool;
-    v.boolean = b;
-    return v;
-  }
-  static MetaValue ofStruct() {
-    MetaValue v;
-    v.kind = Kind::kStruct;
-    return v;
-  }
+  static MetaValue ofString(std::string s);
+  static MetaValue ofNumber(double n);
+  static MetaValue ofBool(bool b);
+  static MetaValue ofStruct();
   const MetaValue* find(std::string_view key) const;  // kStruct: the field, else nullptr
   void set(std::string key, MetaValue value);         // kStruct: insert or overwrite
 };
+
+struct MetaField {
+  std::string key;
+  MetaValue value;
+};
+
+inline MetaValue MetaValue::ofString(std::string s) {
+  MetaValue v;
+  v.kind = Kind::kString;
+  v.string = std::move(s);
+  return v;
+}
+inline MetaValue MetaValue::ofNumber(double n) {
+  MetaValue v;
+  v.kind = Kind::kNumber;
+  v.number = n;
+  return v;
+}
+inline MetaValue MetaValue::ofBool(bool b) {
+  MetaValue v;
+  v.kind = Kind::kBool;
+  v.boolean = b;
+  return v;
+}
+inline MetaValue MetaValue::ofStruct() {
+  MetaValue v;
+  v.kind = Kind::kStruct;
+  return v;
+}
 
 // Dynamic metadata: namespace (filter name) -> struct. Envoy's set(ns, key, value) merges one
 // key into the namespace's struct.

@@ -136,7 +136,7 @@ void MetaValue::set(std::string key, MetaValue value) {
       v = std::move(value);
       return;
     }
-  fields.emplace_back(std::move(key), std::move(value));
+  fields.push_back(MetaField{std::move(key), std::move(value)});
 }
 
 }  // namespace gh::script

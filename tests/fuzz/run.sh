@@ -50,6 +50,9 @@ sources_for() {
                           core/base/sha256.cc core/base/strings.cc $CONFIG_LIBS" ;;
     enrollment_fuzzer) echo "core/identity/enrollment_wire.cc core/base/strings.cc" ;;
     ip_block_fuzzer) echo "core/config/ip_block.cc" ;;
+    script_fuzzer) echo "-isystem /usr/include/luajit-2.1 core/script/runtime.cc core/script/bindings.cc
+                         core/script/script_set.cc core/script/shared_dict.cc core/base/log.cc
+                         -l:libluajit-5.1.a -ldl -lpthread" ;;
     *) echo "$CODEC_SRCS" ;;
   esac
 }
@@ -59,6 +62,7 @@ dict_for() {
     identity_fuzzer) echo tests/fuzz/dict/identity.dict ;;
     enrollment_fuzzer) echo tests/fuzz/dict/enrollment.dict ;;
     ip_block_fuzzer) echo tests/fuzz/dict/ip_block.dict ;;
+    script_fuzzer) echo tests/fuzz/dict/lua.dict ;;
     *) echo tests/fuzz/dict/http.dict ;;
   esac
 }

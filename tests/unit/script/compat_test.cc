@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/script/runtime.h"
+#include "core/base/log.h"
 #include "core/script/shared_dict.h"
 #include "tests/unit/script/fake_exchange.h"
 
@@ -16,6 +17,10 @@ using namespace gh::script;
 using namespace gh::script::testing;
 
 namespace {
+
+// Scripts here fail on purpose; their error lines would bury the test report. A level above
+// kError silences the process log for this binary.
+const bool kQuiet = (gh::log::setLevel(static_cast<gh::log::Level>(int(gh::log::Level::kError) + 1)), true);
 
 std::string unescape(std::string s) {
   std::string out;

@@ -2,6 +2,7 @@
 // gatehouse.shared and the authorization hook — through a fake ScriptExchange.
 
 #include "core/script/runtime.h"
+#include "core/base/log.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -14,6 +15,10 @@ using namespace gh::script;
 using namespace gh::script::testing;
 
 namespace {
+
+// Scripts here fail on purpose; their error lines would bury the test report. A level above
+// kError silences the process log for this binary.
+const bool kQuiet = (gh::log::setLevel(static_cast<gh::log::Level>(int(gh::log::Level::kError) + 1)), true);
 
 std::shared_ptr<const ScriptSet> setOf(std::vector<ScriptSource> scripts, uint64_t cap = 16u << 20) {
   auto r = ScriptSet::build(std::move(scripts), cap);
