@@ -112,9 +112,20 @@ void pushView(lua_State* L, std::string_view v) { lua_pushlstring(L, v.data(), v
 
 // Pushes the cached child object `key` of the call, creating it with `make` the first time
 // (Envoy hands out the same wrapper each time, so its iteration guard is per object).
+// Pushes the call's cache table, created on first use (a hook that asks for nothing costs none).
+void pushCache(lua_State* L, HookCall* call) {
+  if (call->cacheRef_ == LUA_NOREF) {
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    call->cacheRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, call->cacheRef_);
+  }
+}
+
 template <typename Make>
 void cached(lua_State* L, HookCall* call, const char* key, Make make) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, call->cacheRef_);
+  pushCache(L, call);
   lua_getfield(L, -1, key);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -177,17 +188,24 @@ int hdrGet(lua_State* L) {
   HookCall* c = live(L, kHeaders, &o);
   std::string key = lowerKey(L, 2);
   ScriptHeaders* m = mapOf(L, c, o);
+  // One value (the common case) is pushed as it is; repeated ones are joined with ",".
+  std::string_view first;
   std::string joined;
-  bool found = false;
+  int found = 0;
   for (size_t i = 0, n = m->size(); i < n; i++) {
     auto [k, v] = m->at(i);
     if (!sameName(k, key)) continue;
-    if (found) joined += ',';
-    joined.append(v.data(), v.size());
-    found = true;
+    if (found == 0) {
+      first = v;
+    } else {
+      if (found == 1) joined.assign(first.data(), first.size());
+      joined += ',';
+      joined.append(v.data(), v.size());
+    }
+    found++;
   }
-  if (!found) return 0;
-  pushView(L, joined);
+  if (found == 0) return 0;
+  pushView(L, found == 1 ? first : std::string_view(joined));
   return 1;
 }
 
@@ -639,7 +657,7 @@ int bodyNow(lua_State* L, HookCall* c) {
   if (ex.endOfStream(d)) {
     if (!c->bufferedBody_ && c->sawBody_)
       return luaL_error(L, "cannot call body() after body has been streamed");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->cacheRef_);
+    pushCache(L, c);
     lua_getfield(L, -1, "body");
     lua_remove(L, -2);
     if (!lua_isnil(L, -1)) return 1;

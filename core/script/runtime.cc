@@ -22,8 +22,9 @@ constexpr int kSlice = 1000;
 enum FailKind { kFailScript = 0, kFailBudget = 1, kFailMemory = 2 };
 
 int64_t monoNs() {
+  // The coarse clock (a few ms of resolution, no vDSO time read): budgets are tens of ms.
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
@@ -257,8 +258,13 @@ void HookCall::release() {
   }
   if (co_ != nullptr) {
     lua_State* L = vm_->L();
-    luaL_unref(L, LUA_REGISTRYINDEX, coRef_);
-    luaL_unref(L, LUA_REGISTRYINDEX, cacheRef_);
+    if (reusable_ && vm_->threadPool.size() < ScriptVm::kThreadPoolMax) {
+      lua_settop(co_, 0);
+      vm_->threadPool.push_back({co_, coRef_});
+    } else {
+      luaL_unref(L, LUA_REGISTRYINDEX, coRef_);
+    }
+    if (cacheRef_ != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, cacheRef_);
     co_ = nullptr;
     coRef_ = cacheRef_ = LUA_NOREF;
     // A failed call may leave garbage up to the cap; collect once the VM is heavy.
@@ -285,10 +291,15 @@ HookResult HookCall::start() {
     return HookResult::kContinue;
   }
   lua_State* L = vm_->L();
-  co_ = lua_newthread(L);
-  coRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
-  cacheRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (!vm_->threadPool.empty()) {
+    co_ = vm_->threadPool.back().co;
+    coRef_ = vm_->threadPool.back().ref;
+    vm_->threadPool.pop_back();
+  } else {
+    co_ = lua_newthread(L);
+    coRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  cacheRef_ = LUA_NOREF;
   scope_ = Scope::make(this);
   lua_rawgeti(co_, LUA_REGISTRYINDEX, fn);
   Bindings::pushHandle(co_, this);
@@ -352,13 +363,21 @@ HookResult HookCall::resume(int nargs) {
   deadlineNs_ = t0 + int64_t(src.limits.wallMs) * 1'000'000 - wallUsedNs_;
   HookCall* outer = runningCall();
   runningCall() = this;
-  if (!src.trusted) lua_sethook(co_, budgetHook, LUA_MASKCOUNT, kSlice);
+  // LuaJIT's hook is global to the VM and setting it rewrites the dispatch table, so it is
+  // switched only when a trusted call follows an untrusted one or the other way round.
+  if (src.trusted == vm_->budgetHookOn) {
+    if (src.trusted)
+      lua_sethook(co_, nullptr, 0, 0);
+    else
+      lua_sethook(co_, budgetHook, LUA_MASKCOUNT, kSlice);
+    vm_->budgetHookOn = !src.trusted;
+  }
   MemoryAccount& mem = vm_->memory();
   const bool outerEnforce = mem.enforce;
   mem.enforce = true;
   int status = lua_resume(co_, nargs);
   mem.enforce = outerEnforce;
-  if (!src.trusted) lua_sethook(co_, nullptr, 0, 0);
+  if (killed_) lua_sethook(co_, budgetHook, LUA_MASKCOUNT, kSlice);  // back from every instruction
   runningCall() = outer;
   wallUsedNs_ += monoNs() - t0;
   if (scope_) scope_->live = false;
@@ -405,6 +424,7 @@ HookResult HookCall::finish(int status) {
   }
   headersContinued_ = true;
   state_ = State::kDone;
+  reusable_ = true;
   release();
   return HookResult::kContinue;
 }

@@ -184,6 +184,7 @@ class HookCall {
   bool metaIterating_ = false;                 // route metadata
   bool returnDuplicateHeaders_ = false;
   bool alwaysWrapBody_ = false;
+  bool reusable_ = false;  // the coroutine returned normally: it may serve another call
 
   // Budgets, across resumes.
   uint64_t instructions_ = 0;

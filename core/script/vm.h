@@ -59,6 +59,16 @@ class ScriptVm {
   MemoryAccount& memory() { return mem_; }
   SharedDict* shared() const { return shared_; }
 
+  // Coroutines that finished normally, kept for the next calls (a new lua_State per call is
+  // most of a no-op hook's cost). Each is anchored by its registry ref.
+  struct PooledThread {
+    lua_State* co;
+    int ref;
+  };
+  std::vector<PooledThread> threadPool;
+  static constexpr size_t kThreadPoolMax = 64;
+  bool budgetHookOn = false;  // the count hook is installed (see HookCall::resume)
+
  private:
   void loadScript(int i);
 
