@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -76,7 +77,7 @@ HookCall*& runningCall() {
 
 ScriptVm::ScriptVm(std::shared_ptr<const ScriptSet> set, ScriptRuntime* runtime,
                    SharedDict* shared)
-    : set_(std::move(set)), shared_(shared) {
+    : set_(set.get()), weakSet_(set), shared_(shared) {
   mem_.cap = set_->memoryCapBytes();
   L_ = lua_newstate(vmAlloc, &mem_);
   if (L_ == nullptr) {
@@ -197,14 +198,28 @@ ScriptRuntime::ScriptRuntime(SharedDict* shared) : shared_(shared) {}
 ScriptRuntime::~ScriptRuntime() = default;
 
 std::shared_ptr<ScriptVm> ScriptRuntime::vmFor(const std::shared_ptr<const ScriptSet>& set) {
-  if (current_ && current_->setPtr() == set) return current_;
-  current_ = std::make_shared<ScriptVm>(set, this, shared_);
-  return current_;
+  // The common case: the newest set, at the back.
+  if (!vms_.empty() && vms_.back()->serves(set)) return vms_.back();
+  // A VM lives while its set does (a snapshot holds it: exchanges pinned to an old snapshot
+  // still run their response hooks in the old VM) and while a call uses it.
+  vms_.erase(std::remove_if(vms_.begin(), vms_.end(),
+                            [](const std::shared_ptr<ScriptVm>& vm) {
+                              return vm->orphaned() && vm.use_count() == 1;
+                            }),
+             vms_.end());
+  for (auto& vm : vms_)
+    if (vm->serves(set)) return vm;
+  vms_.push_back(std::make_shared<ScriptVm>(set, this, shared_));
+  return vms_.back();
 }
+
+size_t ScriptRuntime::vmCount() const { return vms_.size(); }
 
 std::unique_ptr<HookCall> ScriptRuntime::call(const std::shared_ptr<const ScriptSet>& set,
                                               int script, Hook hook, ScriptExchange& exchange) {
-  return std::unique_ptr<HookCall>(new HookCall(vmFor(set), script, hook, exchange));
+  auto call = std::unique_ptr<HookCall>(new HookCall(vmFor(set), script, hook, exchange));
+  call->set_ = set;
+  return call;
 }
 
 ScriptCounters* ScriptRuntime::countersFor(const std::string& name) {

@@ -7,10 +7,11 @@
 // Each worker owns one ScriptRuntime. When an exchange pinned to a snapshot first needs a
 // script, runtime.vmFor(set) returns the worker's VM for that snapshot's ScriptSet, building
 // it the first time (a new lua_State; every script compiled and its top level run once, in its
-// own sandboxed environment). The previous VM is not destroyed: HookCalls in flight hold it by
-// shared_ptr, and it goes when the last of them ends. So a new script version takes over for
-// new exchanges at once while paused exchanges finish on the code they started with — a hot
-// change fails nothing. At steady state there is one lua_State per worker.
+// own sandboxed environment). The previous VM is not destroyed while its ScriptSet is alive
+// (exchanges pinned to the old snapshot still run their hooks, request or response, on the
+// code they started with) or a HookCall uses it; it goes at the first vmFor after both end.
+// So a new script version takes over for new exchanges at once, old exchanges finish on the
+// old code, and a hot change fails nothing. At steady state: one lua_State per worker.
 //
 // Each hook call (envoy_on_request, envoy_on_response, gatehouse_authorize) runs in a fresh
 // coroutine of that VM. When the script waits — for the whole body, the next body chunk,
@@ -114,12 +115,15 @@ class ScriptRuntime {
   // Counters by script name; the pointers stay valid for the runtime's life.
   std::vector<std::pair<std::string, const ScriptCounters*>> counters() const;
   uint64_t errorsTotal() const;
+  // VMs alive on this worker: 1 at steady state, 2 while exchanges of the previous snapshot
+  // finish after a change.
+  size_t vmCount() const;
 
   ScriptCounters* countersFor(const std::string& name);  // used by ScriptVm
 
  private:
   SharedDict* shared_;
-  std::shared_ptr<ScriptVm> current_;
+  std::vector<std::shared_ptr<ScriptVm>> vms_;  // newest last
   mutable std::mutex countersMu_;  // guards the map's shape only (not the per-request path)
   std::unordered_map<std::string, std::unique_ptr<ScriptCounters>> counters_;
 };
@@ -160,6 +164,7 @@ class HookCall {
   enum class State : uint8_t { kNew, kRunning, kPaused, kDone, kFailed };
 
   std::shared_ptr<ScriptVm> vm_;
+  std::shared_ptr<const ScriptSet> set_;  // keeps the scripts' sources alive while the call runs
   int script_;
   Hook hook_;
   ScriptExchange& ex_;

@@ -53,8 +53,13 @@ class ScriptVm {
   };
 
   lua_State* L() const { return L_; }
-  const ScriptSet& set() const { return *set_; }
-  const std::shared_ptr<const ScriptSet>& setPtr() const { return set_; }
+  // The set this VM was built for. The VM does not keep it alive: calls do (HookCall::set_),
+  // and the runtime drops the VM once no snapshot holds the set any more.
+  const ScriptSet* set() const { return set_; }
+  bool serves(const std::shared_ptr<const ScriptSet>& s) const {
+    return s.get() == set_ && !weakSet_.expired();
+  }
+  bool orphaned() const { return weakSet_.expired(); }
   Loaded& script(int i) { return loaded_[i]; }
   MemoryAccount& memory() { return mem_; }
   SharedDict* shared() const { return shared_; }
@@ -72,7 +77,8 @@ class ScriptVm {
  private:
   void loadScript(int i);
 
-  std::shared_ptr<const ScriptSet> set_;
+  const ScriptSet* set_;
+  std::weak_ptr<const ScriptSet> weakSet_;
   SharedDict* shared_;
   MemoryAccount mem_;
   lua_State* L_ = nullptr;

@@ -755,3 +755,26 @@ TEST_CASE("gatehouse_authorize: a CUSTOM authorization provider", "[script][auth
   CHECK_FALSE(viaCall.call->verdict().allow);
   CHECK(viaCall.call->verdict().reason == "denied upstream");
 }
+
+TEST_CASE("an exchange pinned to the old snapshot runs its response hook on the old code",
+          "[script]") {
+  auto v1 = setOf({src("s", R"(function envoy_on_response(h) h:headers():add("x-version", "1") end)")});
+  auto v2 = setOf({src("s", R"(function envoy_on_response(h) h:headers():add("x-version", "2") end)")});
+  ScriptRuntime rt;
+  FakeExchange fresh, old;
+  fresh.prepare(Direction::kResponse);
+  old.prepare(Direction::kResponse);
+  CHECK(rt.call(v2, 0, Hook::kResponse, fresh)->start() == HookResult::kContinue);
+  CHECK(rt.call(v1, 0, Hook::kResponse, old)->start() == HookResult::kContinue);
+  CHECK(rt.call(v2, 0, Hook::kResponse, fresh)->start() == HookResult::kContinue);
+  CHECK(*old.response().find("x-version") == "1");
+  CHECK(fresh.response().count("x-version") == 2);
+  CHECK(rt.vmCount() == 2);  // v1 is still held (by this test, as a snapshot would)
+  v1.reset();                // the old snapshot ends: its VM goes at the next vmFor
+  CHECK(rt.call(v2, 0, Hook::kResponse, fresh)->start() == HookResult::kContinue);
+  FakeExchange other;
+  other.prepare(Direction::kResponse);
+  auto v3 = setOf({src("s", "")});
+  rt.call(v3, 0, Hook::kResponse, other);
+  CHECK(rt.vmCount() == 2);  // v2 and v3
+}
