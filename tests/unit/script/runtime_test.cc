@@ -778,3 +778,32 @@ TEST_CASE("an exchange pinned to the old snapshot runs its response hook on the 
   rt.call(v3, 0, Hook::kResponse, other);
   CHECK(rt.vmCount() == 2);  // v2 and v3
 }
+
+TEST_CASE("workers run their VMs in parallel, sharing only gatehouse.shared", "[script][shared]") {
+  SharedDict dict;
+  auto set = setOf({src("count", R"(
+    local mine = 0
+    function envoy_on_request(h)
+      mine = mine + 1
+      gatehouse.shared:incr("total", 1, 0)
+      if h:headers():get("x-last") then h:logInfo(tostring(mine)) end
+    end)")});
+  const int kWorkers = 4, kCalls = 5000;
+  std::vector<std::string> lastLog(kWorkers);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; w++)
+    workers.emplace_back([&, w] {
+      ScriptRuntime rt(&dict);
+      for (int i = 0; i < kCalls; i++) {
+        FakeExchange ex;
+        if (i == kCalls - 1) ex.request().add("x-last", "1");
+        ex.prepare(Direction::kRequest);
+        auto call = rt.call(set, 0, Hook::kRequest, ex);
+        if (call->start() != HookResult::kContinue) return;
+        if (!ex.logs.empty()) lastLog[w] = ex.logs[0].second;
+      }
+    });
+  for (auto& t : workers) t.join();
+  for (int w = 0; w < kWorkers; w++) CHECK(lastLog[w] == std::to_string(kCalls));  // per worker
+  CHECK(dict.get("total")->number == kWorkers * kCalls);                           // shared
+}
