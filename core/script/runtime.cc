@@ -217,6 +217,7 @@ size_t ScriptRuntime::vmCount() const { return vms_.size(); }
 
 std::unique_ptr<HookCall> ScriptRuntime::call(const std::shared_ptr<const ScriptSet>& set,
                                               int script, Hook hook, ScriptExchange& exchange) {
+  assert(script >= 0 && size_t(script) < set->scripts().size());
   auto call = std::unique_ptr<HookCall>(new HookCall(vmFor(set), script, hook, exchange));
   call->set_ = set;
   return call;
