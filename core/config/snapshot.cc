@@ -40,7 +40,8 @@ bool needsIdentity(const std::vector<Resource>& resources) {
 }
 
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
-                                                const NodeIdentity* identity) {
+                                                const NodeIdentity* identity,
+                                                const PolicySlotFn& slots) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
@@ -118,6 +119,18 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     return it->second;
   };
 
+  auto policies = policy::PolicyIndex::compile(resources);
+  if (!policies.ok()) return policies.status();
+  snap->policies = std::move(policies.value());
+  auto targetPolicies = [&](const policy::TargetPolicies* t) {
+    if (slots) {
+      for (const policy::PolicyRef* p : t->policies())
+        if (p->action == AuthzAction::kDeny || p->action == AuthzAction::kCustom)
+          snap->denySlots.emplace(p, slots(p->label()));
+    }
+    return t;
+  };
+
   std::shared_ptr<const tls::ServerContext> inboundContext;
   if (anyMeshService) {
     if (identity->client) {
@@ -173,8 +186,10 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
       auto it = workloadService.find(key);
       if (it == workloadService.end()) return Status::error(what + "no Workload to forward to");
       synthetic.push_back(syntheticRoute({}, key.first, it->second));
+      l.authz = targetPolicies(snap->policies->forWorkload(key.first, key.second));
       attached.push_back(&synthetic.back());
     } else {
+      l.authz = targetPolicies(snap->policies->forListener(l.ns, l.name));
       for (const Resource& rr : resources) {
         if (rr.kind != Kind::kHttpRoute) continue;
         for (const ParentRef& p : rr.route().parentRefs) {

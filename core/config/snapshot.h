@@ -9,14 +9,17 @@
 // listener (its certificate files are read here, so every version reads them afresh).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/base/status.h"
 #include "core/config/model.h"
 #include "core/http/parser.h"
 #include "core/net/address.h"
+#include "core/policy/authz.h"
 #include "core/route/route_table.h"
 #include "core/tls/client_context.h"
 #include "core/tls/peer.h"
@@ -55,6 +58,9 @@ struct CompiledListener {
   // MESH_OUTBOUND: when no attached route matches, the Host names a Service (`name` or
   // `name.namespace`, spec/mesh.md "Outbound"). Null elsewhere.
   std::shared_ptr<const route::RouteTable> serviceRoutes;
+  // The AuthorizationPolicies that apply here: the Workload's for MESH_INBOUND, the ones
+  // targeting this listener otherwise. Points into Snapshot::policies; never null.
+  const policy::TargetPolicies* authz = nullptr;
 };
 
 // The mesh as this node takes part in it. `client` is set when a mesh Service exists.
@@ -73,7 +79,14 @@ struct Snapshot {
   std::vector<Resource> resources;          // the decoded set, for dumps and diffs
   MeshRuntime mesh;
   bool usesMesh = false;  // a mesh listener or a mesh Service exists (needs an identity)
+  std::shared_ptr<const policy::PolicyIndex> policies;
+  // The counter slot of each policy that can deny (gatehouse_authz_denied_total{policy}),
+  // given by the server's PolicySlots so that a policy keeps its counter across reloads.
+  std::unordered_map<const policy::PolicyRef*, uint16_t> denySlots;
 };
+
+// Gives each policy label ("ns/name") a stable counter slot; called on the control thread.
+using PolicySlotFn = std::function<uint16_t(const std::string& label)>;
 
 // Whether a resource set needs this node's workload identity (a mesh listener or Service).
 bool needsIdentity(const std::vector<Resource>& resources);
@@ -82,6 +95,7 @@ bool needsIdentity(const std::vector<Resource>& resources);
 // normally have caught everything) and when the mesh needs `identity` and there is none (or it
 // belongs to another trust domain).
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
-                                                const NodeIdentity* identity = nullptr);
+                                                const NodeIdentity* identity = nullptr,
+                                                const PolicySlotFn& slots = {});
 
 }  // namespace gh::config

@@ -8,7 +8,8 @@
 //
 //   request_headers  normalise the path, derive host, check Expect and body limits
 //   route            RouteTable lookup (404 no_route); RequestRedirect answers here
-//   authorize        (authorization policies; no-op for now)
+//   authorize        the listener's AuthorizationPolicies (403 rbac_denied); the principal is
+//                    the verified mTLS peer of the connection (transport().peerIdentity())
 //   rate_limit       (rate limits; no-op for now)
 //   script_request   (Lua hooks; no-op for now)
 //   select_upstream  weighted backendRef -> Service; directResponse answers here; endpoint
@@ -37,8 +38,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/config/ip_block.h"
 #include "core/event/loop.h"
 #include "core/http/context.h"
 #include "core/http/parser.h"
@@ -167,6 +170,8 @@ class Session final : public net::Stream::Handler {
   uint64_t lingerBytes_ = 0;
 
   std::string peerIp_;  // cached: X-Forwarded-For needs it on every request
+  std::optional<config::IpAddress> peerIpBytes_;  // for authorization; parsed on first use
+  bool peerIpParsed_ = false;
 
   std::unique_ptr<Exchange> ex_;  // the current exchange (valid while state_ == kExchange)
 };

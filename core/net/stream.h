@@ -57,6 +57,8 @@ class Transport {
   virtual std::string_view peerIdentity() const { return {}; }
   // Hex SHA-256 of the peer's certificate when peerIdentity() is set.
   virtual std::string_view peerCertificateHash() const { return {}; }
+  // The server name (SNI) a TLS client asked for; empty for plain connections or none sent.
+  virtual std::string_view serverName() const { return {}; }
   static Transport* plain();  // a shared stateless instance
 };
 

@@ -18,6 +18,7 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kRequestTimeout: return "request_timeout";
     case LocalReason::kNoHealthyUpstream: return "no_healthy_upstream";
     case LocalReason::kUpstreamTlsFailed: return "upstream_tls_failed";
+    case LocalReason::kRbacDenied: return "rbac_denied";
     case LocalReason::kCount: break;
   }
   return "unknown";

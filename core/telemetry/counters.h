@@ -41,12 +41,18 @@ enum class LocalReason : uint8_t {
   kNoHealthyUpstream,      // 503: no endpoint
   kUpstreamTlsFailed,      // 502: the mTLS handshake with a mesh upstream failed (its
                            // identity, its certificate, or TLS itself)
+  kRbacDenied,             // 403: an AuthorizationPolicy denied the request
   kCount
 };
 const char* localReasonName(LocalReason r);
 
 // Room for tls::PeerError values (static_assert'ed where the enum is visible).
 constexpr int kMeshPeerReasons = 16;
+// Authorization: decisions by outcome and deciding step (policy::Decision::By, 5 values), and
+// denials per policy in stable slots handed out by PolicySlots (slot 0: policies beyond the
+// last slot, reported as policy="other").
+constexpr int kAuthzSteps = 5;
+constexpr int kAuthzPolicySlots = 1024;
 
 struct WorkerCounters {
   Counter downstreamCxTotal;
@@ -71,6 +77,10 @@ struct WorkerCounters {
   Counter meshPlaintextConnections;  // inbound plaintext accepted under PERMISSIVE
   Counter upstreamTlsHandshakes;     // mTLS connections we originated
   Counter upstreamTlsHandshakeErrors;
+  Counter authzDecisions[2][kAuthzSteps];  // [allowed][policy::Decision::By]
+  Counter authzDeniedByPolicy[kAuthzPolicySlots];
+  Counter authzDryRunDenied;  // requests a dry-run policy would have denied
+  Counter authzAudited;       // requests an AUDIT policy matched
 };
 
 }  // namespace gh::telemetry

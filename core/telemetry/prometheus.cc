@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/policy/authz.h"
 #include "core/tls/peer.h"
 
 namespace gh::telemetry {
@@ -136,9 +137,47 @@ void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::str
   renderCounter(out, "gatehouse_upstream_tls_handshake_errors_total",
                 "Mutual-TLS connections to mesh Services that failed in the handshake.",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamTlsHandshakeErrors; }));
+  header(out, "gatehouse_authz_requests_total",
+         "Authorization decisions, by result and the step of the decision order that decided.",
+         "counter");
+  for (int allowed = 1; allowed >= 0; --allowed) {
+    for (int by = 0; by < kAuthzSteps; ++by) {
+      using By = policy::Decision::By;
+      auto b = static_cast<By>(by);
+      // Only the combinations the decision order can produce.
+      bool possible = allowed ? (b == By::kAllow || b == By::kNoAllowPolicy)
+                              : (b == By::kDeny || b == By::kNoAllowMatched || b == By::kCustom);
+      if (!possible) continue;
+      std::string labels = std::string("result=\"") + (allowed ? "allowed" : "denied") +
+                           "\",by=\"" + policy::byName(b) + "\"";
+      sample(out, "gatehouse_authz_requests_total", labels.c_str(),
+             sum(ws, [allowed, by](auto& w) -> auto& { return w.authzDecisions[allowed][by]; }));
+    }
+  }
+  renderCounter(out, "gatehouse_authz_dry_run_denied_total",
+                "Requests a dry-run AuthorizationPolicy would have denied (not enforced).",
+                sum(ws, [](auto& w) -> auto& { return w.authzDryRunDenied; }));
+  renderCounter(out, "gatehouse_authz_audited_total", "Requests an AUDIT policy matched.",
+                sum(ws, [](auto& w) -> auto& { return w.authzAudited; }));
   renderGauge(out, "gatehouse_upstream_cx_active", "Upstream connections in use by exchanges.",
               static_cast<double>(static_cast<int64_t>(
                   sum(ws, [](auto& w) -> auto& { return w.upstreamCxActive; }))));
+}
+
+std::string escapeLabelValue(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace gh::telemetry

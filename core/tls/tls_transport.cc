@@ -249,6 +249,11 @@ ssize_t TlsTransport::writev(int fd, const iovec* iov, int n) {
   return static_cast<ssize_t>(total);
 }
 
+std::string_view TlsTransport::serverName() const {
+  const char* name = ssl_ && !client_ ? SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name) : nullptr;
+  return name ? std::string_view(name) : std::string_view();
+}
+
 bool TlsTransport::hasBufferedInput() const {
   return mode_ == Mode::kTls && ssl_ && SSL_has_pending(ssl_);
 }

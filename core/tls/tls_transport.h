@@ -64,6 +64,7 @@ class TlsTransport final : public net::Transport {
   int handshake(int fd) override;
   std::string_view peerIdentity() const override { return peer_.id; }
   std::string_view peerCertificateHash() const override { return peer_.leafSha256; }
+  std::string_view serverName() const override;
 
   bool handshakeDone() const { return handshakeDone_; }
   const PeerResult& peer() const { return peer_; }
