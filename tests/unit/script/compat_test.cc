@@ -18,10 +18,6 @@ using namespace gh::script::testing;
 
 namespace {
 
-// Scripts here fail on purpose; their error lines would bury the test report. A level above
-// kError silences the process log for this binary.
-const bool kQuiet = (gh::log::setLevel(static_cast<gh::log::Level>(int(gh::log::Level::kError) + 1)), true);
-
 std::string unescape(std::string s) {
   std::string out;
   for (size_t i = 0; i < s.size(); i++) {
@@ -94,6 +90,7 @@ struct Outcome {
 };
 
 void runFile(const std::string& path, SharedDict& shared) {
+  QuietLog quiet;
   std::ifstream f(path);
   REQUIRE(f.good());
   std::stringstream ss;

@@ -9,10 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "core/base/log.h"
 #include "core/script/runtime.h"
 #include "core/script/script_exchange.h"
 
 namespace gh::script::testing {
+
+// Scripts in tests fail on purpose; their error lines would bury the test report. While one of
+// these is alive the process log is silent (a level above kError); the level is restored after.
+class QuietLog {
+ public:
+  QuietLog() : saved_(gh::log::level()) {
+    gh::log::setLevel(static_cast<gh::log::Level>(int(gh::log::Level::kError) + 1));
+  }
+  ~QuietLog() { gh::log::setLevel(saved_); }
+
+ private:
+  gh::log::Level saved_;
+};
 
 inline std::string lower(std::string_view s) {
   std::string out(s);

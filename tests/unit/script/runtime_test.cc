@@ -16,10 +16,6 @@ using namespace gh::script::testing;
 
 namespace {
 
-// Scripts here fail on purpose; their error lines would bury the test report. A level above
-// kError silences the process log for this binary.
-const bool kQuiet = (gh::log::setLevel(static_cast<gh::log::Level>(int(gh::log::Level::kError) + 1)), true);
-
 std::shared_ptr<const ScriptSet> setOf(std::vector<ScriptSource> scripts, uint64_t cap = 16u << 20) {
   auto r = ScriptSet::build(std::move(scripts), cap);
   REQUIRE(r.ok());
@@ -35,6 +31,7 @@ ScriptSource src(std::string name, std::string code) {
 }
 
 struct Run {
+  QuietLog quiet;
   std::shared_ptr<const ScriptSet> set;
   ScriptRuntime rt;
   FakeExchange ex;
@@ -536,6 +533,7 @@ TEST_CASE("the wall-clock budget", "[script][limits]") {
 }
 
 TEST_CASE("the memory cap fails the allocating script only", "[script][limits]") {
+  QuietLog quiet;
   auto s = src("hog", R"(
     function envoy_on_request(h)
       if h:headers():get("x-hog") then
