@@ -11,8 +11,12 @@
 // - Nothing here may call back into the HookCall (no resume from inside startHttpCall): the
 //   session answers asynchronous work later, from its own loop.
 //
+// - Objects handed out (headers(), bufferedBody(), createEmptyBody(), trailers()) stay valid
+//   until the hook ends: scripts keep wrappers of them across resumes.
+//
 // Header names given to the interface are already lower-cased by core/script (Envoy's
-// LowerCaseString); values are passed through untouched.
+// LowerCaseString); values are passed through untouched. Names the session presents should be
+// lower-case too (HTTP/2 style, as Envoy shows them); lookups compare case-insensitively.
 
 #include <cstdint>
 #include <optional>
