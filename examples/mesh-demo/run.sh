@@ -66,9 +66,9 @@ start_node() {  # name, admin port (configuration in $W/name.yaml)
   wait_ready "$2" "$1"
 }
 
-join_node() {  # name, workload
+join_node() {  # name, workload [namespace]
   mkdir -p "$W/$1"
-  token=$("$GH" ca token create --workload "$2" --data-dir "$W/ca" 2>/dev/null)
+  token=$("$GH" ca token create --workload "$2" --namespace "${3:-default}" --data-dir "$W/ca" 2>/dev/null)
   "$GH" join --ca "127.0.0.1:$CA_PORT" --token "$token" --data-dir "$W/$1" >&2
 }
 
@@ -77,18 +77,18 @@ say "CA node: a new mesh CA, enrollment on 127.0.0.1:$CA_PORT"
 mesh_config >"$W/ca.yaml"
 start_node ca $((B + 901))
 
-say "orders node: joins as orders, MESH_INBOUND :$ORDERS_IN -> orders app :$ORDERS_APP"
-join_node orders orders
-{ mesh_config; cat <<YAML; } >"$W/orders.yaml"
+say "orders node: joins as production/orders, MESH_INBOUND :$ORDERS_IN -> orders app :$ORDERS_APP, policy.yaml"
+join_node orders orders production
+{ mesh_config; cat <<YAML; echo "---"; cat "$HERE/policy.yaml"; } >"$W/orders.yaml"
 ---
 apiVersion: gatehouse.dev/v1
 kind: Workload
-metadata: {name: orders, labels: {app: orders}}
+metadata: {name: orders-service, namespace: production, labels: {app: orders-service}}
 spec: {serviceAccount: orders, address: 127.0.0.1, port: $ORDERS_APP}
 ---
 apiVersion: gatehouse.dev/v1
 kind: Listener
-metadata: {name: inbound}
+metadata: {name: inbound, namespace: production}
 spec: {address: 127.0.0.1, port: $ORDERS_IN, protocol: MESH_INBOUND}
 YAML
 start_node orders $((B + 902))
@@ -115,11 +115,11 @@ spec: {address: 127.0.0.1, port: $FRONT_OUT, protocol: MESH_OUTBOUND}
 ---
 apiVersion: gatehouse.dev/v1
 kind: Service
-metadata: {name: orders}
+metadata: {name: orders, namespace: production}
 spec:
   endpoints: [{address: 127.0.0.1, port: $ORDERS_IN}]
   mesh: true
-  identity: spiffe://cluster.local/ns/default/sa/orders
+  identity: spiffe://cluster.local/ns/production/sa/orders
 YAML
 start_node frontend $((B + 903))
 python3 "$HERE/app.py" frontend "$FRONT_APP" "$FRONT_OUT" & PIDS+=($!)
@@ -170,14 +170,23 @@ say "${REQUEST[*]}"
 answer=$("${REQUEST[@]}")
 echo "$answer"
 
+# The policy allows frontend GET and POST only: a DELETE sent as frontend is refused.
+say "curl -X DELETE -H 'Host: orders' http://127.0.0.1:$FRONT_OUT/orders/1   (as the frontend app)"
+denied=$(curl -s -o /dev/null -w '%{http_code} %header{x-gatehouse-reason}' -X DELETE \
+  -H 'Host: orders' "http://127.0.0.1:$FRONT_OUT/orders/1")
+echo "$denied"
+
 if [ "$CHECK" = 1 ]; then
-  python3 - "$answer" <<'PY'
+  python3 - "$answer" "$denied" <<'PY'
 import json, sys
 a = json.loads(sys.argv[1])
-td = "spiffe://cluster.local/ns/default/sa/"
-ok = (a["service"] == "frontend" and a["caller"] == td + "edge" and a["orders_status"] == 200
-      and a["orders"]["service"] == "orders" and a["orders"]["caller"] == td + "frontend")
-print("mesh demo: every hop mutually authenticated" if ok else "mesh demo: UNEXPECTED ANSWER")
+td = "spiffe://cluster.local/ns/"
+ok = (a["service"] == "frontend" and a["caller"] == td + "default/sa/edge"
+      and a["orders_status"] == 200 and a["orders"]["service"] == "orders"
+      and a["orders"]["caller"] == td + "default/sa/frontend"
+      and sys.argv[2] == "403 rbac_denied")
+print("mesh demo: every hop mutually authenticated, the policy holds" if ok
+      else "mesh demo: UNEXPECTED ANSWER")
 sys.exit(0 if ok else 1)
 PY
   exit $?
@@ -191,6 +200,7 @@ The mesh is running (data dirs and logs in $W). Try:
   $GH cert status --data-dir $W/frontend
   curl -s -H 'Host: orders' http://127.0.0.1:$FRONT_OUT/orders     # as the frontend app would
   curl -sk https://127.0.0.1:$ORDERS_IN/                        # refused: no client certificate
+  curl -s -X DELETE -H 'Host: orders' http://127.0.0.1:$FRONT_OUT/orders/1   # 403: the policy
 Ctrl-C stops everything.
 TEXT
 wait

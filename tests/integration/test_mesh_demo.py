@@ -37,7 +37,7 @@ class MeshDemoTest(unittest.TestCase):
             r = subprocess.run([os.path.join(ROOT, "examples", "mesh-demo", "run.sh"), "--check"],
                                env=env, capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            self.assertIn("every hop mutually authenticated", r.stdout)
+            self.assertIn("every hop mutually authenticated, the policy holds", r.stdout)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
