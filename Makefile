@@ -113,6 +113,26 @@ test-package: $(BUILD)/gatehouse
 	@tests/package/deps.sh
 	@tests/package/run.sh $(BUILD)/gatehouse
 
+# Admin web UI (webui/, docs/admin.md): npm ci when the lockfile changes (never a browser
+# download), esbuild bundles it, and build.mjs writes it as a table of files (with gzip forms and
+# ETags) into build/gen/webui_assets.cc, linked through libgatehouse.a. `make browser` runs the
+# Playwright tests against Debian's chromium (tests/browser/run.sh installs what is missing).
+WEBUI_SRCS := $(sort $(wildcard webui/src/*.js webui/src/*.jsx webui/src/*.css webui/src/*/*.jsx)) \
+              webui/index.html webui/favicon.svg webui/build.mjs
+$(BUILD)/webui/npm.stamp: webui/package.json webui/package-lock.json
+	@mkdir -p $(@D)
+	cd webui && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(BUILD)/gen/webui_assets.cc: $(WEBUI_SRCS) $(BUILD)/webui/npm.stamp
+	node webui/build.mjs $(BUILD)/webui/dist $@
+$(BUILD)/obj/gen/webui_assets.o: $(BUILD)/gen/webui_assets.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+$(BUILD)/libgatehouse.a: $(BUILD)/obj/gen/webui_assets.o
+.PHONY: browser
+browser: $(BUILD)/gatehouse
+	tests/browser/run.sh $(BUILD)/gatehouse
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/gatehouse $(BUILD)/libgatehouse.a $(BUILD)/tests
 

@@ -6,10 +6,10 @@
 // and is refused as a conflict when another version became active meanwhile, unless --force.
 
 #include <cstdio>
-#include <map>
 
 #include "cmd/gatehouse/cli.h"
 #include "cmd/gatehouse/config_files.h"
+#include "core/change/change.h"
 #include "core/config/diff.h"
 
 namespace gh::cli {
@@ -57,15 +57,10 @@ int cmdApply(const std::vector<std::string>& args) {
   }
   if (int rc = checkBase("apply", opts, base); rc != kOk) return rc;
 
-  std::map<std::string, const config::Resource*> before, after;
-  for (const config::Resource& r : active) before[config::resourceKey(r)] = &r;
-  if (!f.has("prune")) after = before;
-  for (const config::Resource& r : given) after[config::resourceKey(r)] = &r;
-
   // The merged set must be valid as a whole (a kept route may name a service the files drop).
-  std::vector<const config::Resource*> merged, old;
-  for (auto& [key, r] : after) merged.push_back(r);
-  for (auto& [key, r] : before) old.push_back(r);
+  std::vector<const config::Resource*> merged = change::mergeApply(active, given, f.has("prune"));
+  std::vector<const config::Resource*> old;
+  for (const config::Resource& r : active) old.push_back(&r);
   if (!validateSet(merged)) return kProblem;
 
   config::ConfigDiff diff = config::diffResources(old, merged);

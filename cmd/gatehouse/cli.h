@@ -67,6 +67,7 @@ int cmdVersion(const std::vector<std::string>& args);
 int cmdCa(const std::vector<std::string>& args);
 int cmdCert(const std::vector<std::string>& args);
 int cmdJoin(const std::vector<std::string>& args);
+int cmdAdmin(const std::vector<std::string>& args);
 int cmdAuthz(const std::vector<std::string>& args);
 
 }  // namespace gh::cli

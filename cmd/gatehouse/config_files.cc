@@ -9,8 +9,8 @@
 #include <ctime>
 
 #include "core/base/strings.h"
+#include "core/change/change.h"
 #include "core/config/decode.h"
-#include "core/config/validate.h"
 #include "core/server/server.h"
 
 namespace gh::cli {
@@ -44,11 +44,7 @@ bool storeExists(const std::string& dataDirFlag) {
 bool decodeStored(int64_t version, const std::vector<store::StoredResource>& stored,
                   std::vector<config::Resource>* out) {
   std::vector<config::Diagnostic> diags;
-  for (const store::StoredResource& s : stored) {
-    config::decodeText(
-        s.body, "version " + std::to_string(version) + ":" + s.kind + "/" + s.ns + "/" + s.name,
-        out, &diags);
-  }
+  change::decodeStored(version, stored, out, &diags);
   for (const config::Diagnostic& d : diags) error(d.format());
   return diags.empty();
 }
@@ -74,11 +70,8 @@ bool loadActive(store::Store& store, int64_t* version, std::vector<config::Resou
 }
 
 bool validateSet(const std::vector<const config::Resource*>& set, const std::string& what) {
-  std::vector<config::Resource> copy;
-  copy.reserve(set.size());
-  for (const config::Resource* r : set) copy.push_back(*r);
   std::vector<config::Diagnostic> diags;
-  if (config::validate(copy, &diags)) return true;
+  if (change::validateSet(set, &diags)) return true;
   if (!what.empty()) error(what, "refused: the configuration would not be valid");
   for (const config::Diagnostic& d : diags) error(d.format());
   return false;
@@ -106,28 +99,6 @@ std::string conflictAdvice(const std::string& command) {
          command + " again, or add --force to replace it";
 }
 
-// "1 created, 1 configured, 0 deleted (+ Service/default/a, ~ HTTPRoute/default/r)": the
-// audit summary names the first few resources so the log says what changed, not only how much.
-std::string auditSummary(const config::ConfigDiff& diff, const std::string& lead) {
-  constexpr size_t kNamed = 5;
-  std::string s = lead.empty() ? "" : lead + ": ";
-  s += std::to_string(diff.created) + " created, " + std::to_string(diff.changed) +
-       " configured, " + std::to_string(diff.deleted) + " deleted";
-  if (diff.changes.empty()) return s;
-  s += " (";
-  for (size_t i = 0; i < diff.changes.size() && i < kNamed; ++i) {
-    const config::ResourceChange& c = diff.changes[i];
-    if (i) s += ", ";
-    s += c.op == config::ResourceChange::Op::kCreated   ? "+ "
-         : c.op == config::ResourceChange::Op::kDeleted ? "- "
-                                                        : "~ ";
-    s += c.key;
-  }
-  if (diff.changes.size() > kNamed)
-    s += ", and " + std::to_string(diff.changes.size() - kNamed) + " more";
-  return s + ")";
-}
-
 }  // namespace
 
 int checkBase(const std::string& command, const WriteOptions& opts, int64_t active) {
@@ -141,22 +112,17 @@ int checkBase(const std::string& command, const WriteOptions& opts, int64_t acti
 int commitSet(store::Store& store, const std::vector<const config::Resource*>& set,
               const config::ConfigDiff& diff, int64_t activeRead, const WriteOptions& opts,
               const Outcome& outcome) {
-  std::vector<store::StoredResource> stored;
-  stored.reserve(set.size());
-  for (const config::Resource* r : set)
-    stored.push_back({config::kindName(r->kind), r->meta.ns, r->meta.name, r->json});
-  store::CommitInfo info;
-  info.author = osUser();
-  info.message = opts.message.empty() ? outcome.defaultMessage : opts.message;
+  change::CommitRequest request;
+  request.author = osUser();
+  request.message = opts.message.empty() ? outcome.defaultMessage : opts.message;
   // Without --force the change is based on what was read (or on --base-version, which
   // checkBase already found equal to it): a version committed by someone else since then
   // makes this a conflict, decided under the write lock.
-  info.baseVersion = opts.force ? -1 : activeRead;
-  info.source = cliSource();
-  info.action = outcome.action;
-  info.summary = auditSummary(diff, outcome.summary);
-
-  auto v = store.commit(stored, info);
+  request.base = opts.force ? -1 : activeRead;
+  request.source = cliSource();
+  request.action = outcome.action;
+  request.summaryLead = outcome.summary;
+  auto v = change::commitSet(store, set, diff, request);
   if (!v.ok()) {
     if (store::isConflict(v.status())) {
       error(outcome.command, v.status().message() + "; " + conflictAdvice(outcome.command));

@@ -27,6 +27,7 @@ const char kUsage[] =
     "  ca         the mesh CA: create it, make join tokens\n"
     "  cert       this node's workload certificate: status, issue (on the CA node), renew\n"
     "  join       obtain this node's workload identity from the mesh CA with a join token\n"
+    "  admin      admin UI accounts and API tokens\n"
     "  authz      explain an authorization decision; replay requests against draft policies\n"
     "  version    print version and build information\n"
     "\n"
@@ -45,6 +46,7 @@ const Command kCommands[] = {
     {"audit", gh::cli::cmdAudit},       {"backup", gh::cli::cmdBackup},
     {"restore", gh::cli::cmdRestore},   {"version", gh::cli::cmdVersion},
     {"ca", gh::cli::cmdCa},             {"cert", gh::cli::cmdCert},
+    {"admin", gh::cli::cmdAdmin},
     {"join", gh::cli::cmdJoin},         {"authz", gh::cli::cmdAuthz},
 };
 

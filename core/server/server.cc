@@ -11,6 +11,8 @@
 #include <cstring>
 #include <thread>
 
+#include "core/admin/admin_tls.h"
+#include "core/admin/bootstrap.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 #include "core/config/decode.h"
@@ -96,6 +98,9 @@ Status Server::openDataDir() {
                caDir.c_str(), (*ca)->fingerprint().c_str());
     }
   }
+  // The admin UI's first account: `admin` with a one-time password in a file (spec/cli.md).
+  if (Status s = admin::ensureInitialAdmin(*store_, opt_.dataDir); !s.ok())
+    return Status::error("admin account: " + s.message());
   return okStatus();
 }
 
@@ -194,8 +199,28 @@ int Server::run() {
       return 2;
     }
   }
+  admin::ApiContext apiContext;
+  apiContext.dataDir = opt_.dataDir;
+  apiContext.metricsText = [this] { return renderMetrics(); };
+  apiContext.snapshot = [this] { return current_; };
+  apiContext.identity = [this] { return mesh_->identity(); };
+  auto api = admin::AdminApi::open(std::move(apiContext));
+  if (!api.ok()) {
+    LOG_ERROR("%s", api.status().message().c_str());
+    return 3;
+  }
+  adminApi_ = std::move(api.value());
+  // Beyond loopback the admin is HTTPS with this node's workload certificate (spec/admin.md).
+  admin::AdminServer::TlsSource adminTls;
+  if (!admin::isLoopback(adminAddr.ip())) {
+    adminTls = admin::identityTlsSource([this] { return mesh_->identity(); });
+    if (!mesh_->identity())
+      LOG_WARN("admin on %s needs HTTPS with this node's workload certificate, which it does not "
+               "have yet: connections are refused until it has one",
+               opt_.adminAddress.c_str());
+  }
   admin_ = std::make_unique<admin::AdminServer>(
-      loop_, [this](std::string_view m, std::string_view p) { return handleAdmin(m, p); });
+      loop_, [this](const admin::AdminRequest& r) { return handleAdmin(r); }, adminTls);
   if (Status s = admin_->listen(adminAddr); !s.ok()) {
     LOG_ERROR("%s", s.message().c_str());
     return 1;
@@ -203,8 +228,8 @@ int Server::run() {
 
   for (auto& w : workers_) w->start();
   ready_ = true;
-  LOG_INFO("gatehouse running: %zu workers, admin on http://%s/", workers_.size(),
-           opt_.adminAddress.c_str());
+  LOG_INFO("gatehouse running: %zu workers, admin on %s://%s/", workers_.size(),
+           adminTls ? "https" : "http", opt_.adminAddress.c_str());
 
   for (int sig : {SIGTERM, SIGINT, SIGHUP})
     signals_.push_back(std::make_unique<event::SignalWatcher>(loop_, sig, &Server::onSignal, this));
@@ -267,7 +292,8 @@ void Server::onDrainPoll(void* arg) {
   s->loop_.stop();
 }
 
-admin::AdminResponse Server::handleAdmin(std::string_view method, std::string_view path) {
+admin::AdminResponse Server::handleAdmin(const admin::AdminRequest& req) {
+  const std::string& path = req.path;
   if (path == "/ready") {
     // Which version answers requests, and a newer one the server refused: what an operator
     // (or a deploy script) needs to tell "applied" from "serving".
@@ -283,12 +309,8 @@ admin::AdminResponse Server::handleAdmin(std::string_view method, std::string_vi
     return {ready ? 200 : 503, "text/plain; charset=utf-8", body};
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
-  if (path == "/") {
-    return {200, "text/plain; charset=utf-8",
-            "Gatehouse admin. Endpoints: /ready, /metrics. The admin UI is not part of this "
-            "build yet.\n"};
-  }
-  return {404, "text/plain; charset=utf-8", "not found\n"};
+  // Everything else is the admin API and the web UI.
+  return adminApi_->handle(req);
 }
 
 std::string Server::renderMetrics() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/admin/admin_server.h"
+#include "core/admin/api.h"
 #include "core/base/status.h"
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
@@ -48,7 +49,7 @@ class Server {
   // The single compile-and-swap path. `recompile`: compile the serving version again even if
   // it did not change (the workload certificate was renewed).
   Status reload(const char* why, bool recompile = false);
-  admin::AdminResponse handleAdmin(std::string_view method, std::string_view path);
+  admin::AdminResponse handleAdmin(const admin::AdminRequest& req);
   std::string renderMetrics();
   static void onPoll(void* arg);
   static void onSignal(void* arg, int signo);
@@ -70,6 +71,7 @@ class Server {
   int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
+  std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<event::Timer> pollTimer_;
   std::vector<std::unique_ptr<event::SignalWatcher>> signals_;

@@ -36,6 +36,17 @@
 // Every table a chunk is reached from has an index on the column that refers to it, for the
 // same reason as version_resources_by_blob above: the pruning sweeps and the foreign-key
 // checks would otherwise scan.
+//
+// Schema 3, admin accounts (spec/admin.md; core/store/accounts.h has the model):
+//
+//   users        name, role (viewer, editor, admin), scrypt hash with its parameters, and
+//                whether the password must be changed at the next login (the initial one)
+//   sessions     logged-in browsers: SHA-256 of the session id (never the id itself), the
+//                CSRF token, the address, created and last-seen times; cascade with the user
+//   api_tokens   tokens for CI: public id, SHA-256 of the secret, role, expiry, last use
+//
+// They live beside the configuration so that a backup carries them and `gatehouse admin user
+// add` works on a stopped node; changes to them are audited in the same transaction.
 
 #include "core/store/schema.h"
 
@@ -146,6 +157,36 @@ const Step kSteps[] = {
       );
     )sql",
      convertToChunks},
+    // 3: admin accounts (core/admin): users, their sessions, and API tokens.
+    {R"sql(
+      CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+        password_hash TEXT NOT NULL,
+        must_change INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        address TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_by_user ON sessions(user_name);
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+        secret_hash TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        last_used_ms INTEGER NOT NULL DEFAULT 0
+      );
+    )sql"},
 };
 
 // Runs `sql` once per row of one integer column, calling `fn` with it; SQLite's result code.

@@ -565,6 +565,25 @@ Result<std::vector<AuditEntry>> Store::auditLog(int64_t limit) {
   return entries;
 }
 
+Result<std::vector<AuditEntry>> Store::auditPage(int64_t beforeId, int64_t limit) {
+  Statement statement;
+  if (statement.prepare(impl_->db(),
+                        "SELECT id, at_ms, actor, source, action, version_before, version_after,"
+                        " summary FROM audit WHERE ? = 0 OR id < ? ORDER BY id DESC LIMIT ?") !=
+      SQLITE_OK)
+    return impl_->failure("reading the audit log");
+  std::vector<AuditEntry> entries;
+  Query query(statement);
+  query.bind(beforeId).bind(beforeId).bind(limit);
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) entries.push_back(auditFromRow(query));
+  if (rc != SQLITE_DONE) return impl_->failure("reading the audit log");
+  return entries;
+}
+
+sqlite3* Store::connection() const { return impl_->db(); }
+const std::string& Store::path() const { return impl_->path; }
+
 Status Store::appendAudit(const AuditEntry& entry) {
   AuditEntry stamped = entry;
   stamped.atUnixMs = nowUnixMs();

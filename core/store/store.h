@@ -34,7 +34,11 @@
 
 #include "core/base/status.h"
 
+struct sqlite3;
+
 namespace gh::store {
+
+class Accounts;
 
 struct StoredResource {
   std::string kind;  // "Listener", "HTTPRoute", ...
@@ -164,9 +168,17 @@ class Store {
   // At least 1: the active version is never pruned.
   void setKeepVersions(int64_t n) { keepVersions_ = n < 1 ? 1 : n; }
 
+  // The newest `limit` audit entries with an id below `beforeId` (0: from the newest), newest
+  // first: the admin API pages the log with it.
+  Result<std::vector<AuditEntry>> auditPage(int64_t beforeId, int64_t limit);
+
   struct Impl;
 
  private:
+  friend class Accounts;  // accounts.h: users, sessions and API tokens on this connection
+  sqlite3* connection() const;
+  const std::string& path() const;
+
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   int64_t keepVersions_ = 500;

@@ -40,7 +40,7 @@ TEST_CASE("open creates a database only when asked to", "[store]") {
     CHECK(*store->activeVersion() == 0);
     CHECK(store->history(10)->empty());
   }
-  CHECK(queryInt(path, "PRAGMA user_version") == 2);
+  CHECK(queryInt(path, "PRAGMA user_version") == 3);
   CHECK(queryInt(path, "PRAGMA application_id") == 0x47486366);
   // A write-ahead log is a property of the file: a connection that did not ask for it sees it.
   sqlite3* db = nullptr;
@@ -320,9 +320,10 @@ TEST_CASE("many connections may create and migrate one new file at once", "[stor
     for (std::thread& t : openers) t.join();
     INFO("round " << round);
     for (const std::string& f : failures) CHECK(f == "");
-    CHECK(queryInt(path, "PRAGMA user_version") == 2);
-    // bodies, versions, chunks, chunk_entries, version_chunks, audit, runtime, refusals
-    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 8);
+    CHECK(queryInt(path, "PRAGMA user_version") == 3);
+    // bodies, versions, chunks, chunk_entries, version_chunks, audit, runtime, refusals,
+    // users, sessions, api_tokens
+    CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'") == 11);
   }
 }
 
@@ -371,7 +372,7 @@ TEST_CASE("writers on separate connections serialize, and stale bases are caught
   CHECK(*store->activeVersion() == kWriters * kCommitsEach);
   CHECK(rows(path, "versions") == kWriters * kCommitsEach);
   CHECK(rows(path, "audit") == kWriters * kCommitsEach);
-  CHECK(queryInt(path, "PRAGMA user_version") == 2);
+  CHECK(queryInt(path, "PRAGMA user_version") == 3);
   int total = 0;
   for (int c : conflicts) total += c;
   std::cout << "store: " << kWriters << " writers, " << kWriters * kCommitsEach << " commits, "
@@ -482,7 +483,7 @@ TEST_CASE("a file that is not a gatehouse database is refused", "[store]") {
     const std::string path = dir.file("config.db");
     { openOrFail(path); }
     execOrFail(path, "PRAGMA user_version = 99");
-    CHECK(openError(path) == path + ": schema version 99 is newer than this gatehouse (2)");
+    CHECK(openError(path) == path + ": schema version 99 is newer than this gatehouse (3)");
   }
 }
 

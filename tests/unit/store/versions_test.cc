@@ -397,7 +397,7 @@ TEST_CASE("a schema-1 database migrates to shared manifests, keeping ids and has
   }
 
   auto store = openOrFail(path, false);
-  CHECK(queryInt(path, "PRAGMA user_version") == 2);
+  CHECK(queryInt(path, "PRAGMA user_version") == 3);
   CHECK(queryInt(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'version_resources'") == 0);
   CHECK(historyIds(*store) == std::vector<int64_t>{2, 1});
   for (int64_t id : {1, 2}) {
