@@ -83,6 +83,7 @@ integration: $(BUILD)/gatehouse
 test: $(BUILD)/gatehouse $(BUILD)/tests/unit_tests
 	$(BUILD)/tests/unit_tests
 	python3 tests/integration/run.py $(IT_ARGS)
+	tests/browser/run.sh $(BUILD)/gatehouse
 
 deps:
 	@scripts/deps.sh

@@ -9,11 +9,14 @@ packages=(
   libevent-dev libluajit2-5.1-dev libsqlite3-dev libre2-dev libyaml-dev   # static libraries
   catch2 python3 curl openssl             # unit and integration tests (openssl: cert checks)
   clang libclang-rt-14-dev                # make fuzz (libFuzzer, sanitizers)
+  nodejs chromium                         # web UI build (npm ci, esbuild); browser tests
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm comes with some nodejs builds and is a package of its own in Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
