@@ -89,7 +89,7 @@ constexpr std::string_view kIstioSecurityV1 = "security.istio.io/v1";
 constexpr std::string_view kIstioSecurityV1beta1 = "security.istio.io/v1beta1";
 
 // Kinds of the configuration model that a later build will decode.
-constexpr std::string_view kLaterKinds[] = {"LuaScript", "RateLimit", "EgressPolicy"};
+constexpr std::string_view kLaterKinds[] = {"RateLimit", "EgressPolicy"};
 
 struct KindInfo {
   std::string_view name;
@@ -104,6 +104,7 @@ constexpr KindInfo kKinds[] = {
     {"Workload", Kind::kWorkload, {kGatehouseV1, {}}},
     {"MeshConfig", Kind::kMeshConfig, {kGatehouseV1, {}}},
     {"AuthorizationPolicy", Kind::kAuthorizationPolicy, {kIstioSecurityV1, kIstioSecurityV1beta1}},
+    {"LuaScript", Kind::kLuaScript, {kGatehouseV1, {}}},
 };
 
 const KindInfo* findKind(std::string_view name) {
@@ -1466,6 +1467,73 @@ YamlNode canonicalTree(const YamlNode& root) {
   return copy;
 }
 
+// --- LuaScript ---------------------------------------------------------------------------
+
+constexpr size_t kMaxLuaAttachments = 64;
+constexpr size_t kMaxLuaSourceBytes = 256 * 1024;
+
+void decodeLuaScript(FieldReader& spec, const ObjectMeta& meta, LuaScriptSpec* l) {
+  if (const YamlNode* src = spec.mapping("source")) {
+    FieldReader so(spec.errors(), *src, spec.pathOf("source"));
+    const bool hasInline = so.string("inline", &l->source);
+    const bool hasFile = so.string("file", &l->file);
+    if (hasInline && hasFile) so.fail("file", "give the script inline or in a file, not both");
+    if (!hasInline && !hasFile && so.valid())
+      spec.fail("source", "must have inline (the Lua text) or file (a path to it)");
+    if (hasInline && l->source.size() > kMaxLuaSourceBytes)
+      so.fail("inline", "is longer than 256 KiB");
+    if (hasFile && l->file.empty()) so.fail("file", "must not be empty");
+    l->sourceLoc = so.locOf(hasInline ? "inline" : "file");
+    LuaSyntaxChecker check = luaSyntaxChecker();
+    const YamlNode* text = so.get("inline");
+    if (hasInline && check != nullptr && text != nullptr && l->source.size() <= kMaxLuaSourceBytes) {
+      int luaLine = 0;
+      std::string message;
+      if (!check(meta.name, l->source, &luaLine, &message)) {
+        // A multi-line string is a block scalar (`inline: |`): its text starts on the line
+        // after the indicator. Point at the YAML line of the Lua line at fault.
+        const bool block = text->quoted && l->source.find('\n') != std::string::npos;
+        int line = text->line;
+        if (luaLine > 0) line += block ? luaLine : luaLine - 1;
+        spec.errors().add(line, block ? 1 : text->column, so.pathOf("inline"),
+                          "Lua syntax error" + (luaLine > 0 ? " (script line " +
+                                                                  std::to_string(luaLine) + ")"
+                                                            : std::string()) +
+                              ": " + message);
+      }
+    }
+    so.finish();
+  } else {
+    spec.get("source", Need::kRequired);
+  }
+  if (const YamlNode* list = spec.list("attachTo", kMaxLuaAttachments, Need::kRequired)) {
+    if (list->items.empty()) spec.fail("attachTo", "must name at least one Listener or HTTPRoute");
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      const YamlNode& item = list->items[i];
+      FieldReader a(spec.errors(), item, indexPath(spec.pathOf("attachTo"), i));
+      LuaAttachment att;
+      att.loc = locOf(spec.errors(), item);
+      int k = a.choice("kind", {"Listener", "HTTPRoute"}, Need::kRequired);
+      att.kind = k == 1 ? LuaAttachment::Kind::kHttpRoute : LuaAttachment::Kind::kListener;
+      if (a.string("name", &att.name, Need::kRequired) && !isDnsSubdomain(att.name))
+        a.fail("name", kDnsNameRule);
+      a.finish();
+      l->attachTo.push_back(std::move(att));
+    }
+  }
+  spec.integer("order", -1'000'000, 1'000'000, &l->order);
+  spec.boolean("failOpen", &l->failOpen);
+  spec.boolean("trusted", &l->trusted);
+  if (const YamlNode* limits = spec.mapping("limits")) {
+    FieldReader lim(spec.errors(), *limits, spec.pathOf("limits"));
+    int64_t instructions = 0, wallMs = 0;
+    if (lim.integer("instructions", 1000, 1'000'000'000, &instructions))
+      l->instructions = uint64_t(instructions);
+    if (lim.integer("wallMs", 1, 60'000, &wallMs)) l->wallMs = uint32_t(wallMs);
+    lim.finish();
+  }
+}
+
 // --- Encoding typed Resources (for Resources built in code) -------------------------------
 
 YamlNode text(std::string_view s) {
@@ -1774,6 +1842,30 @@ YamlNode encodeAuthorizationPolicy(const AuthorizationPolicySpec& p) {
   return spec;
 }
 
+YamlNode encodeLuaScript(const LuaScriptSpec& l) {
+  YamlNode spec = YamlNode::mapping();
+  YamlNode& source = spec.add("source", YamlNode::mapping());
+  if (!l.file.empty())
+    source.add("file", text(l.file));
+  else
+    source.add("inline", text(l.source));
+  YamlNode& attach = spec.add("attachTo", YamlNode::sequence());
+  for (const LuaAttachment& a : l.attachTo) {
+    YamlNode& item = attach.push(YamlNode::mapping());
+    item.add("kind", text(a.kind == LuaAttachment::Kind::kHttpRoute ? "HTTPRoute" : "Listener"));
+    item.add("name", text(a.name));
+  }
+  spec.add("order", integer(l.order));
+  spec.add("failOpen", boolean(l.failOpen));
+  spec.add("trusted", boolean(l.trusted));
+  if (l.instructions != 0 || l.wallMs != 0) {
+    YamlNode& limits = spec.add("limits", YamlNode::mapping());
+    if (l.instructions != 0) limits.add("instructions", integer(int64_t(l.instructions)));
+    if (l.wallMs != 0) limits.add("wallMs", integer(l.wallMs));
+  }
+  return spec;
+}
+
 YamlNode encodeResource(const Resource& r) {
   YamlNode root = YamlNode::mapping();
   const KindInfo& kind = kindInfo(r.kind);
@@ -1800,6 +1892,7 @@ YamlNode encodeResource(const Resource& r) {
         if constexpr (std::is_same_v<T, MeshConfigSpec>) return encodeMeshConfig(s);
         if constexpr (std::is_same_v<T, AuthorizationPolicySpec>)
           return encodeAuthorizationPolicy(s);
+        if constexpr (std::is_same_v<T, LuaScriptSpec>) return encodeLuaScript(s);
       },
       r.spec);
   root.add("spec", std::move(spec));
@@ -1848,7 +1941,7 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
     doc.fail("kind", later ? "kind " + kind + " is not supported yet"
                            : "unknown kind \"" + kind +
                                  "\" (this build knows Listener, HTTPRoute, Service, "
-                                 "Workload, MeshConfig and AuthorizationPolicy)");
+                                 "Workload, MeshConfig, AuthorizationPolicy and LuaScript)");
   } else if (info == nullptr && doc.get("kind") != nullptr) {
     doc.fail("kind", "must not be empty");
   }
@@ -1889,6 +1982,10 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
       case Kind::kAuthorizationPolicy:
         r.spec = AuthorizationPolicySpec{};
         decodeAuthorizationPolicy(spec, r.meta, &std::get<AuthorizationPolicySpec>(r.spec));
+        break;
+      case Kind::kLuaScript:
+        r.spec = LuaScriptSpec{};
+        decodeLuaScript(spec, r.meta, &std::get<LuaScriptSpec>(r.spec));
         break;
     }
     spec.finish();

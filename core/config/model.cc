@@ -34,9 +34,18 @@ const char* kindName(Kind k) {
       return "MeshConfig";
     case Kind::kAuthorizationPolicy:
       return "AuthorizationPolicy";
+    case Kind::kLuaScript:
+      return "LuaScript";
   }
   return "?";
 }
+
+namespace {
+LuaSyntaxChecker gLuaSyntaxChecker = nullptr;  // set once at start-up, before any thread reads it
+}  // namespace
+
+void setLuaSyntaxChecker(LuaSyntaxChecker checker) { gLuaSyntaxChecker = checker; }
+LuaSyntaxChecker luaSyntaxChecker() { return gLuaSyntaxChecker; }
 
 const char* authzActionName(AuthzAction a) {
   switch (a) {
@@ -68,6 +77,9 @@ bool parseKindName(std::string_view s, Kind* out) {
       {"authorizationpolicy", Kind::kAuthorizationPolicy},
       {"authorizationpolicies", Kind::kAuthorizationPolicy},
       {"ap", Kind::kAuthorizationPolicy},
+      {"luascript", Kind::kLuaScript},
+      {"luascripts", Kind::kLuaScript},
+      {"lua", Kind::kLuaScript},
   };
   for (const Alias& a : kAliases) {
     if (str::iequals(s, a.name)) {

@@ -393,16 +393,60 @@ struct AuthorizationPolicySpec {
   bool operator==(const AuthorizationPolicySpec&) const = default;
 };
 
+// --- LuaScript (gatehouse.dev/v1) --------------------------------------------------------
+// Envoy-compatible Lua hooks (docs/lua.md); core/script runs them. The source is checked when
+// decoded (luaSyntaxChecker), so a syntax error rejects the version with the YAML line of the
+// Lua line at fault.
+
+struct LuaAttachment {
+  enum class Kind { kListener, kHttpRoute };
+  Kind kind = Kind::kListener;
+  std::string name;
+  SourceLoc loc;  // of the attachTo entry
+
+  bool operator==(const LuaAttachment&) const = default;
+};
+
+struct LuaScriptSpec {
+  std::string source;   // spec.source.inline: the Lua text
+  std::string file;     // spec.source.file: a path, to be inlined by whoever reads files
+  SourceLoc sourceLoc;  // where the Lua text (or the file path) is written
+  std::vector<LuaAttachment> attachTo;  // at least one
+  int64_t order = 0;                    // lower runs first; ties by name
+  bool failOpen = false;
+  bool trusted = false;
+  uint64_t instructions = 0;  // spec.limits.instructions; 0: the default (1 000 000)
+  uint32_t wallMs = 0;        // spec.limits.wallMs; 0: the default (50)
+
+  bool operator==(const LuaScriptSpec&) const = default;
+};
+
+// The Lua parser config uses to check sources. core/config does not link LuaJIT (its module
+// tests build without core/script): the binary installs gh::script::checkSyntax at start-up.
+// Returns true when `source` compiles; else sets the 1-based Lua line (0: unknown) and message.
+using LuaSyntaxChecker = bool (*)(std::string_view name, std::string_view source, int* line,
+                                  std::string* message);
+void setLuaSyntaxChecker(LuaSyntaxChecker checker);
+LuaSyntaxChecker luaSyntaxChecker();  // nullptr until set: sources are then not parsed
+
 // --- Resource ----------------------------------------------------------------------------
 
-enum class Kind { kListener, kHttpRoute, kService, kWorkload, kMeshConfig, kAuthorizationPolicy };
+enum class Kind {
+  kListener,
+  kHttpRoute,
+  kService,
+  kWorkload,
+  kMeshConfig,
+  kAuthorizationPolicy,
+  kLuaScript
+};
 
 struct Resource {
   std::string apiVersion;
   Kind kind = Kind::kListener;
   ObjectMeta meta;
   std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec, WorkloadSpec, MeshConfigSpec,
-               AuthorizationPolicySpec>
+               AuthorizationPolicySpec, LuaScriptSpec>
       spec;
   SourceLoc loc;             // where the document starts
   std::string json;          // canonical JSON of the whole document (what the store keeps)
@@ -415,11 +459,13 @@ struct Resource {
   const AuthorizationPolicySpec& authorizationPolicy() const {
     return std::get<AuthorizationPolicySpec>(spec);
   }
+  const LuaScriptSpec& luaScript() const { return std::get<LuaScriptSpec>(spec); }
 
   bool operator==(const Resource&) const = default;
 };
 
-// "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig", "AuthorizationPolicy"
+// "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig", "AuthorizationPolicy",
+// "LuaScript"
 const char* kindName(Kind k);
 bool parseKindName(std::string_view s, Kind* out);  // accepts case-insensitive kind names,
                                                     // common plurals ("listeners",

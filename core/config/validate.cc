@@ -354,6 +354,22 @@ void checkExtensionProviders(const Resource& mesh,
   }
 }
 
+// A LuaScript attaches to Listeners and HTTPRoutes of its own namespace that exist.
+void checkLuaScript(const Resource& r, const std::map<ResourceKey, const Resource*>& index,
+                    Reporter& report) {
+  const auto* spec = std::get_if<LuaScriptSpec>(&r.spec);
+  if (spec == nullptr) return;
+  for (size_t i = 0; i < spec->attachTo.size(); ++i) {
+    const LuaAttachment& a = spec->attachTo[i];
+    const bool route = a.kind == LuaAttachment::Kind::kHttpRoute;
+    if (index.find(keyOf(route ? Kind::kHttpRoute : Kind::kListener, r.meta.ns, a.name)) ==
+        index.end())
+      report.add(r, a.loc, "spec.attachTo[" + std::to_string(i) + "]",
+                 std::string(route ? "HTTPRoute " : "Listener ") + r.meta.ns + "/" + a.name +
+                     " does not exist");
+  }
+}
+
 }  // namespace
 
 bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags) {
@@ -377,6 +393,7 @@ bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* d
   MeshConfigSpec meshSpec = mesh != nullptr ? mesh->meshConfig() : MeshConfigSpec{};
   if (mesh != nullptr) checkExtensionProviders(*mesh, index, report);
   for (const Resource& r : resources) checkAuthorizationPolicy(r, meshSpec, index, report);
+  for (const Resource& r : resources) checkLuaScript(r, index, report);
   return !report.failed();
 }
 

@@ -5,7 +5,8 @@
 // address on the same port); RE2 patterns compile; every HTTPS listener's certificate and key
 // files can be read, parse and belong together (a certificate outside its validity period is
 // logged as a warning, not refused); AuthorizationPolicy: a CUSTOM policy's provider is declared
-// in the MeshConfig (and its Service exists), targetRefs name edge Listeners. Each error names the resource, the field path and where it
+// in the MeshConfig (and its Service exists), targetRefs name edge Listeners; LuaScript:
+// attachTo names Listeners and HTTPRoutes of its namespace. Each error names the resource, the field path and where it
 // was written. Reads the certificate files and nothing else; any thread.
 
 #include <vector>

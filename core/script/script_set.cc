@@ -82,6 +82,15 @@ Diagnostic checkSyntax(std::string_view name, std::string_view source) {
   return d;
 }
 
+bool luaSyntaxCheck(std::string_view name, std::string_view source, int* line,
+                    std::string* message) {
+  Diagnostic d = checkSyntax(name, source);
+  if (d.ok) return true;
+  *line = d.line;
+  *message = d.message;
+  return false;
+}
+
 Result<std::shared_ptr<const ScriptSet>> ScriptSet::build(std::vector<ScriptSource> scripts,
                                                           uint64_t memoryCapBytes) {
   std::sort(scripts.begin(), scripts.end(), [](const ScriptSource& a, const ScriptSource& b) {

@@ -35,6 +35,12 @@ struct Diagnostic {
 // are refused. Thread-safe; allocates a throw-away lua_State.
 Diagnostic checkSyntax(std::string_view name, std::string_view source);
 
+// checkSyntax in the shape of config::LuaSyntaxChecker (core/config/model.h), which config
+// cannot link by itself: the binary calls config::setLuaSyntaxChecker(&script::luaSyntaxCheck)
+// once at start-up, before decoding anything.
+bool luaSyntaxCheck(std::string_view name, std::string_view source, int* line,
+                    std::string* message);
+
 // Per-script limits (spec/lua.md "Sandbox and limits"). Zero means the default.
 struct ScriptLimits {
   uint64_t instructions = 1'000'000;  // per hook call, counted across resumes

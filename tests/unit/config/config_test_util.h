@@ -63,6 +63,10 @@ inline Resource withoutLocations(Resource r) {
     a->providerLoc = {};
     for (PolicyTargetRef& t : a->targetRefs) t.loc = {};
   }
+  if (auto* lua = std::get_if<LuaScriptSpec>(&r.spec)) {
+    lua->sourceLoc = {};
+    for (LuaAttachment& a : lua->attachTo) a.loc = {};
+  }
   if (auto* route = std::get_if<HttpRouteSpec>(&r.spec)) {
     for (ParentRef& p : route->parentRefs) p.loc = {};
     for (RouteRule& rule : route->rules) {

@@ -230,14 +230,15 @@ metadata: {name: e}
         Errors{
             "t.yaml:2:7: RateLimit default/allow: kind: kind RateLimit is not supported yet",
             "t.yaml:7:7: Gateway default/gw: kind: unknown kind \"Gateway\" (this build knows "
-            "Listener, HTTPRoute, Service, Workload, MeshConfig and AuthorizationPolicy)",
+            "Listener, HTTPRoute, Service, Workload, MeshConfig, AuthorizationPolicy and "
+            "LuaScript)",
             "t.yaml:11:13: Listener default/l: apiVersion: must be gatehouse.dev/v1 for kind "
             "Listener",
             "t.yaml:16:13: HTTPRoute default/r: apiVersion: must be gateway.networking.k8s.io/v1 "
             "or gateway.networking.k8s.io/v1beta1 for kind HTTPRoute",
             "t.yaml:22:7: resource default/e: kind: must not be empty",
         });
-  for (const char* later : {"LuaScript", "RateLimit", "EgressPolicy"}) {
+  for (const char* later : {"RateLimit", "EgressPolicy"}) {
     auto l = decode(std::string("apiVersion: gatehouse.dev/v1\nkind: ") + later +
                     "\nmetadata: {name: x}\nspec: {anything: 1}\n");
     CHECK(l.errors == Errors{"t.yaml:2:7: " + std::string(later) + " default/x: kind: kind " +

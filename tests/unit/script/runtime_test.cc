@@ -71,6 +71,15 @@ TEST_CASE("checkSyntax reports the script and line", "[script]") {
   CHECK(bytecode.message.find("bytecode") != std::string::npos);
 }
 
+TEST_CASE("luaSyntaxCheck: checkSyntax in config's checker shape", "[script]") {
+  int line = -1;
+  std::string message;
+  CHECK(luaSyntaxCheck("ok", "x = 1", &line, &message));
+  CHECK_FALSE(luaSyntaxCheck("bad", "x = 1\nif then", &line, &message));
+  CHECK(line == 2);
+  CHECK(message.find("unexpected symbol") != std::string::npos);
+}
+
 TEST_CASE("ScriptSet orders scripts and resolves attachments", "[script]") {
   auto a = src("b-second", "");
   a.order = 5;
