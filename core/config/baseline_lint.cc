@@ -152,7 +152,6 @@ const std::vector<BaselineRule>& lintRules() {
 void lintTrustDomains(const std::vector<ConfigDocument>& docs, Severity severity,
                       std::vector<Finding>* out) {
   static const FieldPath kTrustDomain = pathOf("spec.trustDomain");
-  static const FieldPath kAliases = pathOf("spec.trustDomainAliases[*]");
   static const FieldPath kPrincipals[] = {
       pathOf("spec.rules[*].from[*].source.principals[*]"),
       pathOf("spec.rules[*].from[*].source.notPrincipals[*]"),
@@ -164,12 +163,11 @@ void lintTrustDomains(const std::vector<ConfigDocument>& docs, Severity severity
   bool declared = false;
   for (const ConfigDocument& d : docs) {
     if (d.kind != "MeshConfig") continue;
+    // MeshConfig has one trust domain (no aliases: spec.trustDomainAliases is not a field).
     for (const FieldValue& v : fieldValues(d.root, kTrustDomain)) {
       if (v.node->isScalar()) known.push_back(v.node->value);
       declared = true;
     }
-    for (const FieldValue& v : fieldValues(d.root, kAliases))
-      if (v.node->isScalar()) known.push_back(v.node->value);
   }
   if (!declared) known.insert(known.begin(), "cluster.local");
   std::string knownText;

@@ -36,9 +36,9 @@ bool isLintRuleName(std::string_view name);
 const std::vector<BaselineRule>& lintRules();
 
 // authz-unknown-trust-domain: every principal of an AuthorizationPolicy (principals,
-// notPrincipals, and when-conditions on source.principal) whose trust domain is neither the
-// MeshConfig's spec.trustDomain (default cluster.local) nor one of its
-// spec.trustDomainAliases. Principals whose trust domain part holds a '*' are not checked.
+// notPrincipals, and when-conditions on source.principal) whose trust domain is not the
+// MeshConfig's spec.trustDomain (default cluster.local: a mesh has one trust domain, and
+// MeshConfig has no aliases). Principals whose trust domain part holds a '*' are not checked.
 void lintTrustDomains(const std::vector<ConfigDocument>& docs, Severity severity,
                       std::vector<Finding>* out);
 

@@ -1111,16 +1111,23 @@ spec:
                 "trust domain \"legacy.corp\", which this mesh does not have (cluster.local): "
                 "no peer can present it",
         });
-  // The mesh's own trust domain and its aliases are known.
+  // The MeshConfig's trust domain replaces the default: it is the only one known (MeshConfig
+  // has no trustDomainAliases).
   const std::string mesh = R"(kind: MeshConfig
 metadata: {name: default}
-spec: {trustDomain: clustre.local, trustDomainAliases: [other.example, legacy.corp]}
+spec: {trustDomain: clustre.local}
 ---
 )";
   auto withMesh =
       only(std::string(kLintUnknownTrustDomain), checkPolicies(docs(mesh + policy), nullptr));
-  REQUIRE(withMesh.size() == 3);  // now the cluster.local ones are unknown
-  for (const std::string& f : withMesh) CHECK(f.find("\"cluster.local\"") != std::string::npos);
+  REQUIRE(withMesh.size() == 5);  // the 3 cluster.local ones, other.example and legacy.corp
+  int clusterLocal = 0;
+  for (const std::string& f : withMesh) {
+    CHECK(f.find("which this mesh does not have (clustre.local)") != std::string::npos);
+    CHECK(f.find("orders@clustre.local") == std::string::npos);
+    if (f.find("names trust domain \"cluster.local\"") != std::string::npos) ++clusterLocal;
+  }
+  CHECK(clusterLocal == 3);
 }
 
 TEST_CASE("lint authz-selector-matches-nothing", "[config][baseline][lint]") {
