@@ -27,9 +27,10 @@ from . import proc as procmod
 from . import wrk as wrkmod
 
 
-def check_response(server, path, expected, tries=2, headers=None, keepalive=True):
-    """GET path `tries` times over one connection: 200, exact body, connection kept open
-    (unless `keepalive` is False: then one request, and the proxy may close)."""
+def check_response(server, path, expected, tries=2, headers=None, keepalive=True, status=200):
+    """GET path `tries` times over one connection: `status` (200 unless the case expects a
+    local reply such as authz's 403), exact body, connection kept open (unless `keepalive`
+    is False: then one request, and the proxy may close)."""
     if not keepalive:
         tries = 1
     try:
@@ -38,8 +39,8 @@ def check_response(server, path, expected, tries=2, headers=None, keepalive=True
             c.request("GET", path, headers=headers or {})
             r = c.getresponse()
             body = r.read()
-            if r.status != 200:
-                return False, f"GET {path}: status {r.status}"
+            if r.status != status:
+                return False, f"GET {path}: status {r.status}, expected {status}"
             if body != expected:
                 return False, (f"GET {path}: body of {len(body)} bytes differs from the "
                                f"upstream's {len(expected)} bytes")
@@ -51,17 +52,23 @@ def check_response(server, path, expected, tries=2, headers=None, keepalive=True
         return False, f"GET {path}: {type(e).__name__}: {e}"
 
 
-def measure_once(ctx, server, path, body_len, headers=(), env=None):
+def measure_once(ctx, server, path, body_len, headers=(), env=None, status=200):
     """One measurement of `server` (its CPU = every process tree in server.proc.roots()).
-    headers/env: extra wrk request headers and environment (see wrk.run)."""
+    headers/env: extra wrk request headers and environment (see wrk.run). status: the
+    status every response must have; when it is not 2xx/3xx, wrk's "Non-2xx or 3xx" count
+    must equal the requests completed (every response was that local reply), otherwise it
+    must be 0."""
     url = server.url(path)
     notes = []
     load = dict(threads=ctx.threads, connections=ctx.connections, cpu=ctx.load_cpu,
                 headers=headers, env=env)
     if ctx.warmup > 0:
         w = wrkmod.run(url, seconds=max(1, round(ctx.warmup)), **load)
-        if not w["ok"] or any(w["errors"].values()):
-            notes.append(f"warm-up had errors: {w['errors']}")
+        werrs = dict(w["errors"])
+        if not 200 <= status < 400 and werrs.get("non_2xx_3xx") == w["requests"]:
+            werrs.pop("non_2xx_3xx")
+        if not w["ok"] or any(werrs.values()):
+            notes.append(f"warm-up had errors: {werrs}")
     roots = server.proc.roots()
     parts = getattr(server.proc, "procs", [])  # the hops of a chain, each also on its own
     busy_a, total_a = procmod.cpu_busy_ticks(ctx.proxy_cpu)
@@ -99,6 +106,10 @@ def measure_once(ctx, server, path, body_len, headers=(), env=None):
         notes.append(f"wrk failed or its output was not understood (exit {w['exit_code']}):\n"
                      + w["raw"][-800:])
     errs = {k: v for k, v in w["errors"].items() if v}
+    if not 200 <= status < 400:
+        non2xx = errs.pop("non_2xx_3xx", 0)
+        if reqs and non2xx != reqs:
+            errs["responses_other_than_expected_" + str(status)] = reqs - non2xx
     if errs:
         notes.append("wrk errors: " + ", ".join(f"{k} {v}" for k, v in errs.items()))
     short_body = (run["bytes_per_req"] is not None and run["bytes_per_req"] < 0.99 * body_len)
@@ -190,7 +201,8 @@ def interleave(ctx, tag, servers, cases):
         for s in servers:
             ok, msg = check_response(s, case["path"], case["body"],
                                      headers=case.get("headers"),
-                                     keepalive=case.get("keepalive", True))
+                                     keepalive=case.get("keepalive", True),
+                                     status=case.get("status", 200))
             checks[s.name] = {"ok": ok, "message": msg}
             if not ok:
                 print(f"[{tag} {case['name']}] {s.name}: response check FAILED: {msg}",
@@ -206,7 +218,7 @@ def interleave(ctx, tag, servers, cases):
                 r = measure_once(ctx, s, case["path"], len(case["body"]),
                                  headers=[f"{k}: {v}" for k, v in
                                           case.get("headers", {}).items()],
-                                 env=case.get("wrk_env"))
+                                 env=case.get("wrk_env"), status=case.get("status", 200))
                 r["round"] = i + 1
                 runs.append(r)
                 progress(f"{tag} {case['name']} {i + 1}/{ctx.runs}", r)

@@ -39,7 +39,9 @@ class Lineup:
         self.upstream.start()
         candidates = make_proxies(ctx, up_port) if make_proxies else default_proxies(ctx, up_port)
         for p in candidates:
-            if p.name not in ctx.proxies:
+            # BENCH_PROXIES names kinds: "gatehouse" selects every Gatehouse instance of a
+            # scenario that runs several (authz: gatehouse-10, gatehouse-1000, ...).
+            if ("gatehouse" if p.is_gatehouse else p.name) not in ctx.proxies:
                 continue
             if p.is_gatehouse and not ctx.gatehouse_built():
                 self.say("gatehouse: not built")

@@ -154,7 +154,8 @@ http {{
 
 
 class Upstream(NginxBase):
-    """nginx as the origin: `/` and `/small` return a few bytes; `/1k`, `/64k` static files."""
+    """nginx as the origin: `/` and `/small` return a few bytes; `/1k`, `/64k` static files;
+    any other path returns the same few bytes as `/` (scenario authz requests /first/x ...)."""
 
     name = "upstream"
     label = "upstream (nginx)"
@@ -188,6 +189,7 @@ class Upstream(NginxBase):
     server {{
         listen 127.0.0.1:{self.port} backlog=4096;
         location = / {{ return 200 "{small}"; }}
+        location / {{ return 200 "{small}"; }}
         location = /small {{ return 200 "{small}"; }}
 {locations}
     }}"""
