@@ -56,10 +56,10 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ $(LIBS) -o $@ 2> $(BUILD)/link-unit.log || (cat $(BUILD)/link-unit.log; false)
 
-DEPS_http     := base event net upstream config route telemetry tls identity
+DEPS_http     := base event net upstream config route telemetry tls identity policy
 DEPS_route    := base
 DEPS_upstream := base event net
-DEPS_config := base http route upstream net event telemetry tls identity
+DEPS_config := base http route upstream net event telemetry tls identity policy
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event

@@ -45,9 +45,23 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
-  MeshConfigSpec meshConfig;
+  // A configuration that is served is one that is enforced: LuaScript resources decode and
+  // validate (syntax, attachments) but the HTTP session does not run hooks yet, so a version
+  // holding one is refused here rather than served without its scripts.
   for (const Resource& r : resources)
-    if (r.kind == Kind::kMeshConfig) meshConfig = r.meshConfig();
+    if (r.kind == Kind::kLuaScript)
+      return Status::error("LuaScript " + r.meta.ns + "/" + r.meta.name +
+                           ": Lua hooks are validated but not run by this build yet; the "
+                           "version is not served without them");
+
+  MeshConfigSpec meshConfig;
+  std::string meshNamespace = "default";
+  for (const Resource& r : resources) {
+    if (r.kind == Kind::kMeshConfig) {
+      meshConfig = r.meshConfig();
+      meshNamespace = r.meta.ns;
+    }
+  }
   snap->mesh.trustDomain = meshConfig.trustDomain;
   snap->mesh.mtls = meshConfig.mtls;
   snap->usesMesh = needsIdentity(resources);
@@ -119,6 +133,27 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     return it->second;
   };
 
+  // CUSTOM providers: "namespace/name", "name.namespace" or "name" (the MeshConfig's
+  // namespace), as validation accepted them.
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kMeshConfig) continue;
+    for (const ExtensionProvider& p : r.meshConfig().extensionProviders) {
+      std::string ns = meshNamespace, name = p.http.service;
+      if (size_t slash = name.find('/'); slash != std::string::npos) {
+        ns = name.substr(0, slash);
+        name = name.substr(slash + 1);
+      } else if (size_t dot = name.find('.'); dot != std::string::npos) {
+        ns = name.substr(dot + 1);
+        name = name.substr(0, dot);
+      }
+      auto it = serviceIndex.find({ns, name});
+      if (it == serviceIndex.end() || snap->services[it->second].endpoints.empty()) continue;
+      net::Address a;
+      if (net::Address::parse(snap->services[it->second].endpoints.front().address.ip(),
+                              p.http.port, &a))
+        snap->authzProviders.emplace(p.name, a);
+    }
+  }
   auto policies = policy::PolicyIndex::compile(resources);
   if (!policies.ok()) return policies.status();
   snap->policies = std::move(policies.value());

@@ -83,6 +83,10 @@ struct Snapshot {
   // The counter slot of each policy that can deny (gatehouse_authz_denied_total{policy}),
   // given by the server's PolicySlots so that a policy keeps its counter across reloads.
   std::unordered_map<const policy::PolicyRef*, uint16_t> denySlots;
+  // Where each CUSTOM provider (MeshConfig extensionProviders) is reached: its Service's first
+  // endpoint, at the provider's port. A provider whose Service has no endpoint is absent (its
+  // checks fail, then failOpen decides).
+  std::unordered_map<std::string, net::Address> authzProviders;  // by provider name
 };
 
 // Gives each policy label ("ns/name") a stable counter slot; called on the control thread.

@@ -185,6 +185,13 @@ RequestField classifyRequestField(std::string_view n) {
   return isHopByHop(n) ? RequestField::kDrop : RequestField::kForward;
 }
 
+bool replacedByExtra(std::span<const std::pair<std::string, std::string>> extra,
+                     std::string_view name) {
+  for (const auto& e : extra)
+    if (iequals(e.first, name)) return true;
+  return false;
+}
+
 }  // namespace
 
 void serializeRequest(const RequestHeadInput& in, std::string& out) {
@@ -192,9 +199,11 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   Modifiers mods{in.filters, config::FilterType::kRequestHeaderModifier};
   // Nothing below writes more than the received head (fields are only dropped), the new
   // request line and Host, the modifiers, and the fixed fields we add.
+  size_t extraBytes = 0;
+  for (const auto& [name, value] : in.extraHeaders) extraBytes += name.size() + value.size() + 4;
   Writer w(out, h.headLength + in.path.size() + in.query.size() + 2 * in.host.size() +
                     in.clientIp.size() + mods.bytes() + in.peerIdentity.size() +
-                    in.peerHash.size() + in.localIdentity.size() + 256);
+                    in.peerHash.size() + in.localIdentity.size() + extraBytes + 256);
   w.put(h.method);
   w.put(' ');
   w.put(in.path);
@@ -230,8 +239,10 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
     }
     if (checkNamed && named.contains(f.name)) continue;
     if (mods.overrides(f.name)) continue;
+    if (!in.extraHeaders.empty() && replacedByExtra(in.extraHeaders, f.name)) continue;
     w.header(f.name, f.value);
   }
+  for (const auto& [name, value] : in.extraHeaders) w.header(name, value);
   mods.append(w);
 
   // The fields we write ourselves give way to a RequestHeaderModifier that sets or removes them.

@@ -12,8 +12,10 @@
 // nothing else.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config/model.h"
@@ -38,6 +40,9 @@ struct RequestHeadInput {
   std::string_view peerIdentity;
   std::string_view peerHash;
   std::string_view localIdentity;
+  // Set on the request (replacing fields of the same name): what CUSTOM authorization
+  // providers returned in headersToUpstreamOnAllow.
+  std::span<const std::pair<std::string, std::string>> extraHeaders;
 };
 void serializeRequest(const RequestHeadInput& in, std::string& out);
 

@@ -44,6 +44,7 @@
 #include "core/config/ip_block.h"
 #include "core/event/loop.h"
 #include "core/http/context.h"
+#include "core/http/ext_authz.h"
 #include "core/http/parser.h"
 #include "core/net/address.h"
 #include "core/net/stream.h"
@@ -115,6 +116,10 @@ class Session final : public net::Stream::Handler {
   void onUpstreamReadable();
   void onUpstreamDrained();
   void advanceUpstreamHandshake();  // client side of mTLS to a mesh Service
+  PhaseResult finishAuthorize(policy::Decision& d);
+  PhaseResult nextCustomCheck();
+  PhaseResult customCheckDone(ExtAuthzOutcome outcome);
+  static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
   void sendRequestHead();
   void serializeRequestHead(std::string& out);
   void forwardRequestBody();

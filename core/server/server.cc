@@ -19,6 +19,7 @@
 #include "core/config/validate.h"
 #include "core/identity/ca.h"
 #include "core/server/embedded_default.h"
+#include "core/server/notify.h"
 #include "core/telemetry/prometheus.h"
 
 namespace gh::server {
@@ -142,7 +143,10 @@ Status Server::reload(const char* why, bool recompile) {
   if (diags.empty()) config::validate(resources, &diags);
   if (!diags.empty()) return fail(diags.front().format());
   if (Status s = mesh_->prepare(resources); !s.ok()) return fail(s.message());
-  auto snap = config::compile(active.value(), std::move(resources), mesh_->identity());
+  auto snap = config::compile(active.value(), std::move(resources), mesh_->identity(),
+                              [this](const std::string& label) {
+                                return policySlots_.slotFor(label);
+                              });
   if (!snap.ok()) return fail(snap.status().message());
 
   // Listeners that keep their address keep their sockets; new ones are opened now, before the
@@ -236,6 +240,18 @@ int Server::run() {
   signal(SIGPIPE, SIG_IGN);
   pollTimer_ = std::make_unique<event::Timer>(loop_, &Server::onPoll, this);
   pollTimer_->arm(opt_.pollIntervalMs);
+  // systemd (Type=notify): ready once listeners are open and signals handled; WatchdogSec=
+  // pings come from this loop, so a stuck control loop gets the service restarted.
+  std::string status = "serving config version " + std::to_string(current_->version);
+  if (Status n = notifyReady(status); !n.ok()) LOG_WARN("systemd notify: %s", n.message().c_str());
+  event::Timer watchdog(
+      loop_,
+      [](void* t) {
+        notifyWatchdog();
+        static_cast<event::Timer*>(t)->arm(watchdogIntervalMs());
+      },
+      &watchdog);
+  if (watchdogIntervalMs() > 0) watchdog.arm(watchdogIntervalMs());
   loop_.run();
 
   for (auto& w : workers_) w->join();
@@ -260,7 +276,9 @@ void Server::onSignal(void* arg, int signo) {
     // Compiles even an unchanged version: certificate files replaced in place (a renewed
     // edge certificate at the same path) are read again, as nginx and HAProxy do on reload.
     LOG_INFO("SIGHUP: re-reading configuration and certificate files");
+    notifyReloading();
     s->reload("SIGHUP", true);
+    notifyReady("serving config version " + std::to_string(s->current_->version));
     return;
   }
   s->beginShutdown();
@@ -270,6 +288,7 @@ void Server::beginShutdown() {
   if (shuttingDown_) return;
   shuttingDown_ = true;
   ready_ = false;
+  notifyStopping("draining");
   LOG_INFO("draining (timeout %llu ms)", static_cast<unsigned long long>(opt_.drainTimeoutMs));
   pollTimer_.reset();
   for (auto& w : workers_) w->drain(opt_.drainTimeoutMs);
@@ -318,6 +337,7 @@ std::string Server::renderMetrics() {
   std::vector<const telemetry::WorkerCounters*> ws;
   for (auto& w : workers_) ws.push_back(&w->counters());
   telemetry::renderWorkerCounters(ws, out);
+  policySlots_.render(ws, out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));
   out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"

@@ -23,6 +23,7 @@
 #include "core/event/loop.h"
 #include "core/server/mesh_node.h"
 #include "core/server/worker.h"
+#include "core/telemetry/policy_slots.h"
 #include "core/store/store.h"
 
 namespace gh::server {
@@ -71,6 +72,7 @@ class Server {
   int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
+  telemetry::PolicySlots policySlots_;  // authz denial counters by policy, stable across reloads
   std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<event::Timer> pollTimer_;

@@ -19,6 +19,8 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kNoHealthyUpstream: return "no_healthy_upstream";
     case LocalReason::kUpstreamTlsFailed: return "upstream_tls_failed";
     case LocalReason::kRbacDenied: return "rbac_denied";
+    case LocalReason::kExtAuthzDenied: return "ext_authz_denied";
+    case LocalReason::kExtAuthzError: return "ext_authz_error";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -42,6 +42,8 @@ enum class LocalReason : uint8_t {
   kUpstreamTlsFailed,      // 502: the mTLS handshake with a mesh upstream failed (its
                            // identity, its certificate, or TLS itself)
   kRbacDenied,             // 403: an AuthorizationPolicy denied the request
+  kExtAuthzDenied,         // the CUSTOM provider's status: it did not allow the request
+  kExtAuthzError,          // 403: the CUSTOM provider did not answer (and failOpen is off)
   kCount
 };
 const char* localReasonName(LocalReason r);
