@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "cmd/gatehouse/cli.h"
+#include "core/config/model.h"
+#include "core/script/script_set.h"
 
 namespace {
 
@@ -53,6 +55,9 @@ const Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // LuaScript sources are compiled when decoded (validate, apply, the server's reloads), so a
+  // syntax error is a file:line:column error like any other.
+  gh::config::setLuaSyntaxChecker(&gh::script::luaSyntaxCheck);
   if (argc < 2) {
     fputs(kUsage, stderr);
     return gh::cli::kUsage;
