@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "core/admin/admin_tls.h"
@@ -345,14 +346,31 @@ std::string Server::renderMetrics() {
   out += "gatehouse_config_reloads_total{result=\"success\"} " + std::to_string(reloadsOk_) + "\n";
   out += "gatehouse_config_reloads_total{result=\"failure\"} " + std::to_string(reloadsFailed_) +
          "\n";
-  if (const config::NodeIdentity* id = mesh_ ? mesh_->identity() : nullptr) {
-    telemetry::renderGauge(out, "gatehouse_mesh_certificate_expiration_timestamp_seconds",
-                           "When this node's workload certificate expires (Unix seconds).",
-                           static_cast<double>(id->notAfter));
+  // Certificate expiry (spec/observability.md): this node's workload identity by its SPIFFE
+  // ID, and each HTTPS listener certificate by its first DNS name (its subject without one).
+  std::map<std::string, int64_t> expiry;
+  const config::NodeIdentity* id = mesh_ ? mesh_->identity() : nullptr;
+  if (id) expiry[id->spiffeId] = id->notAfter;
+  if (current_) {
+    for (const config::CompiledListener& l : current_->listeners) {
+      if (!l.tls || l.tls->verifiesPeers()) continue;  // the mesh context is the identity's
+      for (size_t i = 0; i < l.tls->certificateCount(); ++i) {
+        const tls::Certificate& c = l.tls->certificate(i);
+        expiry[c.dnsNames().empty() ? c.subject() : c.dnsNames().front()] = c.notAfter();
+      }
+    }
+  }
+  if (!expiry.empty()) {
+    out += "# HELP gatehouse_cert_expiry_timestamp_seconds When a certificate this node presents "
+           "expires (Unix seconds).\n# TYPE gatehouse_cert_expiry_timestamp_seconds gauge\n";
+    for (const auto& [name, notAfter] : expiry)
+      out += "gatehouse_cert_expiry_timestamp_seconds{identity=\"" +
+             telemetry::escapeLabelValue(name) + "\"} " + std::to_string(notAfter) + "\n";
+  }
+  if (id)
     telemetry::renderGauge(out, "gatehouse_mesh_certificate_renewal_timestamp_seconds",
                            "When this node renews its workload certificate (Unix seconds).",
                            static_cast<double>(mesh_->renewAt()));
-  }
   telemetry::renderGauge(out, "gatehouse_workers", "Worker threads.",
                          static_cast<double>(workers_.size()));
   return out;

@@ -178,6 +178,14 @@ class MeshTest(unittest.TestCase):
         self.assertGreaterEqual(self.metric(self.front, "gatehouse_upstream_tls_handshakes_total"), 1)
         self.assertGreaterEqual(self.metric(self.back, "gatehouse_mesh_mtls_connections_total"), 1)
 
+    def test_certificate_expiry_metric_names_each_certificate(self):
+        m = self.front.metrics()
+        now = time.time()
+        workload = m[f'gatehouse_cert_expiry_timestamp_seconds{{identity="{FRONTEND}"}}']
+        self.assertTrue(now + 3000 < workload < now + 3700)  # the 1 h test certificate
+        self.assertIn('gatehouse_cert_expiry_timestamp_seconds{identity="ecdsa.test"}', m)
+        self.assertGreater(m["gatehouse_mesh_certificate_renewal_timestamp_seconds"], now)
+
     def test_service_by_name_and_namespace(self):
         self.assertEqual(get(self.outbound_port, "/", "orders.default")[0], 200)
         self.assertEqual(get(self.outbound_port, "/", "orders:15001")[0], 200)
