@@ -67,6 +67,7 @@ DEPS_tls    := base event net identity
 DEPS_identity := base
 DEPS_script := base
 DEPS_policy := base config identity http route upstream net event telemetry tls
+DEPS_telemetry := base config identity http route upstream net event tls policy
 mod_objs = $(patsubst %.cc,$(BUILD)/obj/%.o,$(foreach m,base $(DEPS_$(1)) $(1),$(wildcard core/$(m)/*.cc)))
 unit-%: $(BUILD)/obj/tests/unit/catch_main.o
 	@$(MAKE) --no-print-directory $(call mod_objs,$*) $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/unit/$*/*.cc))
