@@ -1,0 +1,352 @@
+#include "core/telemetry/access_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace gh::telemetry {
+namespace {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void appendTime(int64_t unixMs, std::string& out) {
+  time_t secs = static_cast<time_t>(unixMs / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           static_cast<int>(unixMs % 1000));
+  out += buf;
+}
+
+void appendMs(double ms, std::string& out) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.3f", ms);
+  out += buf;
+}
+
+void appendJsonString(std::string_view s, std::string& out) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f || c >= 0x80) {
+          // Bytes >= 0x80 are escaped as code points U+0080..U+00FF: the line stays valid
+          // UTF-8 JSON whatever bytes a client sent, and the original bytes are recoverable.
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// Text values: printable ASCII except '"' and '\\' as is, the rest \xHH; empty -> "-".
+void appendTextValue(std::string_view s, std::string& out, bool quote = false) {
+  static const char kHex[] = "0123456789abcdef";
+  if (s.empty()) {
+    out += quote ? "\"-\"" : "-";
+    return;
+  }
+  if (quote) out += '"';
+  for (unsigned char c : s) {
+    if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else if (c == ' ' && quote) {
+      out += ' ';
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (quote) out += '"';
+}
+
+}  // namespace
+
+const char* authzResultName(AuthzResult r) {
+  switch (r) {
+    case AuthzResult::kNone: return "";
+    case AuthzResult::kAllowed: return "allow";
+    case AuthzResult::kDenied: return "deny";
+    case AuthzResult::kDryRunDenied: return "dry_run_deny";
+  }
+  return "";
+}
+
+// [time] "METHOD path protocol" status flags bytes_in bytes_out duration_ms upstream_ms
+// then key=value fields; an Envoy-like head so existing eyes and grep patterns still work.
+void formatAccessLogText(const AccessLogEntry& e, std::string& out) {
+  out += '[';
+  appendTime(e.startUnixMs, out);
+  out += "] \"";
+  appendTextValue(e.method, out);
+  out += ' ';
+  appendTextValue(e.path, out);
+  out += ' ';
+  appendTextValue(e.protocol, out);
+  out += "\" ";
+  out += std::to_string(e.status);
+  out += ' ';
+  appendTextValue(e.responseFlags, out);
+  out += ' ' + std::to_string(e.bytesIn) + ' ' + std::to_string(e.bytesOut) + ' ';
+  appendMs(e.durationMs, out);
+  out += ' ';
+  if (e.upstreamDurationMs < 0) out += '-';
+  else appendMs(e.upstreamDurationMs, out);
+  auto kv = [&out](const char* k, std::string_view v, bool quote = false) {
+    out += ' ';
+    out += k;
+    out += '=';
+    appendTextValue(v, out, quote);
+  };
+  kv("request_id", e.requestId);
+  kv("trace_id", e.traceId);
+  kv("listener", e.listener);
+  kv("route", e.route);
+  kv("authority", e.authority);
+  kv("upstream", e.upstreamEndpoint);
+  kv("peer", e.peerPrincipal);
+  kv("client", e.clientAddress);
+  kv("authz", authzResultName(e.authz));
+  kv("policy", e.authzPolicy);
+  kv("rule", e.authzRule);
+  out += " lua_errors=" + std::to_string(e.luaErrors);
+  if (e.luaErrors) kv("lua_error", e.luaError, true);
+  kv("user_agent", e.userAgent, true);
+  out += '\n';
+}
+
+void formatAccessLogJson(const AccessLogEntry& e, std::string& out) {
+  auto str = [&out](const char* k, std::string_view v, bool first = false) {
+    if (!first) out += ',';
+    out += '"';
+    out += k;
+    out += "\":";
+    appendJsonString(v, out);
+  };
+  auto num = [&out](const char* k, uint64_t v) {
+    out += ",\"";
+    out += k;
+    out += "\":" + std::to_string(v);
+  };
+  out += '{';
+  std::string t;
+  appendTime(e.startUnixMs, t);
+  str("time", t, true);
+  str("request_id", e.requestId);
+  str("trace_id", e.traceId);
+  str("listener", e.listener);
+  str("route", e.route);
+  str("method", e.method);
+  str("authority", e.authority);
+  str("path", e.path);
+  str("protocol", e.protocol);
+  num("status", static_cast<uint64_t>(e.status < 0 ? 0 : e.status));
+  str("response_flags", e.responseFlags.empty() ? std::string_view("-") : e.responseFlags);
+  num("bytes_in", e.bytesIn);
+  num("bytes_out", e.bytesOut);
+  out += ",\"duration_ms\":";
+  appendMs(e.durationMs, out);
+  out += ",\"upstream_duration_ms\":";
+  if (e.upstreamDurationMs < 0) out += "null";
+  else appendMs(e.upstreamDurationMs, out);
+  str("upstream", e.upstreamEndpoint);
+  str("peer_principal", e.peerPrincipal);
+  str("client_address", e.clientAddress);
+  str("authz_decision", authzResultName(e.authz));
+  str("authz_policy", e.authzPolicy);
+  str("authz_rule", e.authzRule);
+  num("lua_errors", e.luaErrors);
+  str("lua_error", e.luaError);
+  str("user_agent", e.userAgent);
+  out += "}\n";
+}
+
+void formatAccessLog(AccessLogFormat f, const AccessLogEntry& e, std::string& out) {
+  if (f == AccessLogFormat::kJson) formatAccessLogJson(e, out);
+  else formatAccessLogText(e, out);
+}
+
+// ---- Producer: a single-producer single-consumer ring of [u32 length][bytes] records --------
+
+AccessLogWriter::Producer::Producer(size_t bytes) {
+  size_t cap = 4096;
+  while (cap < bytes) cap <<= 1;
+  buf_.reset(new char[cap]);
+  mask_ = cap - 1;
+}
+
+bool AccessLogWriter::Producer::push(std::string_view line) {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  uint64_t tail = tail_.load(std::memory_order_acquire);
+  size_t cap = mask_ + 1;
+  size_t need = 4 + line.size();
+  if (line.size() > UINT32_MAX || need > cap - (head - tail)) {
+    dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return false;
+  }
+  auto put = [&](uint64_t at, const char* p, size_t n) {
+    size_t off = at & mask_;
+    size_t first = std::min(n, cap - off);
+    memcpy(&buf_[off], p, first);
+    memcpy(&buf_[0], p + first, n - first);
+  };
+  uint32_t len = static_cast<uint32_t>(line.size());
+  put(head, reinterpret_cast<const char*>(&len), 4);
+  put(head + 4, line.data(), line.size());
+  head_.store(head + need, std::memory_order_release);
+  return true;
+}
+
+size_t AccessLogWriter::Producer::drainInto(std::string& out, size_t max) {
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  uint64_t head = head_.load(std::memory_order_acquire);
+  size_t cap = mask_ + 1;
+  auto get = [&](uint64_t at, char* p, size_t n) {
+    size_t off = at & mask_;
+    size_t first = std::min(n, cap - off);
+    memcpy(p, &buf_[off], first);
+    memcpy(p + first, &buf_[0], n - first);
+  };
+  size_t lines = 0;
+  while (tail < head && out.size() < max) {
+    uint32_t len;
+    get(tail, reinterpret_cast<char*>(&len), 4);
+    size_t at = out.size();
+    out.resize(at + len);
+    get(tail + 4, out.data() + at, len);
+    tail += 4 + len;
+    ++lines;
+  }
+  tail_.store(tail, std::memory_order_release);
+  return lines;
+}
+
+// ---- AccessLogWriter --------------------------------------------------------------------------
+
+AccessLogWriter::AccessLogWriter(Options opts) : opts_(std::move(opts)) {}
+
+AccessLogWriter::~AccessLogWriter() {
+  stop();
+  if (ownFd_ && fd_ >= 0) ::close(fd_);
+}
+
+AccessLogWriter::Producer* AccessLogWriter::producer() {
+  producers_.emplace_back(new Producer(opts_.ringBytes));
+  return producers_.back().get();
+}
+
+bool AccessLogWriter::openSink() {
+  if (opts_.path.empty()) {
+    fd_ = opts_.fd >= 0 ? opts_.fd : 1;
+    ownFd_ = false;
+    return true;
+  }
+  int fd = ::open(opts_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return false;
+  if (ownFd_ && fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  ownFd_ = true;
+  return true;
+}
+
+bool AccessLogWriter::start() {
+  if (!openSink()) return false;
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void AccessLogWriter::stop() {
+  if (!thread_.joinable()) return;
+  stopDeadlineMs_ = nowMs() + opts_.stopTimeoutMs;
+  stop_.store(true, std::memory_order_release);
+  thread_.join();
+}
+
+uint64_t AccessLogWriter::dropped() const {
+  uint64_t n = 0;
+  for (const auto& p : producers_) n += p->dropped();
+  return n;
+}
+
+bool AccessLogWriter::writeAll(const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    // Wait for room with a timeout, so a stalled sink still lets stop() finish.
+    pollfd p{fd_, POLLOUT, 0};
+    int r = ::poll(&p, 1, 100);
+    if (r == 0) {
+      if (stop_.load(std::memory_order_acquire) && nowMs() >= stopDeadlineMs_) return false;
+      continue;
+    }
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      writeErrors_.fetch_add(1, std::memory_order_relaxed);  // background thread only
+      return true;  // the batch is lost; keep draining rather than letting rings fill
+    }
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void AccessLogWriter::run() {
+  std::string batch;
+  batch.reserve(256 << 10);
+  for (;;) {
+    if (reopen_.exchange(false, std::memory_order_relaxed) && !opts_.path.empty()) {
+      if (!openSink()) writeErrors_.fetch_add(1, std::memory_order_relaxed);
+    }
+    bool stopping = stop_.load(std::memory_order_acquire);
+    size_t lines = 0;
+    batch.clear();
+    for (auto& p : producers_) lines += p->drainInto(batch, 256 << 10);
+    if (lines) {
+      if (!writeAll(batch)) return;  // stopping with a stalled sink: give up
+      written_.fetch_add(lines, std::memory_order_relaxed);
+      continue;
+    }
+    if (stopping) return;  // everything queued before stop() has been written
+    std::this_thread::sleep_for(std::chrono::milliseconds(opts_.idleSleepMs));
+  }
+}
+
+void AccessLogWriter::renderMetrics(std::string& out) const {
+  out += "# HELP gatehouse_access_log_dropped_total Access log lines dropped because the "
+         "worker's buffer was full (the sink was slower than traffic).\n"
+         "# TYPE gatehouse_access_log_dropped_total counter\n"
+         "gatehouse_access_log_dropped_total " +
+         std::to_string(dropped()) +
+         "\n# HELP gatehouse_access_log_lines_total Access log lines written.\n"
+         "# TYPE gatehouse_access_log_lines_total counter\n"
+         "gatehouse_access_log_lines_total " +
+         std::to_string(written()) +
+         "\n# HELP gatehouse_access_log_write_errors_total Access log write or reopen errors.\n"
+         "# TYPE gatehouse_access_log_write_errors_total counter\n"
+         "gatehouse_access_log_write_errors_total " +
+         std::to_string(writeErrors()) + "\n";
+}
+
+}  // namespace gh::telemetry
