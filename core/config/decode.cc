@@ -885,6 +885,84 @@ void decodeDirectResponse(FieldErrors& errors, const YamlNode& node, const std::
   o.finish();
 }
 
+bool isPrime(uint64_t n) {
+  if (n < 2) return false;
+  for (uint64_t d = 2; d * d <= n; ++d)
+    if (n % d == 0) return false;
+  return true;
+}
+
+// loadBalancer: either `simple` or `consistentHash` (Istio's LoadBalancerSettings).
+void decodeLoadBalancer(FieldErrors& errors, const YamlNode& node, FieldReader& parent,
+                        ServiceSpec* s) {
+  FieldReader l(errors, node, parent.pathOf("loadBalancer"));
+  const YamlNode* hash = l.get("consistentHash");
+  if (hash && l.get("simple")) l.fail("simple", "set either simple or consistentHash, not both");
+  // UNSPECIFIED is Istio's default (round robin here); LEAST_CONN its deprecated name for
+  // LEAST_REQUEST. PASSTHROUGH (no load balancing) has no meaning without transparent capture.
+  int simple = l.choice("simple", {"ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "UNSPECIFIED",
+                                   "LEAST_CONN", "PASSTHROUGH"});
+  static constexpr LoadBalancer kSimple[] = {LoadBalancer::kRoundRobin, LoadBalancer::kLeastRequest,
+                                             LoadBalancer::kRandom, LoadBalancer::kRoundRobin,
+                                             LoadBalancer::kLeastRequest};
+  if (simple == 5)
+    l.fail("simple", "PASSTHROUGH is not supported: Gatehouse always chooses an endpoint");
+  else if (simple >= 0)
+    s->loadBalancer = kSimple[simple];
+  if (hash) {
+    FieldReader c(errors, *hash, l.pathOf("consistentHash"));
+    int keys = 0;
+    if (c.string("httpHeaderName", &s->hash.name)) {
+      s->hash.key = ConsistentHash::Key::kHeader;
+      for (char& ch : s->hash.name)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      ++keys;
+    }
+    if (const YamlNode* cookie = c.get("httpCookie")) {
+      FieldReader k(errors, *cookie, c.pathOf("httpCookie"));
+      k.string("name", &s->hash.name, Need::kRequired);
+      // Envoy generates the cookie when it is missing and a ttl is set; this build hashes a
+      // cookie the client sends and does not generate one.
+      k.notSupported("ttl");
+      k.notSupported("path");
+      k.notSupported("attributes");
+      k.finish();
+      s->hash.key = ConsistentHash::Key::kCookie;
+      ++keys;
+    }
+    bool sourceIp = false;
+    if (c.boolean("useSourceIp", &sourceIp) && sourceIp) {
+      s->hash.key = ConsistentHash::Key::kSourceIp;
+      ++keys;
+    }
+    c.notSupported("httpQueryParameterName");
+    if (keys != 1)
+      c.fail(keys == 0 ? "useSourceIp" : "httpHeaderName",
+             "name exactly one hash key: httpHeaderName, httpCookie or useSourceIp");
+    s->loadBalancer = LoadBalancer::kRingHash;
+    const YamlNode* ring = c.get("ringHash");
+    const YamlNode* maglev = c.get("maglev");
+    if (ring && maglev) c.fail("maglev", "set either ringHash or maglev, not both");
+    if (ring) {
+      FieldReader r(errors, *ring, c.pathOf("ringHash"));
+      r.number("minimumRingSize", 1, 8'388'608, &s->hash.minimumRingSize);
+      r.finish();
+    }
+    if (maglev) {
+      FieldReader m(errors, *maglev, c.pathOf("maglev"));
+      if (m.number("tableSize", 3, 5'000'011, &s->hash.tableSize) && !isPrime(s->hash.tableSize))
+        m.fail("tableSize", "must be a prime number (65537 is the default)");
+      m.finish();
+      s->loadBalancer = LoadBalancer::kMaglev;
+    }
+    c.number("minimumRingSize", 1, 8'388'608, &s->hash.minimumRingSize);  // deprecated spelling
+    c.finish();
+  }
+  for (std::string_view f : {"localityLbSetting", "warmupDurationSecs", "warmup"})
+    l.notSupported(f);
+  l.finish();
+}
+
 void decodeTrafficPolicy(FieldErrors& errors, const YamlNode& node, ServiceSpec* s) {
   FieldReader o(errors, node, "spec.trafficPolicy");
   if (const YamlNode* pool = o.get("connectionPool")) {
@@ -908,8 +986,9 @@ void decodeTrafficPolicy(FieldErrors& errors, const YamlNode& node, ServiceSpec*
     }
     p.finish();
   }
-  for (std::string_view f : {"loadBalancer", "outlierDetection", "tls", "portLevelSettings",
-                             "tunnel", "proxyProtocol", "retryBudget"})
+  if (const YamlNode* lb = o.get("loadBalancer")) decodeLoadBalancer(errors, *lb, o, s);
+  for (std::string_view f : {"outlierDetection", "tls", "portLevelSettings", "tunnel",
+                             "proxyProtocol", "retryBudget"})
     o.notSupported(f);
   o.finish();
 }
@@ -1722,10 +1801,34 @@ YamlNode encodeService(const ServiceSpec& s) {
     d.add("contentType", text(s.directResponse->contentType));
     d.add("body", text(s.directResponse->body));
   }
-  YamlNode& pool =
-      spec.add("trafficPolicy", YamlNode::mapping()).add("connectionPool", YamlNode::mapping());
+  YamlNode& policy = spec.add("trafficPolicy", YamlNode::mapping());
+  YamlNode& pool = policy.add("connectionPool", YamlNode::mapping());
   pool.add("tcp", YamlNode::mapping()).add("connectTimeout", duration(s.connectTimeoutMs));
   pool.add("http", YamlNode::mapping()).add("idleTimeout", duration(s.idleTimeoutMs));
+  // Written only when set, so Services stored before it existed keep their canonical form.
+  if (s.loadBalancer == LoadBalancer::kLeastRequest || s.loadBalancer == LoadBalancer::kRandom) {
+    policy.add("loadBalancer", YamlNode::mapping())
+        .add("simple", text(s.loadBalancer == LoadBalancer::kRandom ? "RANDOM" : "LEAST_REQUEST"));
+  } else if (s.loadBalancer != LoadBalancer::kRoundRobin) {
+    YamlNode& hash =
+        policy.add("loadBalancer", YamlNode::mapping()).add("consistentHash", YamlNode::mapping());
+    switch (s.hash.key) {
+      case ConsistentHash::Key::kHeader:
+        hash.add("httpHeaderName", text(s.hash.name));
+        break;
+      case ConsistentHash::Key::kCookie:
+        hash.add("httpCookie", YamlNode::mapping()).add("name", text(s.hash.name));
+        break;
+      case ConsistentHash::Key::kSourceIp:
+        hash.add("useSourceIp", boolean(true));
+        break;
+    }
+    if (s.loadBalancer == LoadBalancer::kMaglev)
+      hash.add("maglev", YamlNode::mapping()).add("tableSize", integer(s.hash.tableSize));
+    else
+      hash.add("ringHash", YamlNode::mapping())
+          .add("minimumRingSize", integer(s.hash.minimumRingSize));
+  }
   spec.add("mesh", boolean(s.mesh));
   if (!s.identity.empty()) spec.add("identity", text(s.identity));
   return spec;

@@ -247,8 +247,23 @@ struct DirectResponse {
   bool operator==(const DirectResponse&) const = default;
 };
 
+// trafficPolicy.loadBalancer (Istio's DestinationRule LoadBalancerSettings).
+enum class LoadBalancer { kRoundRobin, kLeastRequest, kRandom, kRingHash, kMaglev };
+
+struct ConsistentHash {  // loadBalancer.consistentHash: what the hash is taken of
+  enum class Key { kHeader, kCookie, kSourceIp };
+  Key key = Key::kSourceIp;
+  std::string name;                 // httpHeaderName (lower-cased) or httpCookie.name
+  uint64_t minimumRingSize = 1024;  // ringHash.minimumRingSize
+  uint64_t tableSize = 65537;       // maglev.tableSize (a prime)
+
+  bool operator==(const ConsistentHash&) const = default;
+};
+
 struct ServiceSpec {
   std::vector<Endpoint> endpoints;
+  LoadBalancer loadBalancer = LoadBalancer::kRoundRobin;
+  ConsistentHash hash;  // kRingHash / kMaglev
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse
   uint64_t connectTimeoutMs = 5'000;  // trafficPolicy.connectionPool.tcp.connectTimeout
   uint64_t idleTimeoutMs = 60'000;    // trafficPolicy.connectionPool.http.idleTimeout

@@ -78,7 +78,8 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
 
   std::map<std::pair<std::string, std::string>, uint32_t> serviceIndex;
   bool anyMeshService = false;
-  auto addService = [&](upstream::Service s, const std::vector<Endpoint>& endpoints) -> Status {
+  auto addService = [&](upstream::Service s, const std::vector<Endpoint>& endpoints,
+                        upstream::LbOptions lb) -> Status {
     uint64_t cum = 0;
     for (const Endpoint& e : endpoints) {
       upstream::Endpoint ep;
@@ -91,6 +92,12 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
       s.endpoints.push_back(std::move(ep));
     }
     s.index = static_cast<uint32_t>(snap->services.size());
+    if (!s.endpoints.empty()) {
+      std::string error;
+      if (!upstream::Balancer::forService(s, lb, &s.balancer, &error))
+        return Status::error("Service " + s.label + ": " + error);
+    }
+    s.usable.reset(s.endpoints.size(), true);
     serviceIndex[{s.ns, s.name}] = s.index;
     snap->services.push_back(std::move(s));
     return okStatus();
@@ -111,7 +118,15 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
       s.identity = spec.identity;
       s.poolIdentity = spec.identity.empty() ? "*" : spec.identity;
     }
-    if (Status st = addService(std::move(s), spec.endpoints); !st.ok()) return st;
+    upstream::LbOptions lb;
+    static constexpr upstream::LbPolicy kPolicy[] = {
+        upstream::LbPolicy::kRoundRobin, upstream::LbPolicy::kLeastRequest,
+        upstream::LbPolicy::kRandom, upstream::LbPolicy::kRingHash, upstream::LbPolicy::kMaglev};
+    lb.policy = kPolicy[static_cast<int>(spec.loadBalancer)];
+    lb.minimumRingSize = spec.hash.minimumRingSize;
+    lb.maglevTableSize = static_cast<uint32_t>(spec.hash.tableSize);
+    s.hash = spec.hash;
+    if (Status st = addService(std::move(s), spec.endpoints, lb); !st.ok()) return st;
   }
   // The Workloads, as services a MESH_INBOUND listener forwards to.
   std::map<std::pair<std::string, std::string>, std::string> workloadService;
@@ -125,7 +140,7 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     Endpoint e;
     e.address = r.workload().address;
     e.port = r.workload().port;
-    if (Status st = addService(std::move(s), {e}); !st.ok()) return st;
+    if (Status st = addService(std::move(s), {e}, upstream::LbOptions()); !st.ok()) return st;
   }
   auto resolve = [&](std::string_view ns, std::string_view name) -> std::optional<uint32_t> {
     auto it = serviceIndex.find({std::string(ns), std::string(name)});

@@ -26,20 +26,25 @@ class Session;
 // newer snapshot replaces it, and the last exchange to finish frees it.
 class PinnedSnapshot {
  public:
-  explicit PinnedSnapshot(std::shared_ptr<const config::Snapshot> s)
-      : snap_(std::move(s)), roundRobin_(snap_->services.size(), 0) {}
+  // `seed` (from the worker's random source) makes each worker start its round robin at a
+  // different endpoint.
+  PinnedSnapshot(std::shared_ptr<const config::Snapshot> s, uint64_t seed)
+      : snap_(std::move(s)), balancers_(snap_->services.size()) {
+    for (size_t i = 0; i < balancers_.size(); ++i)
+      balancers_[i].reset(snap_->services[i].balancer, seed + i * 0x9e3779b97f4a7c15ull);
+  }
   const config::Snapshot& get() const { return *snap_; }
   const std::shared_ptr<const config::Snapshot>& shared() const { return snap_; }
   void ref() { ++refs_; }
   void unref() {
     if (--refs_ == 0) delete this;
   }
-  // This worker's round-robin position for a service of this snapshot.
-  uint64_t nextPick(uint32_t service) { return roundRobin_[service]++; }
+  // This worker's load-balancing state for a service of this snapshot.
+  upstream::BalancerState& balancer(uint32_t service) { return balancers_[service]; }
 
  private:
   std::shared_ptr<const config::Snapshot> snap_;
-  std::vector<uint64_t> roundRobin_;
+  std::vector<upstream::BalancerState> balancers_;
   uint32_t refs_ = 1;
 };
 

@@ -81,6 +81,7 @@ struct Session::Exchange {
   std::vector<std::pair<std::string, std::string>> authzHeaders;
   const upstream::Service* service = nullptr;
   const upstream::Endpoint* endpoint = nullptr;
+  uint32_t endpointIndex = upstream::kNoEndpoint;  // counted active in the balancer until the end
   std::unique_ptr<upstream::Connection> up;
   size_t phase = 0;
 
@@ -126,6 +127,7 @@ struct Session::Exchange {
     authzHeaders.clear();
     service = nullptr;
     endpoint = nullptr;
+    endpointIndex = upstream::kNoEndpoint;
     up.reset();
     phase = 0;
     reqBodyDone = false;
@@ -241,6 +243,8 @@ void Session::acquireExchange() {
 void Session::releaseExchange() {
   exchangeTimer_.cancel();
   upstreamTimer_.cancel();
+  if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
+    ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
   if (ex_->snapshot) {
     ex_->snapshot->unref();
     ctx_.counters.downstreamRqActive.dec();
@@ -686,11 +690,15 @@ Session::PhaseResult Session::phaseSelectUpstream() {
     localReply(d.status, nullptr, d.body, d.contentType);
     return PhaseResult::kRespond;
   }
-  x.endpoint = x.service->pick(x.snapshot->nextPick(x.service->index));
-  if (!x.endpoint) {
+  upstream::BalancerState& lb = x.snapshot->balancer(x.service->index);
+  uint32_t pick = x.service->balancer.pick(lb, x.service->usable, balancerKey(*x.service));
+  if (pick == upstream::kNoEndpoint) {
     errorReply(503, LocalReason::kNoHealthyUpstream, "no healthy upstream\n");
     return PhaseResult::kRespond;
   }
+  x.endpoint = &x.service->endpoints[pick];
+  x.endpointIndex = pick;
+  lb.onRequestStart(pick);
   if (x.req.expectContinue && !x.reqBodyDone && down_.in().empty()) {
     // We answer 100-continue ourselves once the request is known to go upstream (so a request
     // that is refused never makes the client send its body) and strip Expect upstream.
@@ -699,6 +707,33 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   }
   if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
   return PhaseResult::kContinue;
+}
+
+// The consistent-hash key of this request (trafficPolicy.loadBalancer.consistentHash): the
+// header's first value, the cookie's value, or the client's address. A request without the
+// header or cookie gets a random key (it goes anywhere, as Envoy's does without a hash).
+uint64_t Session::balancerKey(const upstream::Service& service) {
+  if (!service.balancer.hashBased()) return 0;
+  const config::ConsistentHash& h = service.hash;
+  if (h.key == config::ConsistentHash::Key::kSourceIp) return upstream::hashIp(peer_);
+  for (const Header& f : ex_->req.headers) {
+    if (h.key == config::ConsistentHash::Key::kHeader) {
+      if (str::iequals(f.name, h.name)) return upstream::hash64(f.value);
+      continue;
+    }
+    if (!str::iequals(f.name, "cookie")) continue;
+    std::string_view v = f.value;  // "a=1; b=2"
+    while (!v.empty()) {
+      size_t semi = v.find(';');
+      std::string_view pair = str::trimOws(v.substr(0, semi));
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == h.name)
+        return upstream::hash64(pair.substr(eq + 1));
+      if (semi == std::string_view::npos) break;
+      v.remove_prefix(semi + 1);
+    }
+  }
+  return ctx_.random();
 }
 
 Session::PhaseResult Session::phaseUpstreamRequest() {

@@ -75,7 +75,7 @@ void Worker::publish(std::shared_ptr<const config::Snapshot> snap, SocketMap soc
 
 void Worker::applyPublish(std::shared_ptr<const config::Snapshot> snap, const SocketMap& sockets) {
   if (ctx_.draining) return;
-  auto* pinned = new http::PinnedSnapshot(snap);
+  auto* pinned = new http::PinnedSnapshot(snap, ctx_.random());
   if (ctx_.snapshot) ctx_.snapshot->unref();
   ctx_.snapshot = pinned;
 

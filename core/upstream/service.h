@@ -12,6 +12,7 @@
 
 #include "core/config/model.h"
 #include "core/net/address.h"
+#include "core/upstream/balancer.h"
 
 namespace gh::upstream {
 
@@ -36,6 +37,13 @@ struct Service {
   bool mesh = false;
   std::string identity;
   std::string poolIdentity;
+
+  // How a worker chooses among the endpoints (trafficPolicy.loadBalancer), compiled once per
+  // snapshot; `usable` is every endpoint (health checks and outlier ejection will narrow it
+  // per worker). For consistent hashing, `hash` says what the key is taken of.
+  Balancer balancer;
+  EndpointMask usable;
+  config::ConsistentHash hash;
 
   // Weighted round robin: the n-th pick of a worker (n = its counter for this service).
   const Endpoint* pick(uint64_t n) const;

@@ -1,0 +1,145 @@
+"""Load balancing per Service (issue 6, docs/traffic.md): RANDOM spreads requests, consistent
+hashing by header, cookie or source IP keeps a key on one endpoint (ring hash and Maglev), and
+adding an endpoint moves only a share of the keys. Round robin (the default) is covered by
+test_routing's weight tests."""
+
+import collections
+import http.client
+import os
+import subprocess
+import unittest
+
+from harness import BINARY, Gatehouse, Upstream, free_port
+
+SERVICES = {
+    "random": "{simple: RANDOM}",
+    # 1536: 512 ring points per endpoint for both 3 and 4 endpoints (the ring's points per
+    # endpoint are a power of two; see docs/traffic.md), so adding one only adds its points.
+    "by-header": "{consistentHash: {httpHeaderName: X-User, ringHash: {minimumRingSize: 1536}}}",
+    "by-cookie": "{consistentHash: {httpCookie: {name: session}, maglev: {tableSize: 65537}}}",
+    "by-ip": "{consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 2048}}}",
+}
+
+
+def config(port, upstream_ports):
+    eps = ", ".join(f"{{address: 127.0.0.1, port: {p}}}" for p in upstream_ports)
+    out = f"""apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: edge}}
+spec: {{address: 127.0.0.1, port: {port}, protocol: HTTP}}
+"""
+    for name, lb in SERVICES.items():
+        out += f"""---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  endpoints: [{eps}]
+  trafficPolicy: {{loadBalancer: {lb}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: [{name}.test]
+  rules: [{{backendRefs: [{{name: {name}}}]}}]
+"""
+    return out
+
+
+class LoadBalancingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.upstreams = [Upstream(f"u{i}") for i in range(4)]
+        cls.port = free_port()
+        cls.gh = Gatehouse(workers=2)
+        cls.gh.apply(config(cls.port, [u.port for u in cls.upstreams[:3]]))
+        cls.gh.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gh.cleanup()
+        for u in cls.upstreams:
+            u.stop()
+
+    def who(self, service, headers=None, conn=None):
+        c = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", "/", headers={"Host": f"{service}.test", **(headers or {})})
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 200)
+        if conn is None:
+            c.close()
+        return r.getheader("x-upstream")
+
+    def test_random_spreads_requests(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        counts = collections.Counter(self.who("random", conn=c) for _ in range(600))
+        c.close()
+        self.assertEqual(set(counts), {"u0", "u1", "u2"})
+        for n in counts.values():  # 200 expected each; ±70 is six standard deviations
+            self.assertTrue(130 <= n <= 270, counts)
+
+    def test_header_hash_is_sticky_and_spreads_keys(self):
+        owners = {}
+        for k in range(60):
+            seen = {self.who("by-header", {"X-User": f"user-{k}"}) for _ in range(3)}
+            self.assertEqual(len(seen), 1, f"user-{k} moved: {seen}")
+            owners[k] = seen.pop()
+        self.assertEqual(set(owners.values()), {"u0", "u1", "u2"})
+
+    def test_cookie_hash_with_maglev(self):
+        for k in range(20):
+            cookie = {"Cookie": f"theme=dark; session=s{k}; lang=en"}
+            self.assertEqual(len({self.who("by-cookie", cookie) for _ in range(3)}), 1)
+
+    def test_source_ip_hash_keeps_a_client_on_one_endpoint(self):
+        self.assertEqual(len({self.who("by-ip") for _ in range(20)}), 1)
+
+    def test_zz_adding_an_endpoint_moves_a_share_of_the_keys(self):
+        before = {k: self.who("by-header", {"X-User": f"key-{k}"}) for k in range(200)}
+        version = self.gh.config_version()
+        self.gh.apply(config(self.port, [u.port for u in self.upstreams]))
+        self.gh.wait_version(version + 1)
+        after = {k: self.who("by-header", {"X-User": f"key-{k}"}) for k in range(200)}
+        moved = [k for k in before if before[k] != after[k]]
+        # About a quarter of the keys move, and all of them to the new endpoint.
+        self.assertTrue(20 <= len(moved) <= 90, len(moved))
+        self.assertEqual({after[k] for k in moved}, {"u3"})
+
+
+class LoadBalancerValidationTest(unittest.TestCase):
+    def check(self, lb):
+        path = os.path.join(os.path.dirname(BINARY), f"lb-{free_port()}.yaml")
+        with open(path, "w") as f:
+            f.write(f"""apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: s}}
+spec:
+  endpoints: [{{address: 127.0.0.1, port: 80}}]
+  trafficPolicy:
+    loadBalancer: {lb}
+""")
+        try:
+            return subprocess.run([BINARY, "validate", "-f", path], capture_output=True,
+                                  text=True, timeout=30)
+        finally:
+            os.unlink(path)
+
+    def test_refusals_name_the_field(self):
+        r = self.check("{simple: RANDOM, consistentHash: {useSourceIp: true}}")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("set either simple or consistentHash", r.stderr)
+        r = self.check("{consistentHash: {useSourceIp: true, maglev: {tableSize: 65536}}}")
+        self.assertIn("maglev.tableSize: must be a prime number", r.stderr)
+        r = self.check("{consistentHash: {}}")
+        self.assertIn("name exactly one hash key", r.stderr)
+        r = self.check("{consistentHash: {httpCookie: {name: s, ttl: 1h}}}")
+        self.assertIn("ttl", r.stderr)
+        self.assertIn("not supported yet", r.stderr)
+        self.assertEqual(self.check("{simple: LEAST_REQUEST}").returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
