@@ -987,8 +987,23 @@ void decodeTrafficPolicy(FieldErrors& errors, const YamlNode& node, ServiceSpec*
     p.finish();
   }
   if (const YamlNode* lb = o.get("loadBalancer")) decodeLoadBalancer(errors, *lb, o, s);
-  for (std::string_view f : {"outlierDetection", "tls", "portLevelSettings", "tunnel",
-                             "proxyProtocol", "retryBudget"})
+  if (const YamlNode* od = o.get("outlierDetection")) {
+    FieldReader d(errors, *od, o.pathOf("outlierDetection"));
+    OutlierDetectionSpec spec;
+    d.number("consecutive5xxErrors", 0, 1'000'000, &spec.consecutive5xxErrors);
+    d.number("consecutiveGatewayErrors", 0, 1'000'000, &spec.consecutiveGatewayErrors);
+    d.duration("interval", 1, kHour, &spec.intervalMs);
+    d.duration("baseEjectionTime", 1, kHour, &spec.baseEjectionTimeMs);
+    d.number("maxEjectionPercent", 0, 100, &spec.maxEjectionPercent);
+    d.number("minHealthPercent", 0, 100, &spec.minHealthPercent);
+    for (std::string_view f : {"splitExternalLocalOriginErrors", "consecutiveLocalOriginFailures",
+                               "consecutiveErrors"})
+      d.notSupported(f);
+    d.finish();
+    s->outlierDetection = spec;
+  }
+  for (std::string_view f : {"tls", "portLevelSettings", "tunnel", "proxyProtocol",
+                             "retryBudget"})
     o.notSupported(f);
   o.finish();
 }
@@ -1805,6 +1820,16 @@ YamlNode encodeService(const ServiceSpec& s) {
   YamlNode& pool = policy.add("connectionPool", YamlNode::mapping());
   pool.add("tcp", YamlNode::mapping()).add("connectTimeout", duration(s.connectTimeoutMs));
   pool.add("http", YamlNode::mapping()).add("idleTimeout", duration(s.idleTimeoutMs));
+  if (s.outlierDetection) {
+    const OutlierDetectionSpec& o = *s.outlierDetection;
+    YamlNode& od = policy.add("outlierDetection", YamlNode::mapping());
+    od.add("consecutive5xxErrors", integer(o.consecutive5xxErrors));
+    od.add("consecutiveGatewayErrors", integer(o.consecutiveGatewayErrors));
+    od.add("interval", duration(o.intervalMs));
+    od.add("baseEjectionTime", duration(o.baseEjectionTimeMs));
+    od.add("maxEjectionPercent", integer(o.maxEjectionPercent));
+    od.add("minHealthPercent", integer(o.minHealthPercent));
+  }
   // Written only when set, so Services stored before it existed keep their canonical form.
   if (s.loadBalancer == LoadBalancer::kLeastRequest || s.loadBalancer == LoadBalancer::kRandom) {
     policy.add("loadBalancer", YamlNode::mapping())

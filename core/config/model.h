@@ -260,8 +260,21 @@ struct ConsistentHash {  // loadBalancer.consistentHash: what the hash is taken 
   bool operator==(const ConsistentHash&) const = default;
 };
 
+// trafficPolicy.outlierDetection (Istio's OutlierDetection; defaults when the block is set).
+struct OutlierDetectionSpec {
+  uint32_t consecutive5xxErrors = 5;
+  uint32_t consecutiveGatewayErrors = 0;
+  uint64_t intervalMs = 10'000;
+  uint64_t baseEjectionTimeMs = 30'000;
+  uint32_t maxEjectionPercent = 10;
+  uint32_t minHealthPercent = 0;
+
+  bool operator==(const OutlierDetectionSpec&) const = default;
+};
+
 struct ServiceSpec {
   std::vector<Endpoint> endpoints;
+  std::optional<OutlierDetectionSpec> outlierDetection;
   LoadBalancer loadBalancer = LoadBalancer::kRoundRobin;
   ConsistentHash hash;  // kRingHash / kMaglev
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse

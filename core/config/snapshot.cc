@@ -124,6 +124,15 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
         upstream::LbPolicy::kRandom, upstream::LbPolicy::kRingHash, upstream::LbPolicy::kMaglev};
     lb.policy = kPolicy[static_cast<int>(spec.loadBalancer)];
     lb.minimumRingSize = spec.hash.minimumRingSize;
+    if (spec.outlierDetection) {
+      const OutlierDetectionSpec& o = *spec.outlierDetection;
+      s.outlier.consecutive5xxErrors = o.consecutive5xxErrors;
+      s.outlier.consecutiveGatewayErrors = o.consecutiveGatewayErrors;
+      s.outlier.intervalMs = o.intervalMs;
+      s.outlier.baseEjectionTimeMs = o.baseEjectionTimeMs;
+      s.outlier.maxEjectionPercent = o.maxEjectionPercent;
+      lb.minHealthPercent = o.minHealthPercent;
+    }
     lb.maglevTableSize = static_cast<uint32_t>(spec.hash.tableSize);
     s.hash = spec.hash;
     if (Status st = addService(std::move(s), spec.endpoints, lb); !st.ok()) return st;

@@ -29,9 +29,12 @@ class PinnedSnapshot {
   // `seed` (from the worker's random source) makes each worker start its round robin at a
   // different endpoint.
   PinnedSnapshot(std::shared_ptr<const config::Snapshot> s, uint64_t seed)
-      : snap_(std::move(s)), balancers_(snap_->services.size()) {
-    for (size_t i = 0; i < balancers_.size(); ++i)
-      balancers_[i].reset(snap_->services[i].balancer, seed + i * 0x9e3779b97f4a7c15ull);
+      : snap_(std::move(s)), balancers_(snap_->services.size()), outliers_(balancers_.size()) {
+    for (size_t i = 0; i < balancers_.size(); ++i) {
+      const upstream::Service& svc = snap_->services[i];
+      balancers_[i].reset(svc.balancer, seed + i * 0x9e3779b97f4a7c15ull);
+      if (svc.outlier.enabled()) outliers_[i].reset(svc.outlier, svc.endpoints.size());
+    }
   }
   const config::Snapshot& get() const { return *snap_; }
   const std::shared_ptr<const config::Snapshot>& shared() const { return snap_; }
@@ -41,10 +44,14 @@ class PinnedSnapshot {
   }
   // This worker's load-balancing state for a service of this snapshot.
   upstream::BalancerState& balancer(uint32_t service) { return balancers_[service]; }
+  // This worker's outlier detector for a service (meaningful when its policy is enabled).
+  // Ejections start afresh with each snapshot.
+  upstream::OutlierDetector& outlier(uint32_t service) { return outliers_[service]; }
 
  private:
   std::shared_ptr<const config::Snapshot> snap_;
   std::vector<upstream::BalancerState> balancers_;
+  std::vector<upstream::OutlierDetector> outliers_;
   uint32_t refs_ = 1;
 };
 

@@ -82,6 +82,7 @@ struct Session::Exchange {
   const upstream::Service* service = nullptr;
   const upstream::Endpoint* endpoint = nullptr;
   uint32_t endpointIndex = upstream::kNoEndpoint;  // counted active in the balancer until the end
+  bool outcomeReported = false;                    // to outlier detection
   std::unique_ptr<upstream::Connection> up;
   size_t phase = 0;
 
@@ -128,6 +129,7 @@ struct Session::Exchange {
     service = nullptr;
     endpoint = nullptr;
     endpointIndex = upstream::kNoEndpoint;
+    outcomeReported = false;
     up.reset();
     phase = 0;
     reqBodyDone = false;
@@ -691,7 +693,14 @@ Session::PhaseResult Session::phaseSelectUpstream() {
     return PhaseResult::kRespond;
   }
   upstream::BalancerState& lb = x.snapshot->balancer(x.service->index);
-  uint32_t pick = x.service->balancer.pick(lb, x.service->usable, balancerKey(*x.service));
+  const upstream::EndpointMask* usable = &x.service->usable;
+  if (x.service->outlier.enabled()) {
+    // This worker's view: endpoints it ejected are skipped until their time is up.
+    upstream::OutlierDetector& od = x.snapshot->outlier(x.service->index);
+    if (od.ejectedCount() != 0) od.tick(event::Loop::nowMs());
+    usable = &od.available();
+  }
+  uint32_t pick = x.service->balancer.pick(lb, *usable, balancerKey(*x.service));
   if (pick == upstream::kNoEndpoint) {
     errorReply(503, LocalReason::kNoHealthyUpstream, "no healthy upstream\n");
     return PhaseResult::kRespond;
@@ -707,6 +716,22 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   }
   if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
   return PhaseResult::kContinue;
+}
+
+// What the endpoint of this exchange did, for outlier detection: once per exchange, the
+// first verdict (a response head, or the failure that ended the attempt).
+void Session::reportOutcome(upstream::Outcome outcome) {
+  Exchange& x = *ex_;
+  if (x.outcomeReported || !x.service || x.endpointIndex == upstream::kNoEndpoint ||
+      !x.service->outlier.enabled())
+    return;
+  x.outcomeReported = true;
+  upstream::OutlierDetector& od = x.snapshot->outlier(x.service->index);
+  if (od.report(x.endpointIndex, outcome, event::Loop::nowMs())) {
+    ctx_.counters.upstreamOutlierEjections.inc();
+    LOG_WARN("outlier detection: endpoint %s of Service %s ejected (worker view) after repeated "
+             "failures", x.endpoint->label.c_str(), x.service->label.c_str());
+  }
 }
 
 // The consistent-hash key of this request (trafficPolicy.loadBalancer.consistentHash): the
@@ -1079,6 +1104,7 @@ bool Session::parseResponseHead() {
   upstreamTimer_.cancel();
   x.respHeadDone = true;
   x.status = x.resp.status;
+  reportOutcome(upstream::outcomeForStatus(x.status));
   sendResponseHead();
   return state_ == State::kExchange;
 }
@@ -1205,6 +1231,22 @@ void Session::forwardResponseBody() {
 void Session::upstreamFailed(LocalReason reason) {
   Exchange& x = *ex_;
   x.upstreamClean = false;
+  switch (reason) {
+    case LocalReason::kUpstreamConnectFailed:
+    case LocalReason::kUpstreamConnectTimeout:
+    case LocalReason::kUpstreamTlsFailed:
+      reportOutcome(upstream::Outcome::kConnectFailure);
+      break;
+    case LocalReason::kUpstreamReset:
+    case LocalReason::kUpstreamBadResponse:
+      reportOutcome(upstream::Outcome::kReset);
+      break;
+    case LocalReason::kUpstreamTimeout:
+      reportOutcome(upstream::Outcome::kTimeout);
+      break;
+    default:
+      break;
+  }
   if (x.respStarted) {
     close();
     return;

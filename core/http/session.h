@@ -118,6 +118,7 @@ class Session final : public net::Stream::Handler {
   void advanceUpstreamHandshake();  // client side of mTLS to a mesh Service
   PhaseResult finishAuthorize(policy::Decision& d);
   uint64_t balancerKey(const upstream::Service& service);
+  void reportOutcome(upstream::Outcome outcome);
   PhaseResult nextCustomCheck();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);

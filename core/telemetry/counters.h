@@ -70,6 +70,7 @@ struct WorkerCounters {
   Counter upstreamCxConnectFail;
   Counter upstreamRetryPooled;  // transparent retries after a stale pooled connection
   Counter upstreamCxActive;
+  Counter upstreamOutlierEjections;  // endpoints a worker ejected (outlier detection)
   Counter tlsHandshakes;  // completed downstream TLS handshakes
   Counter tlsHandshakeErrors[static_cast<int>(tls::HandshakeError::kCount)];
   // Mesh hops (spec/mesh.md): peers refused by reason ([0] inbound: a client refused by a

@@ -99,6 +99,9 @@ void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::str
                 sum(ws, [](auto& w) -> auto& { return w.upstreamCxReused; }));
   renderCounter(out, "gatehouse_upstream_cx_connect_fail_total", "Upstream connect failures.",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamCxConnectFail; }));
+  renderCounter(out, "gatehouse_upstream_outlier_ejections_total",
+                "Endpoints ejected by outlier detection (each worker judges what it sees).",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamOutlierEjections; }));
   renderCounter(out, "gatehouse_upstream_rq_retry_pooled_total",
                 "Transparent retries after a pooled connection turned out closed.",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamRetryPooled; }));

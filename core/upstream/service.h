@@ -13,6 +13,7 @@
 #include "core/config/model.h"
 #include "core/net/address.h"
 #include "core/upstream/balancer.h"
+#include "core/upstream/outlier.h"
 
 namespace gh::upstream {
 
@@ -44,6 +45,9 @@ struct Service {
   Balancer balancer;
   EndpointMask usable;
   config::ConsistentHash hash;
+  // trafficPolicy.outlierDetection: each worker ejects endpoints from what it sees (the
+  // detector lives with the worker's snapshot state); disabled when not configured.
+  OutlierPolicy outlier{0, 0};
 
   // Weighted round robin: the n-th pick of a worker (n = its counter for this service).
   const Endpoint* pick(uint64_t n) const;

@@ -7,6 +7,7 @@ import collections
 import http.client
 import os
 import subprocess
+import time
 import unittest
 
 from harness import BINARY, Gatehouse, Upstream, free_port
@@ -143,3 +144,73 @@ spec:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OutlierDetectionTest(unittest.TestCase):
+    """trafficPolicy.outlierDetection: an endpoint that dies is ejected after a few failures
+    and traffic flows on with no more errors; when it recovers it comes back after the ejection
+    time."""
+
+    def setUp(self):
+        self.upstreams = [Upstream(f"u{i}") for i in range(3)]
+        self.port = free_port()
+        self.gh = Gatehouse(workers=2)
+        eps = ", ".join(f"{{address: 127.0.0.1, port: {u.port}}}" for u in self.upstreams)
+        self.gh.apply(f"""apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: edge}}
+spec: {{address: 127.0.0.1, port: {self.port}, protocol: HTTP}}
+---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: app}}
+spec:
+  endpoints: [{eps}]
+  trafficPolicy:
+    outlierDetection: {{consecutive5xxErrors: 2, baseEjectionTime: 1s, maxEjectionPercent: 50}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: all}}
+spec:
+  parentRefs: [{{name: edge}}]
+  rules: [{{backendRefs: [{{name: app}}]}}]
+""")
+        self.gh.start()
+
+    def tearDown(self):
+        self.gh.cleanup()
+        for u in self.upstreams:
+            u.stop()
+
+    def get(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            c.request("GET", "/", headers={"Host": "x"})
+            r = c.getresponse()
+            r.read()
+            return r.status, r.getheader("x-upstream")
+        finally:
+            c.close()
+
+    def test_dead_endpoint_is_ejected_and_comes_back(self):
+        dead = self.upstreams[1]
+        dead.stop()
+        results = [self.get() for _ in range(60)]
+        failures = [i for i, (status, _) in enumerate(results) if status != 200]
+        # Each of the 2 workers sees at most 2 failures before it ejects the endpoint.
+        self.assertLessEqual(len(failures), 4, results)
+        self.assertTrue(all(status == 200 for status, _ in results[30:]), results[30:])
+        self.assertGreaterEqual(
+            self.gh.metrics()["gatehouse_upstream_outlier_ejections_total"], 1)
+        # The endpoint recovers on the same port; after the ejection time it gets traffic again.
+        import harness
+        port, original = dead.port, harness.free_port
+        harness.free_port = lambda: port
+        try:
+            self.upstreams[1] = Upstream("u1-back")
+        finally:
+            harness.free_port = original
+        time.sleep(1.5)
+        seen = {self.get()[1] for _ in range(30)}
+        self.assertIn("u1-back", seen)
