@@ -11,7 +11,22 @@
 
 namespace gh::event {
 
+namespace {
+
+// libevent's own messages (evdns: "Nameserver ... has failed") go to our log, not to stderr
+// unformatted: warnings as warnings, the rest at debug level.
+void libeventLog(int severity, const char* msg) {
+  if (severity >= EVENT_LOG_WARN)
+    LOG_WARN("libevent: %s", msg);
+  else
+    LOG_DEBUG("libevent: %s", msg);
+}
+
+}  // namespace
+
 Loop::Loop() {
+  static const bool logRouted = (event_set_log_callback(&libeventLog), true);
+  (void)logRouted;
   event_config* cfg = event_config_new();
   // Workers are single-threaded by construction; libevent's own locking would only cost.
   event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
