@@ -514,10 +514,6 @@ spec:
             "t.yaml:11:7: Service default/s: spec.endpoints[5]: duplicate endpoint 10.0.0.2 port "
             "80",
             "t.yaml:14:16: Service default/s: spec.healthCheck: is not supported yet",
-            "t.yaml:16:19: Service default/s: spec.trafficPolicy.loadBalancer: is not supported "
-            "yet",
-            "t.yaml:17:23: Service default/s: spec.trafficPolicy.outlierDetection: is not "
-            "supported yet",
             "t.yaml:19:29: Service default/s: spec.trafficPolicy.connectionPool.tcp."
             "maxConnections: is not supported yet",
             "t.yaml:19:51: Service default/s: spec.trafficPolicy.connectionPool.tcp."
