@@ -34,10 +34,9 @@
 #include "core/config/decode.h"
 #include "core/config/snapshot.h"
 #include "core/identity/ca.h"
-#include "core/identity/encoding.h"
 #include "core/identity/workload.h"
+#include "core/server/mesh_node.h"
 #include "core/server/server.h"
-#include "core/tls/client_context.h"
 
 namespace gh::cli {
 namespace {
@@ -112,34 +111,6 @@ std::string summary(size_t resources, const std::vector<config::Finding>& findin
   return notes.empty() ? out : out + " (" + notes + ")";
 }
 
-// DATA_DIR/identity/ as config::NodeIdentity, built as server::MeshNode::loadIdentity builds
-// it (certificate and key, the trust bundle of its trust domain, the mTLS client context).
-Result<std::shared_ptr<const config::NodeIdentity>> loadNodeIdentity(const std::string& dir) {
-  auto loaded = identity::WorkloadIdentity::load(dir);
-  if (!loaded.ok()) return loaded.status();
-  const identity::WorkloadIdentity& w = loaded.value();
-  auto certificate = tls::Certificate::fromPem(
-      identity::pemEncode(w.certificate.der, "CERTIFICATE"), w.key->pem(),
-      dir + "/" + identity::WorkloadIdentity::kCertFile,
-      dir + "/" + identity::WorkloadIdentity::kKeyFile);
-  if (!certificate.ok()) return certificate.status();
-  auto trust = std::make_shared<tls::PeerTrust>();
-  identity::TrustBundle bundle;
-  bundle.trustDomain = std::string(w.id.trustDomain());
-  for (const identity::CertificateInfo& root : w.bundle) bundle.rootsDer.push_back(root.der);
-  trust->bundles.push_back(std::move(bundle));
-  auto node = std::make_shared<config::NodeIdentity>();
-  node->spiffeId = w.id.uri();
-  node->trustDomain = std::string(w.id.trustDomain());
-  node->certificate = std::move(certificate.value());
-  node->trust = std::move(trust);
-  node->notAfter = w.certificate.notAfter;
-  auto client = tls::ClientContext::build(node->certificate, node->trust);
-  if (!client.ok()) return client.status();
-  node->client = std::move(client.value());
-  return std::shared_ptr<const config::NodeIdentity>(std::move(node));
-}
-
 // validate --stored: see the contract at the top of the file.
 int validateStored(const std::string& dataDirFlag, const std::string& format) {
   std::string dataDir = server::resolveDataDir(dataDirFlag);
@@ -188,7 +159,7 @@ int validateStored(const std::string& dataDirFlag, const std::string& format) {
   std::shared_ptr<const config::NodeIdentity> id;
   std::string idProblem;
   if (identity::WorkloadIdentity::existsIn(idDir)) {
-    auto loaded = loadNodeIdentity(idDir);
+    auto loaded = server::loadNodeIdentity(idDir);
     if (loaded.ok())
       id = loaded.value();
     else

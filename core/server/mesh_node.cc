@@ -57,14 +57,15 @@ MeshNode::~MeshNode() {
   enrollment_.reset();
 }
 
-Status MeshNode::loadIdentity() {
-  auto loaded = identity::WorkloadIdentity::load(identityDir_);
+Result<std::shared_ptr<const config::NodeIdentity>> loadNodeIdentity(
+    const std::string& identityDir, int64_t* renewAt, std::string* serial) {
+  auto loaded = identity::WorkloadIdentity::load(identityDir);
   if (!loaded.ok()) return loaded.status();
   const identity::WorkloadIdentity& w = loaded.value();
   auto certificate = tls::Certificate::fromPem(
       identity::pemEncode(w.certificate.der, "CERTIFICATE"), w.key->pem(),
-      identityDir_ + "/" + identity::WorkloadIdentity::kCertFile,
-      identityDir_ + "/" + identity::WorkloadIdentity::kKeyFile);
+      identityDir + "/" + identity::WorkloadIdentity::kCertFile,
+      identityDir + "/" + identity::WorkloadIdentity::kKeyFile);
   if (!certificate.ok()) return certificate.status();
   auto trust = std::make_shared<tls::PeerTrust>();
   identity::TrustBundle bundle;
@@ -80,11 +81,21 @@ Status MeshNode::loadIdentity() {
   auto client = tls::ClientContext::build(node->certificate, node->trust);
   if (!client.ok()) return client.status();
   node->client = std::move(client.value());
-  identity_ = std::move(node);
+  if (renewAt) *renewAt = w.renewAt();
+  if (serial) *serial = w.certificate.serialHex;
+  return std::shared_ptr<const config::NodeIdentity>(std::move(node));
+}
+
+Status MeshNode::loadIdentity() {
+  int64_t renewAt = 0;
+  std::string serial;
+  auto node = loadNodeIdentity(identityDir_, &renewAt, &serial);
+  if (!node.ok()) return node.status();
+  identity_ = std::move(node.value());
   LOG_INFO("workload identity %s (serial %s, valid until %lld, renewal at %lld)",
-           w.id.uri().c_str(), w.certificate.serialHex.c_str(),
-           static_cast<long long>(w.certificate.notAfter), static_cast<long long>(w.renewAt()));
-  schedule(w.renewAt());
+           identity_->spiffeId.c_str(), serial.c_str(),
+           static_cast<long long>(identity_->notAfter), static_cast<long long>(renewAt));
+  schedule(renewAt);
   return okStatus();
 }
 

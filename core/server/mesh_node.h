@@ -42,6 +42,12 @@ class EnrollmentServer;
 
 namespace gh::server {
 
+// DATA_DIR/identity/ as compile() uses it: certificate and key, the trust bundle of its
+// trust domain, and the mTLS client context made once for it. Also gives the renewal time
+// and serial when asked. Used by MeshNode and by `gatehouse validate --stored`.
+Result<std::shared_ptr<const config::NodeIdentity>> loadNodeIdentity(
+    const std::string& identityDir, int64_t* renewAt = nullptr, std::string* serial = nullptr);
+
 class MeshNode {
  public:
   // `onRenewed` runs on the control thread after the identity changed.
