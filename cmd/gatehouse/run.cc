@@ -11,10 +11,12 @@ namespace gh::cli {
 
 int cmdRun(const std::vector<std::string>& args) {
   Flags f("run",
-          {{"data-dir"}, {"workers"}, {"admin"}, {"log-level"}, {"log-format"}, {"drain-timeout"}},
+          {{"data-dir"}, {"workers"}, {"admin"}, {"log-level"}, {"log-format"}, {"drain-timeout"},
+           {"access-log"}, {"access-log-format"}},
           "usage: gatehouse run [--data-dir DIR] [--workers N] [--admin ADDR:PORT]\n"
           "                     [--log-level trace|debug|info|warn|error] [--log-format text|json]\n"
-          "                     [--drain-timeout DURATION]\n"
+          "                     [--drain-timeout DURATION] [--access-log FILE|-]\n"
+          "                     [--access-log-format text|json]\n"
           "\n"
           "Runs the gateway in the foreground. On an empty data dir, creates config.db with the\n"
           "embedded default (an HTTP listener on 127.0.0.1:8080 with a welcome page).\n"
@@ -27,7 +29,10 @@ int cmdRun(const std::vector<std::string>& args) {
           "  --admin ADDR:PORT     admin listener (default 127.0.0.1:9901)\n"
           "  --log-level L         default info\n"
           "  --log-format F        text (default) or json\n"
-          "  --drain-timeout D     how long in-flight exchanges may take on shutdown (30s)\n");
+          "  --drain-timeout D     how long in-flight exchanges may take on shutdown (30s)\n"
+          "  --access-log FILE     one line per exchange to FILE (- for standard output);\n"
+          "                        off by default; SIGUSR1 reopens FILE (log rotation)\n"
+          "  --access-log-format F text (default) or json\n");
   if (!f.parse(args)) return kUsage;
   if (f.helpRequested()) return kOk;
   if (!f.positional().empty()) {
@@ -62,6 +67,13 @@ int cmdRun(const std::vector<std::string>& args) {
     error("run: --drain-timeout " + f.get("drain-timeout"), "expected a duration like 30s");
     return kUsage;
   }
+  opt.accessLog = f.get("access-log", "");
+  std::string alf = f.get("access-log-format", "text");
+  if (alf != "text" && alf != "json") {
+    error("run: --access-log-format " + alf, "expected text or json");
+    return kUsage;
+  }
+  opt.accessLogJson = alf == "json";
   server::Server s(opt);
   return s.run();
 }

@@ -207,6 +207,7 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     CompiledListener l;
     l.ns = r.meta.ns;
     l.name = r.meta.name;
+    l.label = l.ns + "/" + l.name;
     l.spec = spec;
     std::string what = "Listener " + l.ns + "/" + l.name + ": ";
     if (!net::Address::parse(spec.address, spec.port, &l.address))

@@ -45,6 +45,7 @@ struct NodeIdentity {
 struct CompiledListener {
   std::string ns;
   std::string name;
+  std::string label;  // "ns/name", for logs
   std::string key;  // "address:port" — a listener with the same key keeps its sockets
   ListenerSpec spec;
   net::Address address;

@@ -14,6 +14,7 @@
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
 #include "core/http/parser.h"
+#include "core/telemetry/access_log.h"
 #include "core/telemetry/counters.h"
 #include "core/upstream/pool.h"
 
@@ -80,6 +81,10 @@ struct WorkerContext {
   PinnedSnapshot* snapshot = nullptr;  // current; sessions pin it per exchange
   bool draining = false;
   std::string scratch;                 // serialization of heads; reused, never shrinks
+  // The access log (gatehouse run --access-log): this worker's ring, or null when off.
+  telemetry::AccessLogWriter::Producer* accessLog = nullptr;
+  telemetry::AccessLogFormat accessLogFormat = telemetry::AccessLogFormat::kText;
+  std::string logLine;                 // one formatted line; reused
   Session* sessions = nullptr;         // intrusive list of live sessions
   size_t sessionCount = 0;
   void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends

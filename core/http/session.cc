@@ -83,6 +83,10 @@ struct Session::Exchange {
   const upstream::Endpoint* endpoint = nullptr;
   uint32_t endpointIndex = upstream::kNoEndpoint;  // counted active in the balancer until the end
   bool outcomeReported = false;                    // to outlier detection
+  // What authorization decided, for the access log.
+  telemetry::AuthzResult authzResult = telemetry::AuthzResult::kNone;
+  const policy::PolicyRef* authzPolicy = nullptr;
+  int authzRule = -1;
   std::unique_ptr<upstream::Connection> up;
   size_t phase = 0;
 
@@ -130,6 +134,9 @@ struct Session::Exchange {
     endpoint = nullptr;
     endpointIndex = upstream::kNoEndpoint;
     outcomeReported = false;
+    authzResult = telemetry::AuthzResult::kNone;
+    authzPolicy = nullptr;
+    authzRule = -1;
     up.reset();
     phase = 0;
     reqBodyDone = false;
@@ -163,6 +170,7 @@ Session::Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net
       upstreamTimer_(ctx.loop, &Session::onUpstreamTimer, this) {
   upHandler_.s = this;
   peerIp_ = peer_.ip();
+  if (ctx_.accessLog) peerLabel_ = peer_.toString();
   listener_->ref();
   nextInWorker = ctx_.sessions;
   if (ctx_.sessions) ctx_.sessions->prevInWorker = this;
@@ -245,6 +253,7 @@ void Session::acquireExchange() {
 void Session::releaseExchange() {
   exchangeTimer_.cancel();
   upstreamTimer_.cancel();
+  if (ctx_.accessLog && ex_->snapshot) writeAccessLog();
   if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
     ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
   if (ex_->snapshot) {
@@ -593,6 +602,7 @@ Session::PhaseResult Session::phaseAuthorize() {
 Session::PhaseResult Session::finishAuthorize(policy::Decision& d) {
   Exchange& x = *ex_;
   ctx_.counters.authzDecisions[d.allow ? 1 : 0][static_cast<int>(d.by)].inc();
+  noteAuthz(d);
   if (d.allow) return PhaseResult::kContinue;
   if (d.policy) {
     const auto& slots = x.snapshot->get().denySlots;
@@ -646,12 +656,14 @@ Session::PhaseResult Session::customCheckDone(ExtAuthzOutcome outcome) {
              provider.failOpen ? "failOpen: allowed" : "denied");
     if (!provider.failOpen) {
       policy::denyByCustom(&x.authz, c);
+      noteAuthz(x.authz);
       ctx_.counters.authzDecisions[0][static_cast<int>(x.authz.by)].inc();
       errorReply(403, LocalReason::kExtAuthzError, "RBAC: access denied\n");
       return PhaseResult::kRespond;
     }
   } else if (outcome.kind == Kind::kDeny) {
     policy::denyByCustom(&x.authz, c);
+    noteAuthz(x.authz);
     ctx_.counters.authzDecisions[0][static_cast<int>(x.authz.by)].inc();
     const auto& slots = x.snapshot->get().denySlots;
     auto it = slots.find(c.policy);
@@ -716,6 +728,60 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   }
   if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
   return PhaseResult::kContinue;
+}
+
+// The access log's view of a decision: allowed or denied, and what decided (a dry-run policy
+// that would deny is reported as such when the request was allowed).
+void Session::noteAuthz(const policy::Decision& d) {
+  Exchange& x = *ex_;
+  x.authzResult = d.allow ? telemetry::AuthzResult::kAllowed : telemetry::AuthzResult::kDenied;
+  x.authzPolicy = d.policy;
+  x.authzRule = d.rule;
+  if (d.allow && d.dryRun.evaluated && !d.dryRun.allow) {
+    x.authzResult = telemetry::AuthzResult::kDryRunDenied;
+    x.authzPolicy = d.dryRun.policy;
+    x.authzRule = d.dryRun.rule;
+  }
+}
+
+// The log phase: one access-log line for the exchange ending now (finished, answered locally
+// or cut short), pushed to this worker's ring; never blocks (a full ring drops the line).
+void Session::writeAccessLog() {
+  const Exchange& x = *ex_;
+  telemetry::AccessLogEntry e;
+  uint64_t now = event::Loop::nowMs();
+  e.durationMs = static_cast<double>(now - x.startMs);
+  timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  e.startUnixMs = static_cast<int64_t>(wall.tv_sec) * 1000 + wall.tv_nsec / 1'000'000 -
+                  static_cast<int64_t>(e.durationMs);
+  for (const Header& h : x.req.headers) {
+    if (h.name.size() == 12 && str::iequals(h.name, "x-request-id")) e.requestId = h.value;
+    if (h.name.size() == 10 && str::iequals(h.name, "user-agent")) e.userAgent = h.value;
+  }
+  if (x.listener) e.listener = x.listener->label;
+  if (x.match.rule) e.route = x.match.rule->label;
+  e.method = x.req.method;
+  e.authority = x.req.host;
+  e.path = x.path;
+  e.protocol = x.req.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  e.status = x.status;
+  e.responseFlags = "-";
+  e.bytesIn = x.reqBodyBytes;
+  if (x.endpoint) e.upstreamEndpoint = x.endpoint->label;
+  e.peerPrincipal = down_.transport().peerIdentity();
+  e.clientAddress = peerLabel_;
+  e.authz = x.authzResult;
+  std::string policy, rule;
+  if (x.authzPolicy) {
+    policy = x.authzPolicy->label();
+    rule = std::to_string(x.authzRule);
+    e.authzPolicy = policy;
+    e.authzRule = rule;
+  }
+  ctx_.logLine.clear();
+  telemetry::formatAccessLog(ctx_.accessLogFormat, e, ctx_.logLine);
+  ctx_.accessLog->push(ctx_.logLine);
 }
 
 // What the endpoint of this exchange did, for outlier detection: once per exchange, the

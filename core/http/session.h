@@ -119,6 +119,8 @@ class Session final : public net::Stream::Handler {
   PhaseResult finishAuthorize(policy::Decision& d);
   uint64_t balancerKey(const upstream::Service& service);
   void reportOutcome(upstream::Outcome outcome);
+  void noteAuthz(const policy::Decision& d);
+  void writeAccessLog();
   PhaseResult nextCustomCheck();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
@@ -177,6 +179,7 @@ class Session final : public net::Stream::Handler {
   uint64_t lingerBytes_ = 0;
 
   std::string peerIp_;  // cached: X-Forwarded-For needs it on every request
+  std::string peerLabel_;  // "ip:port", when the access log is on
   std::optional<config::IpAddress> peerIpBytes_;  // for authorization; parsed on first use
   bool peerIpParsed_ = false;
 

@@ -231,12 +231,24 @@ int Server::run() {
     return 1;
   }
 
+  if (!opt_.accessLog.empty()) {
+    telemetry::AccessLogWriter::Options o;
+    if (opt_.accessLog != "-") o.path = opt_.accessLog;
+    accessLog_ = std::make_unique<telemetry::AccessLogWriter>(o);
+    auto format =
+        opt_.accessLogJson ? telemetry::AccessLogFormat::kJson : telemetry::AccessLogFormat::kText;
+    for (auto& w : workers_) w->setAccessLog(accessLog_->producer(), format);
+    if (!accessLog_->start()) {
+      LOG_ERROR("access log %s: cannot open: %s", opt_.accessLog.c_str(), strerror(errno));
+      return 3;
+    }
+  }
   for (auto& w : workers_) w->start();
   ready_ = true;
   LOG_INFO("gatehouse running: %zu workers, admin on %s://%s/", workers_.size(),
            adminTls ? "https" : "http", opt_.adminAddress.c_str());
 
-  for (int sig : {SIGTERM, SIGINT, SIGHUP})
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1})
     signals_.push_back(std::make_unique<event::SignalWatcher>(loop_, sig, &Server::onSignal, this));
   signal(SIGPIPE, SIG_IGN);
   pollTimer_ = std::make_unique<event::Timer>(loop_, &Server::onPoll, this);
@@ -256,6 +268,7 @@ int Server::run() {
   loop_.run();
 
   for (auto& w : workers_) w->join();
+  if (accessLog_) accessLog_->stop();  // flushes what the workers wrote
   // Nothing serves from here on: history must not show this process as running.
   if (Status st = store_->recordStopped(getpid()); !st.ok())
     LOG_WARN("cannot record the stop: %s", st.message().c_str());
@@ -273,6 +286,11 @@ void Server::onPoll(void* arg) {
 
 void Server::onSignal(void* arg, int signo) {
   auto* s = static_cast<Server*>(arg);
+  if (signo == SIGUSR1) {
+    // logrotate: the access log file is opened again by its name.
+    if (s->accessLog_) s->accessLog_->reopen();
+    return;
+  }
   if (signo == SIGHUP) {
     // Compiles even an unchanged version: certificate files replaced in place (a renewed
     // edge certificate at the same path) are read again, as nginx and HAProxy do on reload.
@@ -339,6 +357,7 @@ std::string Server::renderMetrics() {
   for (auto& w : workers_) ws.push_back(&w->counters());
   telemetry::renderWorkerCounters(ws, out);
   policySlots_.render(ws, out);
+  if (accessLog_) accessLog_->renderMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));
   out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"

@@ -23,6 +23,7 @@
 #include "core/event/loop.h"
 #include "core/server/mesh_node.h"
 #include "core/server/worker.h"
+#include "core/telemetry/access_log.h"
 #include "core/telemetry/policy_slots.h"
 #include "core/store/store.h"
 
@@ -34,6 +35,8 @@ struct Options {
   std::string adminAddress = "127.0.0.1:9901";
   uint64_t drainTimeoutMs = 30'000;
   uint64_t pollIntervalMs = 200;
+  std::string accessLog;  // empty: off; "-": standard output; else a file (reopened on SIGUSR1)
+  bool accessLogJson = false;
 };
 
 class Server {
@@ -72,6 +75,7 @@ class Server {
   int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
+  std::unique_ptr<telemetry::AccessLogWriter> accessLog_;
   telemetry::PolicySlots policySlots_;  // authz denial counters by policy, stable across reloads
   std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;

@@ -49,6 +49,12 @@ class Worker {
   void drain(uint64_t timeoutMs);
 
   const telemetry::WorkerCounters& counters() const { return ctx_.counters; }
+  // Before start(): where this worker writes its access-log lines.
+  void setAccessLog(telemetry::AccessLogWriter::Producer* producer,
+                    telemetry::AccessLogFormat format) {
+    ctx_.accessLog = producer;
+    ctx_.accessLogFormat = format;
+  }
   // True once the worker's loop has returned (after a drain).
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 
