@@ -3,6 +3,8 @@
 #include <map>
 #include <utility>
 
+#include "core/config/validate.h"
+
 namespace gh::config {
 
 namespace {
@@ -157,19 +159,13 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     return it->second;
   };
 
-  // CUSTOM providers: "namespace/name", "name.namespace" or "name" (the MeshConfig's
-  // namespace), as validation accepted them.
+  // CUSTOM providers: their Service's first endpoint, at the provider's port.
   for (const Resource& r : resources) {
     if (r.kind != Kind::kMeshConfig) continue;
     for (const ExtensionProvider& p : r.meshConfig().extensionProviders) {
-      std::string ns = meshNamespace, name = p.http.service;
-      if (size_t slash = name.find('/'); slash != std::string::npos) {
-        ns = name.substr(0, slash);
-        name = name.substr(slash + 1);
-      } else if (size_t dot = name.find('.'); dot != std::string::npos) {
-        ns = name.substr(dot + 1);
-        name = name.substr(0, dot);
-      }
+      auto [ns, name] = providerService(
+          p.http.service, meshNamespace,
+          [&](const std::string& n, const std::string& s) { return serviceIndex.count({n, s}); });
       auto it = serviceIndex.find({ns, name});
       if (it == serviceIndex.end() || snap->services[it->second].endpoints.empty()) continue;
       net::Address a;

@@ -337,17 +337,11 @@ void checkExtensionProviders(const Resource& mesh,
   const MeshConfigSpec& m = mesh.meshConfig();
   for (size_t i = 0; i < m.extensionProviders.size(); ++i) {
     const ExtAuthzHttpProvider& h = m.extensionProviders[i].http;
-    std::string ns = mesh.meta.ns, name = h.service;
-    if (size_t slash = name.find('/'); slash != std::string::npos) {
-      ns = name.substr(0, slash);
-      name = name.substr(slash + 1);
-    } else if (index.count(keyOf(Kind::kService, ns, name)) == 0) {
-      if (size_t dot = name.find('.'); dot != std::string::npos) {
-        ns = name.substr(dot + 1);
-        name = name.substr(0, dot);
-      }
-    }
-    if (index.count(keyOf(Kind::kService, ns, name)) == 0)
+    auto exists = [&](const std::string& ns, const std::string& name) {
+      return index.count(keyOf(Kind::kService, ns, name)) != 0;
+    };
+    auto [ns, name] = providerService(h.service, mesh.meta.ns, exists);
+    if (!exists(ns, name))
       report.add(mesh, h.serviceLoc,
                  "spec.extensionProviders[" + std::to_string(i) + "].envoyExtAuthzHttp.service",
                  "Service " + ns + "/" + name + " does not exist");
@@ -371,6 +365,19 @@ void checkLuaScript(const Resource& r, const std::map<ResourceKey, const Resourc
 }
 
 }  // namespace
+
+std::pair<std::string, std::string> providerService(
+    std::string_view service, const std::string& meshNamespace,
+    const std::function<bool(const std::string& ns, const std::string& name)>& exists) {
+  std::string name(service);
+  if (size_t slash = name.find('/'); slash != std::string::npos)
+    return {name.substr(0, slash), name.substr(slash + 1)};
+  if (!exists(meshNamespace, name)) {
+    if (size_t dot = name.find('.'); dot != std::string::npos)
+      return {name.substr(dot + 1), name.substr(0, dot)};
+  }
+  return {meshNamespace, name};
+}
 
 bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags) {
   Reporter report(diags);

@@ -9,11 +9,23 @@
 // attachTo names Listeners and HTTPRoutes of its namespace. Each error names the resource, the field path and where it
 // was written. Reads the certificate files and nothing else; any thread.
 
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config/model.h"
 
 namespace gh::config {
+
+// The Service an extension provider's `service` names, as (namespace, name):
+// "namespace/name"; else "name" in `meshNamespace` (the MeshConfig's) when that Service
+// exists; else "name.namespace". `exists(ns, name)` says whether a Service is there. Validation
+// and the compiled snapshot both resolve providers with this, so they cannot disagree.
+std::pair<std::string, std::string> providerService(
+    std::string_view service, const std::string& meshNamespace,
+    const std::function<bool(const std::string& ns, const std::string& name)>& exists);
 
 // Returns true when the set is valid; appends every problem found to `diags`.
 bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* diags);

@@ -541,21 +541,25 @@ namespace {
 std::optional<config::IpAddress> trustedRemoteIp(const std::vector<Header>& headers,
                                                  uint32_t trustedHops) {
   if (trustedHops == 0) return std::nullopt;
-  std::vector<std::string_view> entries;
-  for (const Header& h : headers) {
-    if (h.name.size() != 15 || !str::iequals(h.name, "x-forwarded-for")) continue;
-    std::string_view v = h.value;
+  // Walk the entries from the right (the last field, its last entry first), without copying.
+  uint32_t skip = trustedHops - 1;
+  for (auto h = headers.rbegin(); h != headers.rend(); ++h) {
+    if (h->name.size() != 15 || !str::iequals(h->name, "x-forwarded-for")) continue;
+    std::string_view v = h->value;
     while (!v.empty()) {
-      size_t comma = v.find(',');
-      entries.push_back(str::trimOws(v.substr(0, comma)));
+      size_t comma = v.rfind(',');
+      std::string_view entry = str::trimOws(comma == std::string_view::npos ? v : v.substr(comma + 1));
+      if (skip == 0) {
+        config::IpAddress ip;
+        if (!config::parseIpAddress(entry, &ip)) return std::nullopt;
+        return ip;
+      }
+      --skip;
       if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
+      v = v.substr(0, comma);
     }
   }
-  if (entries.size() < trustedHops) return std::nullopt;
-  config::IpAddress ip;
-  if (!config::parseIpAddress(entries[entries.size() - trustedHops], &ip)) return std::nullopt;
-  return ip;
+  return std::nullopt;
 }
 
 }  // namespace

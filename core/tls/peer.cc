@@ -1,11 +1,11 @@
 #include "core/tls/peer.h"
 
 #include <openssl/pool.h>
-#include <openssl/sha.h>
 #include <openssl/ssl.h>
 
 #include <ctime>
 
+#include "core/base/sha256.h"
 #include "core/telemetry/counters.h"
 
 namespace gh::tls {
@@ -22,16 +22,6 @@ int ctxIndex() {
 int sslIndex() {
   static const int i = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return i;
-}
-
-std::string hex(const uint8_t* p, size_t n) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[p[i] >> 4];
-    out[2 * i + 1] = kDigits[p[i] & 15];
-  }
-  return out;
 }
 
 uint8_t alertFor(identity::SvidError e) {
@@ -78,9 +68,7 @@ ssl_verify_result_t verifyPeer(SSL* ssl, uint8_t* outAlert) {
     *outAlert = SSL_AD_BAD_CERTIFICATE;
     return ssl_verify_invalid;
   }
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(chain.front().data()), chain.front().size(), digest);
-  result->leafSha256 = hex(digest, sizeof digest);
+  result->leafSha256 = Sha256::hex(chain.front());
   result->id = std::move(id);
   return ssl_verify_ok;
 }
