@@ -42,6 +42,15 @@ if ((${#need[@]})); then
 fi
 
 # --- run ---------------------------------------------------------------------------------
+# One bench at a time on this machine: two runs would share the pinned CPUs and the fixed
+# ports (BENCH_PORT_BASE) and make each other's figures meaningless. A second `make bench`
+# (from another checkout too) waits here for the first.
+exec 9>"${BENCH_LOCK:-/tmp/gatehouse-bench.lock}"
+if ! flock -n 9; then
+  echo "bench: another make bench is running on this machine; waiting for it" >&2
+  flock 9
+fi
+
 export BENCH_OUT="${BENCH_OUT:-$ROOT/build/bench}"
 export BENCH_WORK="$BENCH_OUT/work"
 mkdir -p "$BENCH_OUT"
