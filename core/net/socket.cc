@@ -74,4 +74,9 @@ Address localAddress(int fd) {
   return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
+void acknowledgeNow(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 }  // namespace gh::net

@@ -30,4 +30,11 @@ int acceptOne(int listenFd, Address* peer);
 
 Address localAddress(int fd);
 
+// Sends any delayed ACK now (TCP_QUICKACK). For the end of a server-side TLS 1.3 handshake:
+// the client's Finished is the last thing it sends before its request, and the server has
+// nothing to answer it with (BoringSSL sends its session tickets in the first flight), so
+// the kernel would delay the ACK by up to 40 ms, and a client that leaves Nagle's algorithm on
+// (Python, Java and most libraries do) holds its request back until that ACK arrives.
+void acknowledgeNow(int fd);
+
 }  // namespace gh::net

@@ -8,6 +8,8 @@
 #include <climits>
 #include <cstring>
 
+#include "core/net/socket.h"
+
 namespace gh::tls {
 
 namespace {
@@ -79,8 +81,11 @@ void TlsTransport::countHandshakeError(HandshakeError e) {
     counters_->tlsHandshakeErrors[static_cast<int>(e)].inc();
 }
 
-void TlsTransport::completed() {
+void TlsTransport::completed(int fd) {
   handshakeDone_ = true;
+  // The client's Finished is unanswered: acknowledge it now, or a Nagle client's request
+  // waits for a delayed ACK (see net::acknowledgeNow).
+  if (!client_) net::acknowledgeNow(fd);
   if (!counters_) return;
   if (client_) {
     counters_->upstreamTlsHandshakes.inc();
@@ -168,12 +173,12 @@ ssize_t TlsTransport::read(int fd, char* buf, size_t len) {
     return -1;
   }
   int r = SSL_read(ssl_, buf, static_cast<int>(len > INT_MAX ? INT_MAX : len));
-  if (!handshakeDone_ && !SSL_in_init(ssl_)) completed();
+  if (!handshakeDone_ && !SSL_in_init(ssl_)) completed(fd);
   if (r > 0) return r;
   return failed(r);
 }
 
-int TlsTransport::handshake(int) {
+int TlsTransport::handshake(int fd) {
   wantsWrite_ = false;
   if (handshakeDone_) return 1;
   if (!ssl_) {
@@ -182,7 +187,7 @@ int TlsTransport::handshake(int) {
   }
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
-    completed();
+    completed(fd);
     return 1;
   }
   return static_cast<int>(failed(r));

@@ -72,7 +72,7 @@ class TlsTransport final : public net::Transport {
  private:
   enum class Mode : uint8_t { kSniff, kTls, kPlain };
   ssize_t sniff(int fd);  // PERMISSIVE: TLS or plain from the first byte; 1 decided, else as read
-  void completed();
+  void completed(int fd);
   // Maps an SSL_read/SSL_write failure to the Transport contract (-1 and errno).
   ssize_t failed(int ret);
   void countHandshakeError(HandshakeError e);
