@@ -42,6 +42,11 @@ if ((${#need[@]})); then
 fi
 
 # --- run ---------------------------------------------------------------------------------
+# The idle scenario holds 10 000 connections per proxy; HAProxy wants two descriptors per
+# connection it may proxy. Raise the descriptor limit where allowed (root may raise the hard
+# limit too); the scenario checks what it got.
+ulimit -Hn 65536 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 # One bench at a time on this machine: two runs would share the pinned CPUs and the fixed
 # ports (BENCH_PORT_BASE) and make each other's figures meaningless. A second `make bench`
 # (from another checkout too) waits here for the first.
