@@ -22,6 +22,18 @@ void libeventLog(int severity, const char* msg) {
     LOG_DEBUG("libevent: %s", msg);
 }
 
+// event_new fails only when malloc does; a timer or watcher without its event would never
+// fire (a connection that never times out), so that is fatal, as any other allocation failure.
+struct event* newEvent(struct event_base* base, int fd, short what, event_callback_fn cb,
+                       void* arg) {
+  struct event* ev = event_new(base, fd, what, cb, arg);
+  if (!ev) {
+    LOG_ERROR("out of memory (libevent event)");
+    abort();
+  }
+  return ev;
+}
+
 }  // namespace
 
 Loop::Loop() {
@@ -99,10 +111,14 @@ const timeval* Loop::timeoutFor(uint64_t ms) {
 
 // --- Timer ---------------------------------------------------------------------------------
 
-Timer::Timer(Loop& loop, Callback cb, void* arg) : loop_(loop), cb_(cb), arg_(arg) {
-  ev_ = event_new(loop.base(), -1, 0, &Timer::fire, this);
+// The libevent event is made on the first arm(): a connection carries several timers that most
+// of its life never fire or are never armed at all (an exchange's request timeout when none is
+// configured, the upstream connect timeout while pooled connections are reused), and an idle
+// keep-alive connection should not pay ~150 bytes of heap for each of them.
+Timer::Timer(Loop& loop, Callback cb, void* arg) : loop_(loop), ev_(nullptr), cb_(cb), arg_(arg) {}
+Timer::~Timer() {
+  if (ev_) event_free(ev_);
 }
-Timer::~Timer() { event_free(ev_); }
 
 void Timer::arm(uint64_t ms, bool commonDuration) {
   const timeval* tv = commonDuration ? loop_.timeoutFor(ms) : nullptr;
@@ -111,6 +127,7 @@ void Timer::arm(uint64_t ms, bool commonDuration) {
     t = {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
     tv = &t;
   }
+  if (!ev_) ev_ = newEvent(loop_.base(), -1, 0, &Timer::fire, this);
   event_add(ev_, tv);
   armed_ = true;
 }
@@ -151,13 +168,16 @@ void Deadline::fire(void* arg) {
 
 // --- IoWatcher -----------------------------------------------------------------------------
 
-IoWatcher::IoWatcher(Loop& loop, int fd, Callback cb, void* arg) : fd_(fd), cb_(cb), arg_(arg) {
-  rev_ = event_new(loop.base(), fd, EV_READ | EV_PERSIST, &IoWatcher::fire, this);
-  wev_ = event_new(loop.base(), fd, EV_WRITE | EV_PERSIST, &IoWatcher::fire, this);
+// The write event is made the first time the watcher waits for writability: most writes
+// complete at once, and a connection that never backs up (every idle keep-alive connection)
+// does not carry a second event.
+IoWatcher::IoWatcher(Loop& loop, int fd, Callback cb, void* arg)
+    : fd_(fd), base_(loop.base()), wev_(nullptr), cb_(cb), arg_(arg) {
+  rev_ = newEvent(base_, fd, EV_READ | EV_PERSIST, &IoWatcher::fire, this);
 }
 IoWatcher::~IoWatcher() {
   event_free(rev_);
-  event_free(wev_);
+  if (wev_) event_free(wev_);
 }
 void IoWatcher::setRead(bool on) {
   reading_ = on;
@@ -166,8 +186,12 @@ void IoWatcher::setRead(bool on) {
 }
 void IoWatcher::setWrite(bool on) {
   writing_ = on;
-  if (on) event_add(wev_, nullptr);
-  else event_del(wev_);
+  if (on) {
+    if (!wev_) wev_ = newEvent(base_, fd_, EV_WRITE | EV_PERSIST, &IoWatcher::fire, this);
+    event_add(wev_, nullptr);
+  } else if (wev_) {
+    event_del(wev_);
+  }
 }
 void IoWatcher::fire(int, short what, void* arg) {
   auto* w = static_cast<IoWatcher*>(arg);

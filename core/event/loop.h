@@ -76,7 +76,7 @@ class Timer {
   static void fire(int, short, void* arg);
   void disarm();
   Loop& loop_;
-  struct event* ev_;
+  struct event* ev_;  // made on the first arm()
   Callback cb_;
   void* arg_;
   bool armed_ = false;
@@ -129,8 +129,9 @@ class IoWatcher {
   void setRead(bool on);
   void setWrite(bool on);
   int fd_;
+  struct event_base* base_;
   struct event* rev_;
-  struct event* wev_;
+  struct event* wev_;  // made on the first enableWrite()
   Callback cb_;
   void* arg_;
   bool reading_ = false;
