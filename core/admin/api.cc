@@ -114,8 +114,7 @@ AdminApi::~AdminApi() = default;
 AdminResponse AdminApi::handle(const AdminRequest& req) {
   AdminResponse resp;
   if (req.path == "/api" || str::startsWith(req.path, "/api/")) {
-    Call call{req, ctx_, *store_, auth_};
-    call.now = ctx_.nowMs();
+    Call call{req, ctx_, *store_, auth_, Principal{}, ctx_.nowMs(), {}, {}};
     resp = route(call);
     resp.headers.emplace_back("cache-control", "no-store");
   } else if (req.method != "GET" && req.method != "HEAD") {

@@ -344,9 +344,10 @@ admin::AdminResponse Server::handleAdmin(const admin::AdminRequest& req) {
     if (refusedVersion_ != 0) {
       body += "version " + std::to_string(refusedVersion_) + " refused: " + refusedReason_ + "\n";
     }
-    return {ready ? 200 : 503, "text/plain; charset=utf-8", body};
+    return {ready ? 200 : 503, "text/plain; charset=utf-8", body, {}};
   }
-  if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics()};
+  if (path == "/metrics")
+    return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(), {}};
   // Everything else is the admin API and the web UI.
   return adminApi_->handle(req);
 }
