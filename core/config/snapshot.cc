@@ -43,7 +43,8 @@ bool needsIdentity(const std::vector<Resource>& resources) {
 
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
                                                 const NodeIdentity* identity,
-                                                const PolicySlotFn& slots) {
+                                                const PolicySlotFn& slots,
+                                                const TelemetryLabelFn& labels) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
@@ -285,6 +286,7 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     snap->listeners.push_back(std::move(l));
   }
   snap->resources = std::move(resources);
+  if (labels) snap->telemetry = labels(*snap);
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 

@@ -26,6 +26,10 @@
 #include "core/tls/server_context.h"
 #include "core/upstream/service.h"
 
+namespace gh::telemetry {
+struct SnapshotLabels;
+}
+
 namespace gh::config {
 
 // This node's workload identity as compile() needs it: read by the server from
@@ -88,10 +92,16 @@ struct Snapshot {
   // endpoint, at the provider's port. A provider whose Service has no endpoint is absent (its
   // checks fail, then failOpen decides).
   std::unordered_map<std::string, net::Address> authzProviders;  // by provider name
+  // The metric label values of this snapshot's listeners, routes and services, resolved once
+  // by the server's telemetry (telemetry/exchange_metrics.h); null when metrics are off.
+  std::shared_ptr<const telemetry::SnapshotLabels> telemetry;
 };
 
 // Gives each policy label ("ns/name") a stable counter slot; called on the control thread.
 using PolicySlotFn = std::function<uint16_t(const std::string& label)>;
+// Resolves the metric labels of a compiled snapshot; called last, on the control thread.
+using TelemetryLabelFn =
+    std::function<std::shared_ptr<const telemetry::SnapshotLabels>(const Snapshot& snap)>;
 
 // Whether a resource set needs this node's workload identity (a mesh listener or Service).
 bool needsIdentity(const std::vector<Resource>& resources);
@@ -101,6 +111,7 @@ bool needsIdentity(const std::vector<Resource>& resources);
 // belongs to another trust domain).
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
                                                 const NodeIdentity* identity = nullptr,
-                                                const PolicySlotFn& slots = {});
+                                                const PolicySlotFn& slots = {},
+                                                const TelemetryLabelFn& labels = {});
 
 }  // namespace gh::config

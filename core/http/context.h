@@ -16,6 +16,7 @@
 #include "core/http/parser.h"
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/counters.h"
+#include "core/telemetry/exchange_metrics.h"
 #include "core/upstream/pool.h"
 
 namespace gh::http {
@@ -85,6 +86,10 @@ struct WorkerContext {
   telemetry::AccessLogWriter::Producer* accessLog = nullptr;
   telemetry::AccessLogFormat accessLogFormat = telemetry::AccessLogFormat::kText;
   std::string logLine;                 // one formatted line; reused
+  // Labelled metrics (Istio's and gatehouse_* by route/service): the server's families and
+  // this worker's cells; null when the server runs without them (tests).
+  const telemetry::ExchangeMetrics* exchangeMetrics = nullptr;
+  telemetry::WorkerMetrics* metrics = nullptr;
   Session* sessions = nullptr;         // intrusive list of live sessions
   size_t sessionCount = 0;
   void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends

@@ -194,6 +194,25 @@ bool replacedByExtra(std::span<const std::pair<std::string, std::string>> extra,
 
 }  // namespace
 
+void formatRequestId(uint64_t a, uint64_t b, char out[36]) {
+  static const char kHex[] = "0123456789abcdef";
+  a = (a & ~0xf000ull) | 0x4000ull;                 // version 4
+  b = (b & ~(0xcull << 60)) | (0x8ull << 60);       // variant 10
+  char* p = out;
+  auto hex = [&](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) *p++ = kHex[(v >> (4 * i)) & 0xf];
+  };
+  hex(a >> 32, 8);
+  *p++ = '-';
+  hex((a >> 16) & 0xffff, 4);
+  *p++ = '-';
+  hex(a & 0xffff, 4);
+  *p++ = '-';
+  hex(b >> 48, 4);
+  *p++ = '-';
+  hex(b & 0xffffffffffffull, 12);
+}
+
 void serializeRequest(const RequestHeadInput& in, std::string& out) {
   const RequestHead& h = *in.head;
   Modifiers mods{in.filters, config::FilterType::kRequestHeaderModifier};
@@ -275,20 +294,10 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   } else if (!requestId.empty()) {
     w.header("x-request-id", requestId);
   } else {
-    // A random (version 4) UUID.
-    uint64_t a = in.random[0], b = in.random[1];
-    a = (a & ~0xf000ull) | 0x4000ull;
-    b = (b & ~(0xcull << 60)) | (0x8ull << 60);
+    char id[36];
+    formatRequestId(in.random[0], in.random[1], id);
     w.put("x-request-id: ");
-    w.hex(a >> 32, 8);
-    w.put('-');
-    w.hex((a >> 16) & 0xffff, 4);
-    w.put('-');
-    w.hex(a & 0xffff, 4);
-    w.put('-');
-    w.hex(b >> 48, 4);
-    w.put('-');
-    w.hex(b & 0xffffffffffffull, 12);
+    w.put(std::string_view(id, sizeof id));
     w.put("\r\n");
   }
   if (h.body == BodyKind::kContentLength) {

@@ -45,6 +45,9 @@ struct RequestHeadInput {
   std::span<const std::pair<std::string, std::string>> extraHeaders;
 };
 void serializeRequest(const RequestHeadInput& in, std::string& out);
+// The x-request-id serializeRequest generates from `random` when the client sent none: a
+// version 4 UUID, 36 characters (the access log writes the same id).
+void formatRequestId(uint64_t a, uint64_t b, char out[36]);
 
 struct ResponseHeadInput {
   const ResponseHead* head = nullptr;

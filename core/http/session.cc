@@ -25,6 +25,14 @@ constexpr size_t kMinBodyRoom = 16 * 1024;  // free room guaranteed after a pinn
 constexpr uint64_t kLingerMs = 2000;
 constexpr uint64_t kLingerMaxBytes = 1 << 20;
 
+// Microseconds on the monotonic clock: exchange and upstream durations for metrics and the
+// access log (Loop::nowMs is too coarse for sub-millisecond histograms).
+uint64_t monotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 bool idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
 }
@@ -111,6 +119,15 @@ struct Session::Exchange {
   uint64_t respRemaining = 0;
   int status = 0;
   uint64_t startMs = 0;
+  // The log phase's view (metrics, access log): what went wrong (Envoy's response flag),
+  // bytes sent downstream, when the exchange and its upstream request started and ended, and
+  // the entropy of the x-request-id generated when the client sent none.
+  telemetry::ResponseFlag flag = telemetry::ResponseFlag::kNone;
+  uint64_t respBytes = 0;
+  uint64_t startUs = 0;
+  uint64_t upstreamStartUs = 0;
+  uint64_t upstreamEndUs = 0;
+  uint64_t requestIdRandom[2] = {0, 0};
 
   void reset() {
     req.clear();
@@ -148,6 +165,8 @@ struct Session::Exchange {
     respRemaining = 0;
     status = 0;
     startMs = 0;
+    flag = telemetry::ResponseFlag::kNone;
+    respBytes = startUs = upstreamStartUs = upstreamEndUs = 0;
   }
 };
 
@@ -253,7 +272,14 @@ void Session::acquireExchange() {
 void Session::releaseExchange() {
   exchangeTimer_.cancel();
   upstreamTimer_.cancel();
-  if (ctx_.accessLog && ex_->snapshot) writeAccessLog();
+  if (ex_->snapshot) {
+    // The log phase: an exchange that ended without a response was cut by the client.
+    if (ex_->status == 0 || !ex_->respDone)
+      setFlag(telemetry::ResponseFlag::kDownstreamConnectionTermination);
+    if (ex_->upstreamStartUs && !ex_->upstreamEndUs) ex_->upstreamEndUs = monotonicUs();
+    if (ctx_.metrics) recordMetrics();
+    if (ctx_.accessLog) writeAccessLog();
+  }
   if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
     ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
   if (ex_->snapshot) {
@@ -437,6 +463,9 @@ void Session::startExchange() {
   x.snapshot->ref();
   x.listener = listener_->current;
   x.startMs = event::Loop::nowMs();
+  x.startUs = monotonicUs();
+  x.requestIdRandom[0] = ctx_.random();
+  x.requestIdRandom[1] = ctx_.random();
   // Record the body framing before any phase can answer: a local reply must know whether
   // unread body bytes stand between it and the next request (if so, the connection closes;
   // reading them as a head would let a body smuggle a request).
@@ -753,8 +782,9 @@ void Session::noteAuthz(const policy::Decision& d) {
 void Session::writeAccessLog() {
   const Exchange& x = *ex_;
   telemetry::AccessLogEntry e;
-  uint64_t now = event::Loop::nowMs();
-  e.durationMs = static_cast<double>(now - x.startMs);
+  e.durationMs = static_cast<double>(monotonicUs() - x.startUs) / 1000.0;
+  if (x.upstreamStartUs)
+    e.upstreamDurationMs = static_cast<double>(x.upstreamEndUs - x.upstreamStartUs) / 1000.0;
   timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
   e.startUnixMs = static_cast<int64_t>(wall.tv_sec) * 1000 + wall.tv_nsec / 1'000'000 -
@@ -769,9 +799,16 @@ void Session::writeAccessLog() {
   e.authority = x.req.host;
   e.path = x.path;
   e.protocol = x.req.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  char requestId[36];
+  if (e.requestId.empty()) {
+    // The id the upstream request carried (or would have): generated as Envoy does.
+    formatRequestId(x.requestIdRandom[0], x.requestIdRandom[1], requestId);
+    e.requestId = std::string_view(requestId, sizeof requestId);
+  }
   e.status = x.status;
-  e.responseFlags = "-";
-  e.bytesIn = x.reqBodyBytes;
+  e.responseFlags = telemetry::responseFlagName(x.flag);
+  e.bytesIn = x.req.headLength + x.reqBodyBytes;
+  e.bytesOut = x.respBytes;
   if (x.endpoint) e.upstreamEndpoint = x.endpoint->label;
   e.peerPrincipal = down_.transport().peerIdentity();
   e.clientAddress = peerLabel_;
@@ -786,6 +823,41 @@ void Session::writeAccessLog() {
   ctx_.logLine.clear();
   telemetry::formatAccessLog(ctx_.accessLogFormat, e, ctx_.logLine);
   ctx_.accessLog->push(ctx_.logLine);
+}
+
+void Session::setFlag(telemetry::ResponseFlag f) {
+  if (ex_ && ex_->flag == telemetry::ResponseFlag::kNone) ex_->flag = f;  // the first one
+}
+
+// The log phase's metrics: one record per exchange into this worker's cells. Every label is
+// an index into the snapshot's precomputed labels; the peer's are resolved once per connection.
+void Session::recordMetrics() {
+  const Exchange& x = *ex_;
+  const config::Snapshot& snap = x.snapshot->get();
+  if (!snap.telemetry) return;
+  const telemetry::SnapshotLabels& labels = *snap.telemetry;
+  telemetry::ExchangeRecord r;
+  std::string_view principal = down_.transport().peerIdentity();
+  if (peerLabelsFor_ != &labels) {
+    peerIds_ = ctx_.exchangeMetrics->peerIds(labels, principal);
+    peerLabelsFor_ = &labels;
+  }
+  r.peer = peerIds_;
+  r.peerMutualTls = !principal.empty();
+  if (x.listener) r.listener = static_cast<uint32_t>(x.listener - snap.listeners.data());
+  r.rule = x.match.rule;
+  if (x.service)
+    r.service = x.service->index;
+  else if (x.match.rule && !x.match.rule->backends.empty())
+    r.service = x.match.rule->backends.front().service;  // refused before a backend was picked
+  r.status = x.status;
+  r.flag = x.flag;
+  r.durationMs = static_cast<double>(monotonicUs() - x.startUs) / 1000.0;
+  if (x.upstreamStartUs)
+    r.upstreamMs = static_cast<double>(x.upstreamEndUs - x.upstreamStartUs) / 1000.0;
+  r.requestBytes = x.req.headLength + x.reqBodyBytes;
+  r.responseBytes = x.respBytes;
+  ctx_.exchangeMetrics->record(*ctx_.metrics, labels, r);
 }
 
 // What the endpoint of this exchange did, for outlier detection: once per exchange, the
@@ -955,6 +1027,8 @@ void Session::sendRequestHead() {
   Exchange& x = *ex_;
   std::string& head = ctx_.scratch;
   serializeRequestHead(head);
+  x.upstreamStartUs = monotonicUs();
+  x.upstreamEndUs = 0;
   x.up->countRequest();
   // Send the head together with the body bytes already buffered (one writev for a small
   // POST); the chunked path re-frames, so it goes through forwardRequestBody.
@@ -993,8 +1067,8 @@ void Session::serializeRequestHead(std::string& out) {
   in.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
   in.secure = down_.transport().secure();
   in.filters = &x.match.rule->filters;
-  in.random[0] = ctx_.random();
-  in.random[1] = ctx_.random();
+  in.random[0] = x.requestIdRandom[0];
+  in.random[1] = x.requestIdRandom[1];
   in.extraHeaders = x.authzHeaders;
   in.peerIdentity = down_.transport().peerIdentity();
   if (!in.peerIdentity.empty()) {
@@ -1244,6 +1318,8 @@ bool Session::sendDown(const iovec* pieces, int n) {
   }
   for (int i = 0; i < n && k < 4; ++i) v[k++] = pieces[i];
   if (k == 0) return true;
+  if (ex_)
+    for (int i = 0; i < k; ++i) ex_->respBytes += v[i].iov_len;
   if (!down_.send(v, k)) {
     close();
     return false;
@@ -1276,6 +1352,7 @@ void Session::forwardResponseBody() {
       if (step.error != ParseError::kNone) {
         ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
         x.upstreamClean = false;
+        setFlag(telemetry::ResponseFlag::kUpstreamProtocolError);
         close();  // the response already started: all we can do is cut it
         return;
       }
@@ -1301,6 +1378,8 @@ void Session::forwardResponseBody() {
 void Session::upstreamFailed(LocalReason reason) {
   Exchange& x = *ex_;
   x.upstreamClean = false;
+  if (x.upstreamStartUs && !x.upstreamEndUs) x.upstreamEndUs = monotonicUs();
+  setFlag(telemetry::responseFlagFor(reason));
   switch (reason) {
     case LocalReason::kUpstreamConnectFailed:
     case LocalReason::kUpstreamConnectTimeout:
@@ -1332,6 +1411,7 @@ void Session::upstreamFailed(LocalReason reason) {
 void Session::releaseUpstream(bool reusable) {
   Exchange& x = *ex_;
   if (!x.up) return;
+  if (x.upstreamStartUs && !x.upstreamEndUs) x.upstreamEndUs = monotonicUs();
   ctx_.counters.upstreamCxActive.dec();
   if (reusable && x.resp.keepAlive && x.upstreamClean && x.reqBodyDone && x.respDone &&
       x.up->stream().pending() == 0 && x.up->stream().in().empty()) {
@@ -1367,6 +1447,7 @@ void Session::finishExchange() {
 
 void Session::errorReply(int status, LocalReason reason, std::string_view body) {
   ctx_.counters.localReplies[static_cast<int>(reason)].inc();
+  if (ex_) setFlag(telemetry::responseFlagFor(reason));
   localReply(status, telemetry::localReasonName(reason), body, "text/plain");
 }
 
@@ -1383,6 +1464,7 @@ void Session::localReply(int status, const char* reason, std::string_view body,
   int minor = x ? x->req.versionMinor : 1;
   serializeLocalReply(status, reason, body, contentType, location, keepAlive, head, minor,
                       ctx_.scratch);
+  if (x) x->respBytes += ctx_.scratch.size();
   if (!down_.send(ctx_.scratch)) {
     close();
     return;
@@ -1411,6 +1493,8 @@ void Session::parseErrorReply(ParseError e) {
     serializeLocalReply(statusFor(e), reasonName(e), "bad request\n", "text/plain", {}, false,
                         false, 1, ctx_.scratch);
     ex_->status = statusFor(e);
+    ex_->respBytes += ctx_.scratch.size();
+    setFlag(telemetry::ResponseFlag::kDownstreamProtocolError);
     ex_->respStarted = ex_->respDone = true;
     ex_->req.keepAlive = false;
     ex_->upstreamClean = false;

@@ -50,6 +50,7 @@
 #include "core/net/stream.h"
 #include "core/route/route_table.h"
 #include "core/telemetry/counters.h"
+#include "core/telemetry/exchange_metrics.h"
 #include "core/upstream/pool.h"
 
 namespace gh::http {
@@ -121,6 +122,8 @@ class Session final : public net::Stream::Handler {
   void reportOutcome(upstream::Outcome outcome);
   void noteAuthz(const policy::Decision& d);
   void writeAccessLog();
+  void recordMetrics();  // the log phase's metrics (telemetry/exchange_metrics.h)
+  void setFlag(telemetry::ResponseFlag f);
   PhaseResult nextCustomCheck();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
@@ -182,6 +185,9 @@ class Session final : public net::Stream::Handler {
   std::string peerLabel_;  // "ip:port", when the access log is on
   std::optional<config::IpAddress> peerIpBytes_;  // for authorization; parsed on first use
   bool peerIpParsed_ = false;
+  // The peer's metric labels, resolved once per connection and snapshot (not per request).
+  const telemetry::SnapshotLabels* peerLabelsFor_ = nullptr;
+  telemetry::PeerIds peerIds_;
 
   std::unique_ptr<Exchange> ex_;  // the current exchange (valid while state_ == kExchange)
 };

@@ -178,6 +178,10 @@ size_t RouteTable::ruleCount() const {
   return impl_->rules.size();
 }
 
+const Rule& RouteTable::rule(size_t i) const {
+  return impl_->rules[i].rule;
+}
+
 Match RouteTable::match(const Request& request) const {
   const HostEntry* host = impl_->findHost(request.host);
   if (!host) return {};

@@ -91,6 +91,9 @@ class RouteTable {
 
   Match match(const Request& request) const;
   size_t ruleCount() const;
+  // The i-th rule (0 <= i < ruleCount()), for consumers that precompute something per rule
+  // (telemetry labels); the reference is stable for the table's life.
+  const Rule& rule(size_t i) const;
 
   ~RouteTable();
   struct Impl;

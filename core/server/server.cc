@@ -147,6 +147,9 @@ Status Server::reload(const char* why, bool recompile) {
   auto snap = config::compile(active.value(), std::move(resources), mesh_->identity(),
                               [this](const std::string& label) {
                                 return policySlots_.slotFor(label);
+                              },
+                              [this](const config::Snapshot& snap) {
+                                return exchangeMetrics_.labelsFor(snap);
                               });
   if (!snap.ok()) return fail(snap.status().message());
 
@@ -183,7 +186,11 @@ int Server::run() {
     LOG_ERROR("%s", s.message().c_str());
     return 3;
   }
-  for (size_t i = 0; i < opt_.workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
+  for (size_t i = 0; i < opt_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i));
+    workerMetrics_.push_back(registry_.makeWorker());
+    workers_.back()->setMetrics(&exchangeMetrics_, workerMetrics_.back().get());
+  }
   mesh_ = std::make_unique<MeshNode>(loop_, opt_.dataDir, [this] {
     if (!shuttingDown_) reload("workload certificate renewed", true);
   });
@@ -357,6 +364,11 @@ std::string Server::renderMetrics() {
   std::vector<const telemetry::WorkerCounters*> ws;
   for (auto& w : workers_) ws.push_back(&w->counters());
   telemetry::renderWorkerCounters(ws, out);
+  registry_.render(out);
+  telemetry::renderCounter(out, "gatehouse_metrics_series_overflow_total",
+                           "Recordings counted in a family's \"other\" series because a worker's "
+                           "series table was full.",
+                           registry_.overflowed());
   policySlots_.render(ws, out);
   if (accessLog_) accessLog_->renderMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",

@@ -24,6 +24,8 @@
 #include "core/server/mesh_node.h"
 #include "core/server/worker.h"
 #include "core/telemetry/access_log.h"
+#include "core/telemetry/exchange_metrics.h"
+#include "core/telemetry/metrics_registry.h"
 #include "core/telemetry/policy_slots.h"
 #include "core/store/store.h"
 
@@ -64,6 +66,11 @@ class Server {
   event::Loop loop_;
   std::unique_ptr<store::Store> store_;
   int lockFd_ = -1;
+  // Labelled metrics (Istio's, gatehouse_* by route and service): declared before the workers,
+  // whose cells they own, so they outlive them.
+  telemetry::MetricsRegistry registry_;
+  telemetry::ExchangeMetrics exchangeMetrics_{registry_};
+  std::vector<std::unique_ptr<telemetry::WorkerMetrics>> workerMetrics_;
   std::vector<std::unique_ptr<Worker>> workers_;
   SocketMap sockets_;
   std::shared_ptr<const config::Snapshot> current_;

@@ -55,6 +55,11 @@ class Worker {
     ctx_.accessLog = producer;
     ctx_.accessLogFormat = format;
   }
+  // Before start(): the labelled metrics families and this worker's cells (both outlive it).
+  void setMetrics(const telemetry::ExchangeMetrics* families, telemetry::WorkerMetrics* cells) {
+    ctx_.exchangeMetrics = families;
+    ctx_.metrics = cells;
+  }
   // True once the worker's loop has returned (after a drain).
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 
