@@ -17,6 +17,7 @@
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/counters.h"
 #include "core/telemetry/exchange_metrics.h"
+#include "core/telemetry/tracing.h"
 #include "core/upstream/pool.h"
 
 namespace gh::http {
@@ -90,6 +91,9 @@ struct WorkerContext {
   // this worker's cells; null when the server runs without them (tests).
   const telemetry::ExchangeMetrics* exchangeMetrics = nullptr;
   telemetry::WorkerMetrics* metrics = nullptr;
+  // Tracing (gatehouse run --tracing-collector): this worker's ids, sampler and span queue;
+  // null when off (trace headers then pass through untouched).
+  telemetry::WorkerTracing* tracing = nullptr;
   Session* sessions = nullptr;         // intrusive list of live sessions
   size_t sessionCount = 0;
   void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends

@@ -153,7 +153,7 @@ namespace {
 // What a request field means to the proxy, decided once per field by its length first (most
 // fields match no candidate length and cost one switch).
 enum class RequestField { kForward, kDrop, kForwardedFor, kForwardedProto, kForwardedHost,
-                          kRequestId };
+                          kRequestId, kTrace };
 
 RequestField classifyRequestField(std::string_view n) {
   switch (n.size()) {
@@ -162,6 +162,12 @@ RequestField classifyRequestField(std::string_view n) {
       break;
     case 6:
       if (iequals(n, "expect")) return RequestField::kDrop;  // 100-continue is ours
+      break;
+    case 10:
+      if (iequals(n, "tracestate")) return RequestField::kTrace;
+      break;
+    case 11:
+      if (iequals(n, "traceparent")) return RequestField::kTrace;
       break;
     case 12:
       if (iequals(n, "x-request-id")) return RequestField::kRequestId;
@@ -222,7 +228,8 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
   for (const auto& [name, value] : in.extraHeaders) extraBytes += name.size() + value.size() + 4;
   Writer w(out, h.headLength + in.path.size() + in.query.size() + 2 * in.host.size() +
                     in.clientIp.size() + mods.bytes() + in.peerIdentity.size() +
-                    in.peerHash.size() + in.localIdentity.size() + extraBytes + 256);
+                    in.peerHash.size() + in.localIdentity.size() + extraBytes +
+                    in.traceparent.size() + in.tracestate.size() + 256);
   w.put(h.method);
   w.put(' ');
   w.put(in.path);
@@ -253,6 +260,9 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
       case RequestField::kRequestId:
         if (requestId.empty()) requestId = f.value;
         continue;
+      case RequestField::kTrace:
+        if (!in.traceparent.empty()) continue;  // replaced by this hop's below
+        break;
       case RequestField::kForward:
         break;
     }
@@ -262,6 +272,10 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
     w.header(f.name, f.value);
   }
   for (const auto& [name, value] : in.extraHeaders) w.header(name, value);
+  if (!in.traceparent.empty()) {
+    w.header("traceparent", in.traceparent);
+    if (!in.tracestate.empty()) w.header("tracestate", in.tracestate);
+  }
   mods.append(w);
 
   // The fields we write ourselves give way to a RequestHeaderModifier that sets or removes them.

@@ -43,6 +43,10 @@ struct RequestHeadInput {
   // Set on the request (replacing fields of the same name): what CUSTOM authorization
   // providers returned in headersToUpstreamOnAllow.
   std::span<const std::pair<std::string, std::string>> extraHeaders;
+  // Tracing on: this hop's `traceparent` (and the validated `tracestate` to pass on, may be
+  // empty) replace the fields the client sent. Empty: trace fields pass through untouched.
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 void serializeRequest(const RequestHeadInput& in, std::string& out);
 // The x-request-id serializeRequest generates from `random` when the client sent none: a

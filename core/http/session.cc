@@ -128,6 +128,7 @@ struct Session::Exchange {
   uint64_t upstreamStartUs = 0;
   uint64_t upstreamEndUs = 0;
   uint64_t requestIdRandom[2] = {0, 0};
+  telemetry::ExchangeTrace trace;  // active only when tracing is on
 
   void reset() {
     req.clear();
@@ -167,6 +168,8 @@ struct Session::Exchange {
     startMs = 0;
     flag = telemetry::ResponseFlag::kNone;
     respBytes = startUs = upstreamStartUs = upstreamEndUs = 0;
+    trace.active = false;
+    trace.server.tracestate.clear();
   }
 };
 
@@ -279,6 +282,7 @@ void Session::releaseExchange() {
     if (ex_->upstreamStartUs && !ex_->upstreamEndUs) ex_->upstreamEndUs = monotonicUs();
     if (ctx_.metrics) recordMetrics();
     if (ctx_.accessLog) writeAccessLog();
+    if (ex_->trace.active && ex_->trace.server.sampled) exportSpans();
   }
   if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
     ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
@@ -466,6 +470,7 @@ void Session::startExchange() {
   x.startUs = monotonicUs();
   x.requestIdRandom[0] = ctx_.random();
   x.requestIdRandom[1] = ctx_.random();
+  if (ctx_.tracing) telemetry::beginTrace(*ctx_.tracing, x.req.headers, x.trace);
   // Record the body framing before any phase can answer: a local reply must know whether
   // unread body bytes stand between it and the next request (if so, the connection closes;
   // reading them as a head would let a body smuggle a request).
@@ -805,6 +810,11 @@ void Session::writeAccessLog() {
     formatRequestId(x.requestIdRandom[0], x.requestIdRandom[1], requestId);
     e.requestId = std::string_view(requestId, sizeof requestId);
   }
+  std::string traceId;
+  if (x.trace.active) {
+    traceId = telemetry::toHex(x.trace.server.traceId);
+    e.traceId = traceId;
+  }
   e.status = x.status;
   e.responseFlags = telemetry::responseFlagName(x.flag);
   e.bytesIn = x.req.headLength + x.reqBodyBytes;
@@ -823,6 +833,36 @@ void Session::writeAccessLog() {
   ctx_.logLine.clear();
   telemetry::formatAccessLog(ctx_.accessLogFormat, e, ctx_.logLine);
   ctx_.accessLog->push(ctx_.logLine);
+}
+
+// The log phase of a sampled exchange: its server span and, if it went upstream, the client
+// span, queued for the exporter thread (dropped and counted when its queue is full).
+void Session::exportSpans() {
+  const Exchange& x = *ex_;
+  timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  uint64_t nowUs = monotonicUs();
+  uint64_t wallNs = static_cast<uint64_t>(wall.tv_sec) * 1'000'000'000 +
+                    static_cast<uint64_t>(wall.tv_nsec);
+  auto toWall = [&](uint64_t us) { return wallNs - (nowUs - us) * 1000; };
+  std::string route;
+  if (x.match.rule) route = x.match.rule->routeNamespace + "/" + x.match.rule->routeName;
+  telemetry::SpanFacts f;
+  f.method = x.req.method;
+  f.route = route;
+  if (x.listener) f.listener = x.listener->label;
+  f.authority = x.req.host;
+  f.peerPrincipal = down_.transport().peerIdentity();
+  if (x.endpoint) f.upstreamEndpoint = x.endpoint->label;
+  f.responseFlags = telemetry::responseFlagName(x.flag);
+  f.status = x.status;
+  f.startUnixNano = toWall(x.startUs);
+  f.endUnixNano = wallNs;
+  if (x.upstreamStartUs) {
+    f.upstreamStartUnixNano = toWall(x.upstreamStartUs);
+    f.upstreamEndUnixNano = toWall(x.upstreamEndUs);
+  }
+  telemetry::endTrace(*ctx_.tracing, x.trace, f);
 }
 
 void Session::setFlag(telemetry::ResponseFlag f) {
@@ -1070,6 +1110,10 @@ void Session::serializeRequestHead(std::string& out) {
   in.random[0] = x.requestIdRandom[0];
   in.random[1] = x.requestIdRandom[1];
   in.extraHeaders = x.authzHeaders;
+  if (x.trace.active) {
+    in.traceparent = x.trace.traceparentView();
+    in.tracestate = x.trace.server.tracestate;
+  }
   in.peerIdentity = down_.transport().peerIdentity();
   if (!in.peerIdentity.empty()) {
     in.peerHash = down_.transport().peerCertificateHash();

@@ -124,6 +124,7 @@ class Session final : public net::Stream::Handler {
   void writeAccessLog();
   void recordMetrics();  // the log phase's metrics (telemetry/exchange_metrics.h)
   void setFlag(telemetry::ResponseFlag f);
+  void exportSpans();  // the log phase of a sampled exchange (telemetry/tracing.h)
   PhaseResult nextCustomCheck();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);

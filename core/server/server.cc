@@ -250,6 +250,24 @@ int Server::run() {
       return 3;
     }
   }
+  if (!opt_.tracingCollector.empty()) {
+    telemetry::OtlpExporter::Options o;
+    std::string why;
+    if (!telemetry::parseCollectorUrl(opt_.tracingCollector, o.url, &why)) {
+      LOG_ERROR("--tracing-collector %s: %s", opt_.tracingCollector.c_str(), why.c_str());
+      return 2;
+    }
+    o.serviceName = opt_.tracingServiceName;
+    tracing_ = std::make_unique<telemetry::OtlpExporter>(o);
+    for (auto& w : workers_) {
+      workerTracing_.push_back(std::make_unique<telemetry::WorkerTracing>(
+          tracing_->producer(), opt_.tracingSamplingPercent / 100.0));
+      w->setTracing(workerTracing_.back().get());
+    }
+    tracing_->start();
+    LOG_INFO("tracing: %.3g%% of new traces sampled, spans to %s", opt_.tracingSamplingPercent,
+             opt_.tracingCollector.c_str());
+  }
   for (auto& w : workers_) w->start();
   ready_ = true;
   LOG_INFO("gatehouse running: %zu workers, admin on %s://%s/", workers_.size(),
@@ -276,6 +294,7 @@ int Server::run() {
 
   for (auto& w : workers_) w->join();
   if (accessLog_) accessLog_->stop();  // flushes what the workers wrote
+  if (tracing_) tracing_->stop();      // likewise for the spans, within its timeout
   // Nothing serves from here on: history must not show this process as running.
   if (Status st = store_->recordStopped(getpid()); !st.ok())
     LOG_WARN("cannot record the stop: %s", st.message().c_str());
@@ -371,6 +390,7 @@ std::string Server::renderMetrics() {
                            registry_.overflowed());
   policySlots_.render(ws, out);
   if (accessLog_) accessLog_->renderMetrics(out);
+  if (tracing_) tracing_->renderMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));
   out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"

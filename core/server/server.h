@@ -26,6 +26,8 @@
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/exchange_metrics.h"
 #include "core/telemetry/metrics_registry.h"
+#include "core/telemetry/otlp_exporter.h"
+#include "core/telemetry/tracing.h"
 #include "core/telemetry/policy_slots.h"
 #include "core/store/store.h"
 
@@ -39,6 +41,10 @@ struct Options {
   uint64_t pollIntervalMs = 200;
   std::string accessLog;  // empty: off; "-": standard output; else a file (reopened on SIGUSR1)
   bool accessLogJson = false;
+  // Tracing: OTLP/HTTP JSON collector URL (empty: off), percent of new traces sampled.
+  std::string tracingCollector;
+  double tracingSamplingPercent = 1.0;
+  std::string tracingServiceName = "gatehouse";
 };
 
 class Server {
@@ -83,6 +89,8 @@ class Server {
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
   std::unique_ptr<telemetry::AccessLogWriter> accessLog_;
+  std::unique_ptr<telemetry::OtlpExporter> tracing_;
+  std::vector<std::unique_ptr<telemetry::WorkerTracing>> workerTracing_;
   telemetry::PolicySlots policySlots_;  // authz denial counters by policy, stable across reloads
   std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;

@@ -60,6 +60,8 @@ class Worker {
     ctx_.exchangeMetrics = families;
     ctx_.metrics = cells;
   }
+  // Before start(): this worker's tracing state (outlives it), or none.
+  void setTracing(telemetry::WorkerTracing* t) { ctx_.tracing = t; }
   // True once the worker's loop has returned (after a drain).
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 

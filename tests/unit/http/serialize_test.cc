@@ -955,3 +955,40 @@ TEST_CASE("statusText", "[http]") {
   CHECK(std::string(statusText(502)) == "Bad Gateway");
   CHECK(std::string(statusText(599)) == "Unknown");
 }
+
+// --- trace context -----------------------------------------------------------------------------
+
+TEST_CASE("serializeRequest: with tracing, this hop's traceparent replaces the client's", "[http]") {
+  ParsedRequest r("GET / HTTP/1.1\r\nHost: a\r\ntraceparent: 00-aaaa-bbbb-01\r\n"
+                  "TraceState: forged=1\r\nb3: 1\r\n\r\n");
+  RequestHeadInput in;
+  in.head = &r.head();
+  in.path = "/";
+  in.host = "a";
+  in.clientIp = "192.0.2.7";
+  in.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  in.tracestate = "vendor=1";
+  std::string out;
+  serializeRequest(in, out);
+  Out o = split(out);
+  CHECK(o.one("traceparent") == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  CHECK(o.one("tracestate") == "vendor=1");
+  CHECK(o.one("b3") == "1");  // B3 passes through
+
+  // Tracing off: the fields pass through as they came.
+  in.traceparent = {};
+  in.tracestate = {};
+  serializeRequest(in, out);
+  o = split(out);
+  CHECK(o.one("traceparent") == "00-aaaa-bbbb-01");
+  CHECK(o.one("tracestate") == "forged=1");
+}
+
+TEST_CASE("formatRequestId: the UUID serializeRequest generates", "[http]") {
+  char id[36];
+  formatRequestId(0x0123456789abcdefull, 0xfedcba9876543210ull, id);
+  checkV4Uuid(std::string(id, sizeof id));
+  ParsedRequest r("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  Out o = split(serializeReq(r.head()));
+  CHECK(o.one("x-request-id") == std::string(id, sizeof id));
+}
