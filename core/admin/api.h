@@ -46,6 +46,7 @@
 #include "core/admin/admin_server.h"
 #include "core/admin/auth.h"
 #include "core/config/snapshot.h"
+#include "core/telemetry/live_stats.h"
 #include "core/store/store.h"
 
 namespace gh::admin {
@@ -57,6 +58,7 @@ struct ApiContext {
   std::function<std::shared_ptr<const config::Snapshot>()> snapshot;
   std::function<const config::NodeIdentity*()> identity;
   std::function<int64_t()> nowMs;  // default: the system clock
+  std::function<telemetry::LiveView()> liveStats;  // the last minute per route and Service
 };
 
 class AdminApi {

@@ -2,6 +2,7 @@
 // Internal to core/admin: what the endpoint files of the admin API share (api.cc routes,
 // api_config.cc, api_runtime.cc and api_accounts.cc answer).
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,9 @@ AdminResponse handleRuntime(AdminApi::Call& call);    // overview, stats, topolo
                                                       // certificates, join tokens
 AdminResponse handleAccounts(AdminApi::Call& call);   // session, password, users, tokens, audit
 AdminResponse handleExplain(AdminApi::Call& call);    // POST authz/explain (api_explain.cc)
+// stats/live, config_dump, clusters (api_observability.cc)
+AdminResponse handleObservability(AdminApi::Call& call);
+json::Value liveStatsJson(const AdminApi::Call& call);
 
 // The least role each method/path needs (api.h lists them).
 Role requiredRole(const std::string& method, const std::vector<std::string>& segments);

@@ -45,6 +45,7 @@ json::Value certificateJson(const tls::Certificate& c, int64_t nowS) {
       .set("notBefore", c.notBefore())
       .set("notAfter", c.notAfter())
       .set("fingerprint", fingerprintHex(c.fingerprint()))
+      .set("serial", c.serialHex())
       .set("expiresInSeconds", c.notAfter() - nowS);
 }
 
@@ -145,8 +146,7 @@ AdminResponse overview(Call& call) {
 }
 
 // /metrics as JSON: every sample, labels parsed. The UI turns counters into rates between two
-// polls. Per-route and per-service latency percentiles are not measured yet (the
-// observability work adds histograms; they will show up here as series of their own).
+// polls. `latency` is /api/v1/stats/live: per route and Service over the last minute.
 AdminResponse stats(Call& call) {
   json::Value series = json::Value::array();
   std::string text = call.ctx.metricsText ? call.ctx.metricsText() : "";
@@ -180,10 +180,7 @@ AdminResponse stats(Call& call) {
   return jsonReply(200, json::Value::object()
                             .set("at", call.now)
                             .set("series", series)
-                            .set("latency", json::Value())
-                            .set("missing",
-                                 "per-route and per-service request rates and p50/p95/p99 "
-                                 "latencies are not measured by this build yet; totals are"));
+                            .set("latency", liveStatsJson(call)));
 }
 
 // Listeners -> routes -> services (and workloads behind mesh listeners), from the serving
@@ -316,8 +313,11 @@ AdminResponse handleRuntime(AdminApi::Call& call) {
   bool get = m == "GET" || m == "HEAD";
   if (seg.size() == 1 && seg[0] == "overview" && get) return overview(call);
   if (seg.size() == 1 && seg[0] == "stats" && get) return stats(call);
+  if ((seg.size() == 2 && seg[0] == "stats" && seg[1] == "live") ||
+      (seg.size() == 1 && (seg[0] == "config_dump" || seg[0] == "clusters")))
+    return handleObservability(call);
   if (seg.size() == 1 && seg[0] == "topology" && get) return topology(call);
-  if (seg.size() == 1 && seg[0] == "certificates" && get) {
+  if (seg.size() == 1 && (seg[0] == "certificates" || seg[0] == "certs") && get) {
     json::Value warnings = json::Value::array();
     json::Value out = certificatesJson(call, &warnings);
     out.set("warnings", warnings);

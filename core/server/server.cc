@@ -216,6 +216,10 @@ int Server::run() {
   apiContext.metricsText = [this] { return renderMetrics(); };
   apiContext.snapshot = [this] { return current_; };
   apiContext.identity = [this] { return mesh_->identity(); };
+  apiContext.liveStats = [this] {
+    return liveStats_.view(static_cast<int64_t>(event::Loop::nowMs()),
+                           current_ ? current_->telemetry.get() : nullptr);
+  };
   auto api = admin::AdminApi::open(std::move(apiContext));
   if (!api.ok()) {
     LOG_ERROR("%s", api.status().message().c_str());
@@ -305,6 +309,12 @@ int Server::run() {
 void Server::onPoll(void* arg) {
   auto* s = static_cast<Server*>(arg);
   if (s->shuttingDown_) return;
+  // The admin's live stats: a sample of the cumulative series every 5 s.
+  uint64_t now = event::Loop::nowMs();
+  if (now - s->liveSampledMs_ >= 5000) {
+    s->liveStats_.sample(static_cast<int64_t>(now));
+    s->liveSampledMs_ = now;
+  }
   auto dv = s->store_->dataVersion();
   if (dv.ok() && dv.value() != s->lastDataVersion_) s->reload("new version");
   s->pollTimer_->arm(s->opt_.pollIntervalMs);

@@ -25,6 +25,7 @@
 #include "core/server/worker.h"
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/exchange_metrics.h"
+#include "core/telemetry/live_stats.h"
 #include "core/telemetry/metrics_registry.h"
 #include "core/telemetry/otlp_exporter.h"
 #include "core/telemetry/tracing.h"
@@ -77,6 +78,8 @@ class Server {
   telemetry::MetricsRegistry registry_;
   telemetry::ExchangeMetrics exchangeMetrics_{registry_};
   std::vector<std::unique_ptr<telemetry::WorkerMetrics>> workerMetrics_;
+  telemetry::LiveStats liveStats_{registry_, exchangeMetrics_};  // sampled every 5 s
+  uint64_t liveSampledMs_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   SocketMap sockets_;
   std::shared_ptr<const config::Snapshot> current_;

@@ -86,7 +86,10 @@ std::shared_ptr<const SnapshotLabels> ExchangeMetrics::labelsFor(const config::S
       if (!table) continue;
       for (size_t i = 0; i < table->ruleCount(); ++i) {
         const route::Rule& r = table->rule(i);
-        l->routes.emplace(&r, reg_.intern(r.routeNamespace + "/" + r.routeName));
+        ValueId id = reg_.intern(r.routeNamespace + "/" + r.routeName);
+        l->routes.emplace(&r, id);
+        if (!r.backends.empty() && r.backends.front().service < snap.services.size())
+          l->routeService.emplace(id, reg_.intern(snap.services[r.backends.front().service].label));
       }
     }
   }

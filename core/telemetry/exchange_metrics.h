@@ -62,6 +62,9 @@ struct SnapshotLabels {
   std::vector<Listener> listeners;  // by index in Snapshot::listeners
   std::vector<Service> services;    // by Service::index
   std::unordered_map<const route::Rule*, ValueId> routes;  // the rule's HTTPRoute "ns/name"
+  // HTTPRoute value -> the Service value of its first rule's first backend (for the admin's
+  // live stats, which show a route beside the Service it sends to).
+  std::unordered_map<ValueId, ValueId> routeService;
   IstioDestination noServiceDestination;  // no route / no backend, reporter destination
   IstioDestination noServiceSource;       // likewise, reporter source
   PeerIds self;                           // this node's identity (or unknown)

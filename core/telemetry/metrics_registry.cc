@@ -234,6 +234,24 @@ SeriesValue MetricsRegistry::read(FamilyId f, const LabelKey& key) const {
   return r;
 }
 
+std::vector<std::pair<LabelKey, SeriesValue>> MetricsRegistry::readAll(FamilyId f) const {
+  std::vector<std::pair<LabelKey, Agg>> all;
+  collect(f, all);
+  std::vector<std::pair<LabelKey, SeriesValue>> out;
+  out.reserve(all.size());
+  for (auto& [k, a] : all) {
+    if (a.overflow) continue;
+    SeriesValue r;
+    r.found = true;
+    r.value = a.value;
+    r.buckets = std::move(a.buckets);
+    r.sum = a.sum;
+    for (uint64_t b : r.buckets) r.count += b;
+    out.emplace_back(k, std::move(r));
+  }
+  return out;
+}
+
 void MetricsRegistry::render(std::string& out) const {
   std::vector<std::pair<LabelKey, Agg>> all;
   for (FamilyId f = 0; f < families_.size(); ++f) {

@@ -134,6 +134,8 @@ class MetricsRegistry {
   // _sum and _count. A family with no series renders its HELP/TYPE only.
   void render(std::string& out) const;
   SeriesValue read(FamilyId f, const LabelKey& key) const;
+  // Every series of a family, summed over the workers (the overflow series excluded).
+  std::vector<std::pair<LabelKey, SeriesValue>> readAll(FamilyId f) const;
   uint64_t overflowed() const;
 
   struct Family {

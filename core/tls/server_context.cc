@@ -2,6 +2,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/bytestring.h>
 #include <openssl/cipher.h>
 #include <openssl/digest.h>
@@ -150,6 +151,14 @@ Result<std::shared_ptr<const Certificate>> Certificate::fromPem(std::string_view
   GENERAL_NAMES_free(names);
   c->notBefore_ = unixTime(X509_get0_notBefore(leaf));
   c->notAfter_ = unixTime(X509_get0_notAfter(leaf));
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), nullptr)) {
+    if (char* hex = BN_bn2hex(bn)) {  // upper-case, no leading zeros
+      c->serialHex_ = hex;
+      for (char& ch : c->serialHex_) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
   char subject[256];
   X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof subject);
   c->subject_ = subject;

@@ -74,6 +74,7 @@ class Certificate {
   int64_t notAfter() const { return notAfter_; }
   const char* keyType() const { return keyType_; }             // "ECDSA", "RSA", "Ed25519"
   const uint8_t* fingerprint() const { return fingerprint_; }  // SHA-256 of the leaf (DER)
+  const std::string& serialHex() const { return serialHex_; }  // lower-case hex
 
   // Installs chain and key on one connection.
   bool install(SSL* ssl) const;
@@ -87,6 +88,7 @@ class Certificate {
   int64_t notBefore_ = 0;
   int64_t notAfter_ = 0;
   const char* keyType_ = "";
+  std::string serialHex_;
   uint8_t fingerprint_[32] = {};
 };
 

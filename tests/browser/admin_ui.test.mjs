@@ -146,6 +146,12 @@ spec:
       await waitFor(async () => Number(await page.getAttribute('#chart-errors', 'data-last')) > 0, 15000, '5xx per second > 0');
       const before = Number(await page.getAttribute('#chart-rps', 'data-points'));
       await waitFor(async () => Number(await page.getAttribute('#chart-rps', 'data-points')) > before, 6000, 'a new point');
+      // Per route, from /api/v1/stats/live: rate, 5xx share and latency percentiles.
+      await waitFor(async () => Number(await page.getAttribute('#chart-route-rps', 'data-last')) > 0, 15000, 'route req/s > 0');
+      await page.locator('#chart-route-errors').waitFor();
+      await waitFor(async () => ((await page.textContent('#live-routes tr[data-route="default/broken"]').catch(() => '')) || '').includes('100.0%'), 15000, 'the broken route at 100 % 5xx');
+      await waitFor(async () => Number(await page.getAttribute('#chart-route-latency', 'data-last')) > 0, 15000, 'route p50 > 0');
+      await page.locator('#live-routes td.p50').first().waitFor();
     } finally {
       stop = true;
       await traffic;

@@ -416,7 +416,9 @@ class AdminApiTest(unittest.TestCase):
         status, st = vi.api("GET", "stats")
         names = {s["name"] for s in st["series"]}
         self.assertIn("gatehouse_downstream_rq_total", names)
-        self.assertIn("missing", st)
+        # Per-route latency and rates: the same view as stats/live (test_admin_observability).
+        self.assertEqual(st["latency"]["windowSeconds"], 60)
+        self.assertIn("routes", st["latency"])
         status, topo = vi.api("GET", "topology")
         self.assertIn("Service/default/welcome", {n["id"] for n in topo["nodes"]})
         status, certs = vi.api("GET", "certificates")

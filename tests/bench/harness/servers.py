@@ -370,8 +370,11 @@ spec:
                              f"{a.stdout.decode(errors='replace')}")
         if not procmod.port_free(self.admin_port):
             raise StartError(f"gatehouse: admin port 127.0.0.1:{self.admin_port} is in use")
+        # GATEHOUSE_RUN_ARGS: extra `run` flags for a measured variant (e.g. the access log
+        # and tracing: docs/observability.md has the cost figures), split on whitespace.
+        extra = os.environ.get("GATEHOUSE_RUN_ARGS", "").split()
         self._spawn([self.binary, "run", "--data-dir", data, "--workers", "1",
-                     "--admin", f"127.0.0.1:{self.admin_port}", "--log-level", "warn"],
+                     "--admin", f"127.0.0.1:{self.admin_port}", "--log-level", "warn", *extra],
                     wait_port=self.admin_port)
         self.wait_ready()
 
