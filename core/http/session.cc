@@ -810,10 +810,11 @@ void Session::writeAccessLog() {
     formatRequestId(x.requestIdRandom[0], x.requestIdRandom[1], requestId);
     e.requestId = std::string_view(requestId, sizeof requestId);
   }
-  std::string traceId;
+  char traceId[32];
   if (x.trace.active) {
-    traceId = telemetry::toHex(x.trace.server.traceId);
-    e.traceId = traceId;
+    // The trace id is the traceparent's second field (no hex formatting again).
+    memcpy(traceId, x.trace.traceparent + 3, sizeof traceId);
+    e.traceId = std::string_view(traceId, sizeof traceId);
   }
   e.status = x.status;
   e.responseFlags = telemetry::responseFlagName(x.flag);

@@ -60,6 +60,7 @@ WorkerMetrics::WorkerMetrics(const MetricsRegistry& reg) : reg_(reg) {
   size_t slots = 16;
   while (slots < lim.maxSeriesPerWorker * 2) slots <<= 1;
   index_.assign(slots, {0, 0});
+  last_.resize(reg.familyCount());
   // The overflow series come first, so they always fit.
   for (FamilyId f = 0; f < reg.familyCount(); ++f) {
     // A family without labels has one series: it is its own overflow and always rendered.
@@ -92,6 +93,19 @@ int32_t WorkerMetrics::appendSeries(FamilyId f, const LabelKey& key, bool overfl
 }
 
 uint32_t WorkerMetrics::cellFor(FamilyId f, const LabelKey& key) {
+  Last& last = last_[f];
+  if (last.valid && last.key == key) return last.cell;
+  uint32_t cell = lookupCell(f, key);
+  // Not a key that overflowed: each of those must reach lookupCell to be counted.
+  if (cell != series_[overflowSeries_[f]].cell) {
+    last.key = key;
+    last.cell = cell;
+    last.valid = true;
+  }
+  return cell;
+}
+
+uint32_t WorkerMetrics::lookupCell(FamilyId f, const LabelKey& key) {
   uint64_t h = hashKey(f, key);
   size_t mask = index_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {

@@ -92,6 +92,7 @@ class WorkerMetrics {
   };
   explicit WorkerMetrics(const MetricsRegistry& reg);
   uint32_t cellFor(FamilyId f, const LabelKey& key);  // worker only
+  uint32_t lookupCell(FamilyId f, const LabelKey& key);
   int32_t appendSeries(FamilyId f, const LabelKey& key, bool overflow);
 
   const MetricsRegistry& reg_;
@@ -102,6 +103,14 @@ class WorkerMetrics {
   std::vector<uint32_t> overflowSeries_;  // by family
   // Private lookup: (hash, series index + 1) slots, power-of-two size; worker only.
   std::vector<std::pair<uint64_t, uint32_t>> index_;
+  // The last series each family recorded into: steady traffic repeats its labels, and a key
+  // comparison is cheaper than hashing twelve ids and probing. Worker only.
+  struct Last {
+    LabelKey key;
+    uint32_t cell = 0;
+    bool valid = false;
+  };
+  std::vector<Last> last_;
   std::atomic<uint64_t> overflowed_{0};
 };
 
