@@ -44,12 +44,12 @@ void appendTime(int64_t unixMs, std::string& out) {
 
 void appendUint(uint64_t v, std::string& out) {
   char buf[20];
-  int n = 0;
+  int n = 20;
   do {
-    buf[n++] = static_cast<char>('0' + v % 10);
+    buf[--n] = static_cast<char>('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) out += buf[--n];
+  out.append(buf + n, 20 - n);
 }
 
 // Milliseconds with three decimals ("%.3f" without snprintf: this runs for every line).
@@ -68,7 +68,15 @@ void appendMs(double ms, std::string& out) {
   out.append(f, 4);
 }
 
-inline bool jsonPlain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+// Whether a byte goes into a JSON string as is (printable ASCII but '"' and '\\').
+struct JsonPlainTable {
+  bool plain[256];
+  constexpr JsonPlainTable() : plain() {
+    for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr JsonPlainTable kJsonPlain;
+inline bool jsonPlain(unsigned char c) { return kJsonPlain.plain[c]; }
 
 void appendJsonString(std::string_view s, std::string& out) {
   static const char kHex[] = "0123456789abcdef";
@@ -192,49 +200,48 @@ void formatAccessLogText(const AccessLogEntry& e, std::string& out) {
 }
 
 void formatAccessLogJson(const AccessLogEntry& e, std::string& out) {
-  auto str = [&out](const char* k, std::string_view v, bool first = false) {
-    if (!first) out += ',';
-    out += '"';
-    out += k;
-    out += "\":";
+  using namespace std::string_view_literals;
+  // Keys are literals with their punctuation ("," "\"key\":"), appended in one piece each:
+  // this runs for every exchange.
+  auto str = [&out](std::string_view key, std::string_view v) {
+    out.append(key);
     appendJsonString(v, out);
   };
-  auto num = [&out](const char* k, uint64_t v) {
-    out += ",\"";
-    out += k;
-    out += "\":";
+  auto num = [&out](std::string_view key, uint64_t v) {
+    out.append(key);
     appendUint(v, out);
   };
-  out += "{\"time\":\"";
+  out.reserve(out.size() + 512 + e.path.size() + e.userAgent.size() + e.authority.size());
+  out.append("{\"time\":\""sv);
   appendTime(e.startUnixMs, out);  // digits and punctuation only: nothing to escape
   out += '"';
-  str("request_id", e.requestId);
-  str("trace_id", e.traceId);
-  str("listener", e.listener);
-  str("route", e.route);
-  str("method", e.method);
-  str("authority", e.authority);
-  str("path", e.path);
-  str("protocol", e.protocol);
-  num("status", static_cast<uint64_t>(e.status < 0 ? 0 : e.status));
-  str("response_flags", e.responseFlags.empty() ? std::string_view("-") : e.responseFlags);
-  num("bytes_in", e.bytesIn);
-  num("bytes_out", e.bytesOut);
-  out += ",\"duration_ms\":";
+  str(",\"request_id\":"sv, e.requestId);
+  str(",\"trace_id\":"sv, e.traceId);
+  str(",\"listener\":"sv, e.listener);
+  str(",\"route\":"sv, e.route);
+  str(",\"method\":"sv, e.method);
+  str(",\"authority\":"sv, e.authority);
+  str(",\"path\":"sv, e.path);
+  str(",\"protocol\":"sv, e.protocol);
+  num(",\"status\":"sv, static_cast<uint64_t>(e.status < 0 ? 0 : e.status));
+  str(",\"response_flags\":"sv, e.responseFlags.empty() ? "-"sv : e.responseFlags);
+  num(",\"bytes_in\":"sv, e.bytesIn);
+  num(",\"bytes_out\":"sv, e.bytesOut);
+  out.append(",\"duration_ms\":"sv);
   appendMs(e.durationMs, out);
-  out += ",\"upstream_duration_ms\":";
-  if (e.upstreamDurationMs < 0) out += "null";
+  out.append(",\"upstream_duration_ms\":"sv);
+  if (e.upstreamDurationMs < 0) out.append("null"sv);
   else appendMs(e.upstreamDurationMs, out);
-  str("upstream", e.upstreamEndpoint);
-  str("peer_principal", e.peerPrincipal);
-  str("client_address", e.clientAddress);
-  str("authz_decision", authzResultName(e.authz));
-  str("authz_policy", e.authzPolicy);
-  str("authz_rule", e.authzRule);
-  num("lua_errors", e.luaErrors);
-  str("lua_error", e.luaError);
-  str("user_agent", e.userAgent);
-  out += "}\n";
+  str(",\"upstream\":"sv, e.upstreamEndpoint);
+  str(",\"peer_principal\":"sv, e.peerPrincipal);
+  str(",\"client_address\":"sv, e.clientAddress);
+  str(",\"authz_decision\":"sv, authzResultName(e.authz));
+  str(",\"authz_policy\":"sv, e.authzPolicy);
+  str(",\"authz_rule\":"sv, e.authzRule);
+  num(",\"lua_errors\":"sv, e.luaErrors);
+  str(",\"lua_error\":"sv, e.luaError);
+  str(",\"user_agent\":"sv, e.userAgent);
+  out.append("}\n"sv);
 }
 
 void formatAccessLog(AccessLogFormat f, const AccessLogEntry& e, std::string& out) {
