@@ -2,6 +2,7 @@
 // the authorization explain endpoint.
 
 #include <cstdio>
+#include <map>
 #include <cstdlib>
 
 #include "core/admin/api_internal.h"
@@ -9,6 +10,7 @@
 #include "core/identity/ca.h"
 #include "core/identity/encoding.h"
 #include "core/identity/token.h"
+#include "core/telemetry/live_stats.h"
 
 namespace gh::admin {
 namespace {
@@ -183,11 +185,48 @@ AdminResponse stats(Call& call) {
                             .set("latency", liveStatsJson(call)));
 }
 
+// The last minute of one route or Service (from stats/live) as the topology shows it.
+json::Value trafficJson(const telemetry::LiveRow& r) {
+  json::Value t = json::Value::object();
+  t.set("requests", r.requests).set("rps", r.rps).set("errorRate", r.errorRate);
+  t.set("p99", r.p99 ? json::Value(*r.p99) : json::Value());
+  return t;
+}
+
 // Listeners -> routes -> services (and workloads behind mesh listeners), from the serving
-// configuration; mTLS marks the edges that the mesh protects.
+// configuration; mTLS marks the edges that the mesh protects. Traffic over the last minute
+// (stats/live) is attached where this node measures it: a listener -> route edge carries the
+// route's requests on that listener, a Service node and the edges into it carry everything
+// sent to that Service (from any route), and a route node its total. A node of the mesh sees
+// its own hops only: the graph is this node's view, not the fleet's.
 AdminResponse topology(Call& call) {
   json::Value nodes = json::Value::array(), edges = json::Value::array();
   auto snap = snapshotOf(call);
+  std::map<std::string, telemetry::LiveRow> byListenerRoute, byService;
+  // Summed over listeners (a route node) and over routes (a mesh listener's workload edge).
+  std::map<std::string, telemetry::LiveRow> byRoute, byListener;
+  auto add = [](telemetry::LiveRow& sum, const telemetry::LiveRow& r) {
+    double errors = sum.errorRate * static_cast<double>(sum.requests) +
+                    r.errorRate * static_cast<double>(r.requests);
+    sum.requests += r.requests;
+    sum.rps += r.rps;
+    sum.errorRate = sum.requests ? errors / static_cast<double>(sum.requests) : 0;
+    if (r.p99 && (!sum.p99 || *r.p99 > *sum.p99)) sum.p99 = r.p99;  // the worse one's
+  };
+  bool measured = static_cast<bool>(call.ctx.liveStats);
+  if (measured) {
+    telemetry::LiveView v = call.ctx.liveStats();
+    for (telemetry::LiveRow& r : v.routes) {
+      add(byRoute[r.route], r);
+      add(byListener[r.listener], r);
+      byListenerRoute[r.listener + "|" + r.route] = std::move(r);
+    }
+    for (telemetry::LiveRow& r : v.services) byService[r.service] = std::move(r);
+  }
+  auto traffic = [](const std::map<std::string, telemetry::LiveRow>& m, const std::string& key) {
+    auto it = m.find(key);
+    return it == m.end() ? json::Value() : trafficJson(it->second);
+  };
   if (snap) {
     auto id = [](const char* kind, const config::Resource& r) {
       return std::string(kind) + "/" + r.meta.ns + "/" + r.meta.name;
@@ -210,19 +249,25 @@ AdminResponse topology(Call& call) {
                 edges.push(json::Value::object()
                                .set("from", id("Listener", r))
                                .set("to", id("Workload", o))
-                               .set("mtls", true));
+                               .set("mtls", true)
+                               .set("traffic",
+                                    traffic(byListener, r.meta.ns + "/" + r.meta.name)));
           }
           break;
-        case config::Kind::kHttpRoute:
-          for (const config::ParentRef& p : r.route().parentRefs)
+        case config::Kind::kHttpRoute: {
+          const std::string routeKey = r.meta.ns + "/" + r.meta.name;
+          for (const config::ParentRef& p : r.route().parentRefs) {
+            std::string listenerKey = (p.ns.empty() ? r.meta.ns : p.ns) + "/" + p.name;
             edges.push(json::Value::object()
-                           .set("from", "Listener/" + (p.ns.empty() ? r.meta.ns : p.ns) + "/" +
-                                            p.name)
+                           .set("from", "Listener/" + listenerKey)
                            .set("to", id("HTTPRoute", r))
-                           .set("mtls", false));
+                           .set("mtls", false)
+                           .set("traffic", traffic(byListenerRoute, listenerKey + "|" + routeKey)));
+          }
           for (const config::RouteRule& rule : r.route().rules)
             for (const config::BackendRef& b : rule.backendRefs) {
-              std::string to = "Service/" + (b.ns.empty() ? r.meta.ns : b.ns) + "/" + b.name;
+              std::string serviceKey = (b.ns.empty() ? r.meta.ns : b.ns) + "/" + b.name;
+              std::string to = "Service/" + serviceKey;
               bool mesh = false;
               for (const config::Resource& o : snap->resources)
                 if (o.kind == config::Kind::kService && id("Service", o) == to)
@@ -231,13 +276,17 @@ AdminResponse topology(Call& call) {
                              .set("from", id("HTTPRoute", r))
                              .set("to", to)
                              .set("weight", static_cast<uint64_t>(b.weight))
-                             .set("mtls", mesh));
+                             .set("mtls", mesh)
+                             .set("traffic", traffic(byService, serviceKey)));
             }
+          n.set("traffic", traffic(byRoute, routeKey));
           break;
+        }
         case config::Kind::kService:
           n.set("mesh", r.service().mesh)
               .set("endpoints", static_cast<uint64_t>(r.service().endpoints.size()))
-              .set("direct", r.service().directResponse.has_value());
+              .set("direct", r.service().directResponse.has_value())
+              .set("traffic", traffic(byService, r.meta.ns + "/" + r.meta.name));
           break;
         default: break;
       }
@@ -250,10 +299,8 @@ AdminResponse topology(Call& call) {
                             .set("version", snap ? snap->version : 0)
                             .set("nodes", nodes)
                             .set("edges", edges)
-                            .set("traffic", json::Value())
-                            .set("missing",
-                                 "per-edge request rates and errors need per-service metrics, "
-                                 "which this build does not record yet"));
+                            .set("measured", measured)
+                            .set("windowSeconds", 60));
 }
 
 AdminResponse joinTokens(Call& call) {
