@@ -1057,7 +1057,27 @@ void decodeService(FieldReader& spec, ServiceSpec* s) {
     }
     s->identity = id.ok() ? id.value().uri() : identity;
   }
-  spec.notSupported("healthCheck");
+  if (const YamlNode* hc = spec.get("healthCheck")) {
+    FieldReader h(errors, *hc, spec.pathOf("healthCheck"));
+    HealthCheckSpec c;
+    if (h.string("path", &c.path, Need::kRequired) &&
+        (c.path.empty() || c.path[0] != '/' ||
+         c.path.find_first_of(std::string_view(" \t\r\n\0#", 6)) != std::string::npos))
+      h.fail("path", "must be an origin-form path starting with '/' (no spaces, controls or "
+                     "fragment), such as /healthz");
+    h.duration("interval", 10, kHour, &c.intervalMs);
+    h.duration("timeout", 1, kHour, &c.timeoutMs);
+    h.number("healthyThreshold", 1, 1000, &c.healthyThreshold);
+    h.number("unhealthyThreshold", 1, 1000, &c.unhealthyThreshold);
+    h.finish();
+    if (s->directResponse)
+      spec.fail("healthCheck", "cannot be combined with directResponse: there is no endpoint "
+                               "to check");
+    else if (s->mesh)
+      spec.fail("healthCheck", "is not supported yet on mesh Services (probes would need the "
+                               "mesh's mutual TLS); use outlierDetection");
+    s->healthCheck = c;
+  }
 }
 
 // --- Workload ----------------------------------------------------------------------------
@@ -1831,6 +1851,15 @@ YamlNode encodeService(const ServiceSpec& s) {
     od.add("minHealthPercent", integer(o.minHealthPercent));
   }
   // Written only when set, so Services stored before it existed keep their canonical form.
+  if (s.healthCheck) {
+    const HealthCheckSpec& h = *s.healthCheck;
+    YamlNode& hc = spec.add("healthCheck", YamlNode::mapping());
+    hc.add("path", text(h.path));
+    hc.add("interval", duration(h.intervalMs));
+    hc.add("timeout", duration(h.timeoutMs));
+    hc.add("healthyThreshold", integer(h.healthyThreshold));
+    hc.add("unhealthyThreshold", integer(h.unhealthyThreshold));
+  }
   if (s.loadBalancer == LoadBalancer::kLeastRequest || s.loadBalancer == LoadBalancer::kRandom) {
     policy.add("loadBalancer", YamlNode::mapping())
         .add("simple", text(s.loadBalancer == LoadBalancer::kRandom ? "RANDOM" : "LEAST_REQUEST"));

@@ -272,9 +272,21 @@ struct OutlierDetectionSpec {
   bool operator==(const OutlierDetectionSpec&) const = default;
 };
 
+// spec.healthCheck: active HTTP health checks of every endpoint (docs/traffic.md).
+struct HealthCheckSpec {
+  std::string path;  // required; sent as "GET <path> HTTP/1.1"
+  uint64_t intervalMs = 5'000;
+  uint64_t timeoutMs = 1'000;
+  uint32_t healthyThreshold = 2;
+  uint32_t unhealthyThreshold = 3;
+
+  bool operator==(const HealthCheckSpec&) const = default;
+};
+
 struct ServiceSpec {
   std::vector<Endpoint> endpoints;
   std::optional<OutlierDetectionSpec> outlierDetection;
+  std::optional<HealthCheckSpec> healthCheck;
   LoadBalancer loadBalancer = LoadBalancer::kRoundRobin;
   ConsistentHash hash;  // kRingHash / kMaglev
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse

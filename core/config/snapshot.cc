@@ -138,6 +138,18 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     }
     lb.maglevTableSize = static_cast<uint32_t>(spec.hash.tableSize);
     s.hash = spec.hash;
+    if (spec.healthCheck) {
+      const HealthCheckSpec& h = *spec.healthCheck;
+      s.healthPolicy.intervalMs = h.intervalMs;
+      s.healthPolicy.timeoutMs = h.timeoutMs;
+      s.healthPolicy.healthyThreshold = h.healthyThreshold;
+      s.healthPolicy.unhealthyThreshold = h.unhealthyThreshold;
+      // An endpoint not yet probed takes traffic (docs/traffic.md): its first probe is sent as
+      // soon as the snapshot is adopted and decides at once.
+      s.healthPolicy.unknownIsHealthy = true;
+      s.healthPath = h.path;
+      s.health = std::make_shared<upstream::HealthTable>(spec.endpoints.size(), true);
+    }
     if (Status st = addService(std::move(s), spec.endpoints, lb); !st.ok()) return st;
   }
   // The Workloads, as services a MESH_INBOUND listener forwards to.

@@ -32,11 +32,18 @@ class PinnedSnapshot {
   // `seed` (from the worker's random source) makes each worker start its round robin at a
   // different endpoint.
   PinnedSnapshot(std::shared_ptr<const config::Snapshot> s, uint64_t seed)
-      : snap_(std::move(s)), balancers_(snap_->services.size()), outliers_(balancers_.size()) {
+      : snap_(std::move(s)),
+        balancers_(snap_->services.size()),
+        outliers_(balancers_.size()),
+        health_(balancers_.size()) {
     for (size_t i = 0; i < balancers_.size(); ++i) {
       const upstream::Service& svc = snap_->services[i];
       balancers_[i].reset(svc.balancer, seed + i * 0x9e3779b97f4a7c15ull);
       if (svc.outlier.enabled()) outliers_[i].reset(svc.outlier, svc.endpoints.size());
+      if (svc.health) {
+        health_[i].mask.reset(svc.endpoints.size(), true);
+        health_[i].combined.reset(svc.endpoints.size(), true);
+      }
     }
   }
   const config::Snapshot& get() const { return *snap_; }
@@ -50,11 +57,44 @@ class PinnedSnapshot {
   // This worker's outlier detector for a service (meaningful when its policy is enabled).
   // Ejections start afresh with each snapshot.
   upstream::OutlierDetector& outlier(uint32_t service) { return outliers_[service]; }
+  // The endpoints this worker may pick for `svc` now: all of them, less those active health
+  // checks find unhealthy (refreshed from the Service's HealthTable when its generation
+  // moved), less those this worker's outlier detection ejected. No allocation; with neither
+  // feature configured it is the Service's own all-set mask.
+  const upstream::EndpointMask& usable(const upstream::Service& svc) {
+    const upstream::EndpointMask* m = &svc.usable;
+    HealthView* h = nullptr;
+    if (svc.health) {
+      h = &health_[svc.index];
+      uint64_t g = svc.health->generation();
+      if (g != h->generation) {
+        svc.health->copyTo(&h->mask);
+        h->generation = g;
+      }
+      m = &h->mask;
+    }
+    if (svc.outlier.enabled()) {
+      upstream::OutlierDetector& od = outliers_[svc.index];
+      if (od.ejectedCount() != 0) od.tick(event::Loop::nowMs());
+      if (!h) return od.available();
+      if (od.ejectedCount() != 0) {
+        h->combined.assignAnd(*m, od.available());
+        m = &h->combined;
+      }
+    }
+    return *m;
+  }
 
  private:
   std::shared_ptr<const config::Snapshot> snap_;
   std::vector<upstream::BalancerState> balancers_;
   std::vector<upstream::OutlierDetector> outliers_;
+  struct HealthView {  // this worker's copy of a Service's HealthTable
+    uint64_t generation = 0;  // tables start at 1: the first use copies
+    upstream::EndpointMask mask;
+    upstream::EndpointMask combined;  // mask AND outlier detection's
+  };
+  std::vector<HealthView> health_;
   uint32_t refs_ = 1;
 };
 

@@ -743,14 +743,10 @@ Session::PhaseResult Session::phaseSelectUpstream() {
     return PhaseResult::kRespond;
   }
   upstream::BalancerState& lb = x.snapshot->balancer(x.service->index);
-  const upstream::EndpointMask* usable = &x.service->usable;
-  if (x.service->outlier.enabled()) {
-    // This worker's view: endpoints it ejected are skipped until their time is up.
-    upstream::OutlierDetector& od = x.snapshot->outlier(x.service->index);
-    if (od.ejectedCount() != 0) od.tick(event::Loop::nowMs());
-    usable = &od.available();
-  }
-  uint32_t pick = x.service->balancer.pick(lb, *usable, balancerKey(*x.service));
+  // This worker's view: endpoints failing health checks, and those it ejected until their
+  // time is up, are skipped.
+  const upstream::EndpointMask& usable = x.snapshot->usable(*x.service);
+  uint32_t pick = x.service->balancer.pick(lb, usable, balancerKey(*x.service));
   if (pick == upstream::kNoEndpoint) {
     errorReply(503, LocalReason::kNoHealthyUpstream, "no healthy upstream\n");
     return PhaseResult::kRespond;

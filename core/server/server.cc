@@ -169,6 +169,9 @@ Status Server::reload(const char* why, bool recompile) {
   }
   sockets_ = next;
   current_ = snap.value();
+  // Before publishing: endpoints kept across the reload carry their health into the new
+  // snapshot's tables, so no worker sees them as not yet probed.
+  if (health_) health_->adopt(*current_);
   for (auto& w : workers_) w->publish(current_, sockets_);
   ++reloadsOk_;
   refusedVersion_ = 0;
@@ -191,6 +194,7 @@ int Server::run() {
     workerMetrics_.push_back(registry_.makeWorker());
     workers_.back()->setMetrics(&exchangeMetrics_, workerMetrics_.back().get());
   }
+  health_ = std::make_unique<HealthChecker>(loop_);
   mesh_ = std::make_unique<MeshNode>(loop_, opt_.dataDir, [this] {
     if (!shuttingDown_) reload("workload certificate renewed", true);
   });
@@ -362,6 +366,7 @@ void Server::onDrainPoll(void* arg) {
       return;
     }
   }
+  if (s->health_) s->health_->stop();
   s->admin_->stop();
   s->loop_.stop();
 }
@@ -401,6 +406,7 @@ std::string Server::renderMetrics() {
   policySlots_.render(ws, out);
   if (accessLog_) accessLog_->renderMetrics(out);
   if (tracing_) tracing_->renderMetrics(out);
+  if (health_) health_->renderMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));
   out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"

@@ -21,6 +21,7 @@
 #include "core/base/status.h"
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
+#include "core/server/health_checker.h"
 #include "core/server/mesh_node.h"
 #include "core/server/worker.h"
 #include "core/telemetry/access_log.h"
@@ -91,6 +92,7 @@ class Server {
   int64_t refusedVersion_ = 0;  // the newest version refused since the last success, or 0
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
+  std::unique_ptr<HealthChecker> health_;  // active health checks of the serving snapshot
   std::unique_ptr<telemetry::AccessLogWriter> accessLog_;
   std::unique_ptr<telemetry::OtlpExporter> tracing_;
   std::vector<std::unique_ptr<telemetry::WorkerTracing>> workerTracing_;

@@ -48,4 +48,19 @@ void HealthTracker::copyEndpoint(const HealthTracker& from, uint32_t fromIndex,
   routable_.assign(toIndex, routableIn(state_[toIndex].state));
 }
 
+HealthTable::HealthTable(size_t endpoints, bool routable)
+    : bits_(new std::atomic<uint8_t>[endpoints == 0 ? 1 : endpoints]), size_(endpoints) {
+  for (size_t i = 0; i < size_; ++i) bits_[i].store(routable ? 1 : 0, std::memory_order_relaxed);
+}
+
+void HealthTable::set(size_t i, bool routable) {
+  if (i >= size_) return;
+  bits_[i].store(routable ? 1 : 0, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+void HealthTable::copyTo(EndpointMask* out) const {
+  for (size_t i = 0; i < size_ && i < out->size(); ++i) out->assign(i, routable(i));
+}
+
 }  // namespace gh::upstream

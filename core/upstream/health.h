@@ -2,13 +2,13 @@
 // HealthTracker: the active health-check state machine of a Service's endpoints.
 //
 // Pure: feed it probe results, it says when an endpoint's state changes. It neither sends
-// probes nor keeps time (health_probe.h, if present, or the caller does; the caller runs one
-// probe per endpoint every policy.intervalMs, each bounded by policy.timeoutMs).
+// probes nor keeps time (HealthProbe in health_probe.h sends them; server/health_checker.h
+// runs one probe per endpoint every policy.intervalMs, each bounded by policy.timeoutMs).
 //
 // Where it lives: on the control thread, one per Service per node — probing from each worker
 // would multiply the probe traffic by the number of workers for no gain. State changes are
-// published to the workers (Loop::post), each of which keeps its own EndpointMask; no worker
-// reads the tracker.
+// written to the Service's HealthTable (below), from which each worker refreshes its own
+// EndpointMask when the table's generation moves; no worker reads the tracker.
 //
 // The machine, per endpoint (Envoy's rules, healthCheck field names of spec/config.md):
 //
@@ -28,8 +28,10 @@
 //     do not go back to kUnknown.
 //   - A timeout is a failure. Passes reset the failure run and vice versa.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "core/upstream/balancer.h"
@@ -76,6 +78,38 @@ class HealthTracker {
   HealthCheckPolicy policy_;
   std::vector<PerEndpoint> state_;
   EndpointMask routable_;
+};
+
+// HealthTable: the routable bit of each endpoint of one Service under active health checks,
+// shared by one writer (the server's HealthChecker, on the control thread) and every worker
+// (readers). Created with the compiled Service; the Service holds it by shared_ptr, so a
+// snapshot's table lives as long as the snapshot.
+//
+// Why atomics and not posted updates: a worker reads generation() once per request to the
+// Service (a plain load on x86) and copies the bits into its own EndpointMask only when the
+// generation moved, so the request path takes no lock and does no read-modify-write; a
+// health change reaches every worker by its next request, without a task per worker.
+// The writer stores the bit, then bumps the generation (release); a reader that loads the
+// generation (acquire) and then the bits sees at least that change, and any later change
+// bumps the generation again, so a worker's copy is never stale for more than one request.
+class HealthTable {
+ public:
+  HealthTable(size_t endpoints, bool routable);
+  HealthTable(const HealthTable&) = delete;
+  HealthTable& operator=(const HealthTable&) = delete;
+
+  size_t size() const { return size_; }
+  bool routable(size_t i) const { return bits_[i].load(std::memory_order_relaxed) != 0; }
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Writer only (one thread).
+  void set(size_t i, bool routable);
+  // Reader: *out = the bits (out must already have size() bits: no allocation).
+  void copyTo(EndpointMask* out) const;
+
+ private:
+  std::unique_ptr<std::atomic<uint8_t>[]> bits_;
+  size_t size_;
+  std::atomic<uint64_t> generation_{1};
 };
 
 }  // namespace gh::upstream

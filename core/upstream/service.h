@@ -6,6 +6,7 @@
 // Service::index, never in the Service itself.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/config/model.h"
 #include "core/net/address.h"
 #include "core/upstream/balancer.h"
+#include "core/upstream/health.h"
 #include "core/upstream/outlier.h"
 
 namespace gh::upstream {
@@ -48,6 +50,13 @@ struct Service {
   // trafficPolicy.outlierDetection: each worker ejects endpoints from what it sees (the
   // detector lives with the worker's snapshot state); disabled when not configured.
   OutlierPolicy outlier{0, 0};
+  // spec.healthCheck: null when not configured. The server's HealthChecker probes the
+  // endpoints and writes the table; workers read it (health.h). healthPath and healthHost
+  // make the probe's request line and Host header (the Service's name, as Envoy sends the
+  // cluster name).
+  std::shared_ptr<HealthTable> health;
+  HealthCheckPolicy healthPolicy;
+  std::string healthPath;
 
   // Weighted round robin: the n-th pick of a worker (n = its counter for this service).
   const Endpoint* pick(uint64_t n) const;

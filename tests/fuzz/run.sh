@@ -50,6 +50,7 @@ sources_for() {
                           core/base/sha256.cc core/base/strings.cc $CONFIG_LIBS" ;;
     enrollment_fuzzer) echo "core/identity/enrollment_wire.cc core/base/strings.cc" ;;
     ip_block_fuzzer) echo "core/config/ip_block.cc" ;;
+    health_status_fuzzer) echo "core/upstream/health_status.cc" ;;
     trace_context_fuzzer) echo "core/telemetry/trace_context.cc" ;;
     script_fuzzer) echo "-isystem /usr/include/luajit-2.1 core/script/runtime.cc core/script/bindings.cc
                          core/script/script_set.cc core/script/shared_dict.cc core/base/log.cc

@@ -513,7 +513,8 @@ spec:
             "1000000",
             "t.yaml:11:7: Service default/s: spec.endpoints[5]: duplicate endpoint 10.0.0.2 port "
             "80",
-            "t.yaml:14:16: Service default/s: spec.healthCheck: is not supported yet",
+            "t.yaml:14:16: Service default/s: spec.healthCheck: is not supported yet on mesh "
+            "Services (probes would need the mesh's mutual TLS); use outlierDetection",
             "t.yaml:19:29: Service default/s: spec.trafficPolicy.connectionPool.tcp."
             "maxConnections: is not supported yet",
             "t.yaml:19:51: Service default/s: spec.trafficPolicy.connectionPool.tcp."

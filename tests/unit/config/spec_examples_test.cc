@@ -108,7 +108,8 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
             "maxConnections: is not supported yet",
             "config.md:48:39: Service production/orders: spec.trafficPolicy.connectionPool.http."
             "http1MaxPendingRequests: is not supported yet",
-            "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet",
+            "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet "
+            "on mesh Services (probes would need the mesh's mutual TLS); use outlierDetection",
         });
 }
 

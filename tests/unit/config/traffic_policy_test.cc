@@ -111,3 +111,38 @@ TEST_CASE("outlierDetection", "[config][traffic]") {
   CHECK(plain.resources[0].json.find("outlierDetection") == std::string::npos);
   CHECK(plain.resources[0].json.find("loadBalancer") == std::string::npos);
 }
+
+TEST_CASE("healthCheck", "[config][traffic]") {
+  auto d = decode(
+      "apiVersion: gatehouse.dev/v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
+      "  endpoints: [{address: 10.0.0.1, port: 80}]\n"
+      "  healthCheck: {path: /healthz, interval: 2s, timeout: 250ms, healthyThreshold: 1,\n"
+      "                unhealthyThreshold: 4}\n");
+  const ServiceSpec& s = only(d);
+  REQUIRE(s.healthCheck);
+  CHECK(s.healthCheck->path == "/healthz");
+  CHECK(s.healthCheck->intervalMs == 2'000);
+  CHECK(s.healthCheck->timeoutMs == 250);
+  CHECK(s.healthCheck->healthyThreshold == 1);
+  CHECK(s.healthCheck->unhealthyThreshold == 4);
+  roundTrips(d);
+  auto defaults = decode(service("    {}\n") + "  healthCheck: {path: /h}\n");
+  REQUIRE(only(defaults).healthCheck);
+  CHECK(only(defaults).healthCheck->intervalMs == 5'000);
+  CHECK(only(defaults).healthCheck->healthyThreshold == 2);
+  CHECK(only(defaults).healthCheck->unhealthyThreshold == 3);
+  auto noPath = decode(service("    {}\n") + "  healthCheck: {interval: 1s}\n");
+  REQUIRE_FALSE(noPath.ok);
+  CHECK(noPath.errors.at(0).find("spec.healthCheck.path: is required") != std::string::npos);
+  auto badPath = decode(service("    {}\n") + "  healthCheck: {path: \"/a b\"}\n");
+  CHECK_FALSE(badPath.ok);
+  auto direct = decode(
+      "apiVersion: gatehouse.dev/v1\nkind: Service\nmetadata: {name: s}\nspec:\n"
+      "  directResponse: {status: 200}\n  healthCheck: {path: /h}\n");
+  REQUIRE_FALSE(direct.ok);
+  CHECK(direct.errors.at(0).find("cannot be combined with directResponse") != std::string::npos);
+  // Without the block: none, and nothing in the JSON.
+  auto plain = decode(service("    {}\n"));
+  CHECK_FALSE(only(plain).healthCheck);
+  CHECK(plain.resources[0].json.find("healthCheck") == std::string::npos);
+}

@@ -59,3 +59,19 @@ TEST_CASE("thresholds of 0 act as 1; copyEndpoint keeps state", "[upstream][heal
   CHECK(u.routable(1));
   CHECK_FALSE(u.record(7, ProbeResult::kPass));  // out of range: ignored
 }
+
+TEST_CASE("HealthTable: bits, generation, copy into a worker's mask", "[upstream][health]") {
+  HealthTable t(3, true);
+  EndpointMask m(3, false);
+  uint64_t g0 = t.generation();
+  t.copyTo(&m);
+  CHECK(m.count() == 3);
+  t.set(1, false);
+  CHECK(t.generation() != g0);
+  CHECK_FALSE(t.routable(1));
+  t.copyTo(&m);
+  CHECK(m.count() == 2);
+  CHECK_FALSE(m.test(1));
+  t.set(7, false);  // out of range: ignored
+  CHECK(t.size() == 3);
+}
