@@ -970,17 +970,21 @@ void decodeTrafficPolicy(FieldErrors& errors, const YamlNode& node, ServiceSpec*
     if (const YamlNode* tcp = p.get("tcp")) {
       FieldReader t(errors, *tcp, p.pathOf("tcp"));
       t.duration("connectTimeout", 1, kHour, &s->connectTimeoutMs);
-      for (std::string_view f :
-           {"maxConnections", "tcpKeepalive", "maxConnectionDuration", "idleTimeout"})
+      uint32_t n = 0;
+      if (t.number("maxConnections", 1, UINT32_MAX - 1, &n)) s->maxConnections = n;
+      for (std::string_view f : {"tcpKeepalive", "maxConnectionDuration", "idleTimeout"})
         t.notSupported(f);
       t.finish();
     }
     if (const YamlNode* http = p.get("http")) {
       FieldReader h(errors, *http, p.pathOf("http"));
       h.duration("idleTimeout", 1, 24 * kHour, &s->idleTimeoutMs);
-      for (std::string_view f :
-           {"http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
-            "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams"})
+      uint32_t n = 0;
+      if (h.number("http1MaxPendingRequests", 0, UINT32_MAX - 1, &n))
+        s->http1MaxPendingRequests = n;
+      h.number("maxRequestsPerConnection", 0, UINT32_MAX - 1, &s->maxRequestsPerConnection);
+      for (std::string_view f : {"http2MaxRequests", "maxRetries", "h2UpgradePolicy",
+                                 "useClientProtocol", "maxConcurrentStreams"})
         h.notSupported(f);
       h.finish();
     }
@@ -1838,8 +1842,15 @@ YamlNode encodeService(const ServiceSpec& s) {
   }
   YamlNode& policy = spec.add("trafficPolicy", YamlNode::mapping());
   YamlNode& pool = policy.add("connectionPool", YamlNode::mapping());
-  pool.add("tcp", YamlNode::mapping()).add("connectTimeout", duration(s.connectTimeoutMs));
-  pool.add("http", YamlNode::mapping()).add("idleTimeout", duration(s.idleTimeoutMs));
+  YamlNode& tcp = pool.add("tcp", YamlNode::mapping());
+  tcp.add("connectTimeout", duration(s.connectTimeoutMs));
+  if (s.maxConnections) tcp.add("maxConnections", integer(*s.maxConnections));
+  YamlNode& http = pool.add("http", YamlNode::mapping());
+  http.add("idleTimeout", duration(s.idleTimeoutMs));
+  if (s.http1MaxPendingRequests)
+    http.add("http1MaxPendingRequests", integer(*s.http1MaxPendingRequests));
+  if (s.maxRequestsPerConnection)
+    http.add("maxRequestsPerConnection", integer(s.maxRequestsPerConnection));
   if (s.outlierDetection) {
     const OutlierDetectionSpec& o = *s.outlierDetection;
     YamlNode& od = policy.add("outlierDetection", YamlNode::mapping());

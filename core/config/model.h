@@ -292,6 +292,10 @@ struct ServiceSpec {
   std::optional<DirectResponse> directResponse;  // exactly one of endpoints / directResponse
   uint64_t connectTimeoutMs = 5'000;  // trafficPolicy.connectionPool.tcp.connectTimeout
   uint64_t idleTimeoutMs = 60'000;    // trafficPolicy.connectionPool.http.idleTimeout
+  // trafficPolicy.connectionPool limits (circuit breaking); unset: unlimited.
+  std::optional<uint32_t> maxConnections;           // tcp.maxConnections
+  std::optional<uint32_t> http1MaxPendingRequests;  // http.http1MaxPendingRequests
+  uint32_t maxRequestsPerConnection = 0;            // http.maxRequestsPerConnection; 0: no limit
   bool mesh = false;      // originate mTLS with this node's workload identity
   std::string identity;   // mesh only: the SPIFFE ID (URI form) the peer must present;
                           // empty: any workload identity of the local trust domain

@@ -115,6 +115,10 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     s.directResponse = spec.directResponse;
     s.connectTimeoutMs = spec.connectTimeoutMs;
     s.idleTimeoutMs = spec.idleTimeoutMs;
+    if (spec.maxConnections) s.limits.maxConnections = *spec.maxConnections;
+    if (spec.http1MaxPendingRequests) s.limits.http1MaxPendingRequests = *spec.http1MaxPendingRequests;
+    s.limits.maxRequestsPerConnection = spec.maxRequestsPerConnection;
+    s.circuitBreaking = spec.maxConnections || spec.http1MaxPendingRequests;
     if (spec.mesh) {
       anyMeshService = true;
       s.mesh = true;

@@ -31,13 +31,18 @@ class PinnedSnapshot {
  public:
   // `seed` (from the worker's random source) makes each worker start its round robin at a
   // different endpoint.
-  PinnedSnapshot(std::shared_ptr<const config::Snapshot> s, uint64_t seed)
+  // `worker` of `workers`: this worker's share of the circuit-breaking limits.
+  PinnedSnapshot(std::shared_ptr<const config::Snapshot> s, uint64_t seed, uint32_t worker = 0,
+                 uint32_t workers = 1)
       : snap_(std::move(s)),
         balancers_(snap_->services.size()),
         outliers_(balancers_.size()),
-        health_(balancers_.size()) {
+        health_(balancers_.size()),
+        breakers_(balancers_.size()),
+        waiting_(balancers_.size()) {
     for (size_t i = 0; i < balancers_.size(); ++i) {
       const upstream::Service& svc = snap_->services[i];
+      if (svc.circuitBreaking) breakers_[i] = upstream::CircuitBreaker(svc.limits, workers, worker);
       balancers_[i].reset(svc.balancer, seed + i * 0x9e3779b97f4a7c15ull);
       if (svc.outlier.enabled()) outliers_[i].reset(svc.outlier, svc.endpoints.size());
       if (svc.health) {
@@ -57,6 +62,17 @@ class PinnedSnapshot {
   // This worker's outlier detector for a service (meaningful when its policy is enabled).
   // Ejections start afresh with each snapshot.
   upstream::OutlierDetector& outlier(uint32_t service) { return outliers_[service]; }
+  // This worker's circuit breaker for a service (meaningful when svc.circuitBreaking) and the
+  // exchanges queued for one of its connections, oldest first (intrusive, through
+  // Session::nextWaiting/prevWaiting; managed by the sessions). Limits and queues start
+  // afresh with each snapshot; an exchange keeps using its own snapshot's.
+  upstream::CircuitBreaker& breaker(uint32_t service) { return breakers_[service]; }
+  struct WaitQueue {
+    Session* head = nullptr;
+    Session* tail = nullptr;
+  };
+  WaitQueue& waiting(uint32_t service) { return waiting_[service]; }
+
   // The endpoints this worker may pick for `svc` now: all of them, less those active health
   // checks find unhealthy (refreshed from the Service's HealthTable when its generation
   // moved), less those this worker's outlier detection ejected. No allocation; with neither
@@ -95,6 +111,8 @@ class PinnedSnapshot {
     upstream::EndpointMask combined;  // mask AND outlier detection's
   };
   std::vector<HealthView> health_;
+  std::vector<upstream::CircuitBreaker> breakers_;
+  std::vector<WaitQueue> waiting_;
   uint32_t refs_ = 1;
 };
 
@@ -121,6 +139,8 @@ struct WorkerContext {
   upstream::Pool pool;
   telemetry::WorkerCounters counters;
   PinnedSnapshot* snapshot = nullptr;  // current; sessions pin it per exchange
+  uint32_t workerIndex = 0;            // this worker's index and the number of workers
+  uint32_t workerCount = 1;            // (shares of node-wide limits)
   bool draining = false;
   std::string scratch;                 // serialization of heads; reused, never shrinks
   // The access log (gatehouse run --access-log): this worker's ring, or null when off.

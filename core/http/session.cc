@@ -91,6 +91,12 @@ struct Session::Exchange {
   const upstream::Endpoint* endpoint = nullptr;
   uint32_t endpointIndex = upstream::kNoEndpoint;  // counted active in the balancer until the end
   bool outcomeReported = false;                    // to outlier detection
+  // Circuit breaking: the exchange holds one of its worker's connection slots for the Service
+  // (from admission to its end), or waits in the Service's queue for one; slotGranted: a
+  // releasing exchange handed it a slot and its upstreamTimer_ fires (at 0 ms) to go on.
+  bool holdsSlot = false;
+  bool queued = false;
+  bool slotGranted = false;
   // What authorization decided, for the access log.
   telemetry::AuthzResult authzResult = telemetry::AuthzResult::kNone;
   const policy::PolicyRef* authzPolicy = nullptr;
@@ -152,6 +158,7 @@ struct Session::Exchange {
     endpoint = nullptr;
     endpointIndex = upstream::kNoEndpoint;
     outcomeReported = false;
+    holdsSlot = queued = slotGranted = false;
     authzResult = telemetry::AuthzResult::kNone;
     authzPolicy = nullptr;
     authzRule = -1;
@@ -284,6 +291,8 @@ void Session::releaseExchange() {
     if (ctx_.accessLog) writeAccessLog();
     if (ex_->trace.active && ex_->trace.server.sampled) exportSpans();
   }
+  if (ex_->queued) leaveQueue();
+  if (ex_->holdsSlot) releaseSlot();
   if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
     ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
   if (ex_->snapshot) {
@@ -940,7 +949,78 @@ uint64_t Session::balancerKey(const upstream::Service& service) {
   return ctx_.random();
 }
 
+// Circuit breaking first (when the Service has connectionPool limits): a connection slot of
+// this worker's share, a place in the queue, or 503 overflow.
 Session::PhaseResult Session::phaseUpstreamRequest() {
+  Exchange& x = *ex_;
+  if (x.service->circuitBreaking) {
+    upstream::CircuitBreaker& cb = x.snapshot->breaker(x.service->index);
+    switch (cb.admit(false)) {
+      case upstream::CircuitBreaker::Admit::kReuse:
+      case upstream::CircuitBreaker::Admit::kConnect:
+        cb.onConnectionOpened();
+        x.holdsSlot = true;
+        break;
+      case upstream::CircuitBreaker::Admit::kQueue:
+        enqueueForSlot();
+        return PhaseResult::kPause;
+      case upstream::CircuitBreaker::Admit::kOverflow:
+        errorReply(503, LocalReason::kOverflow, "upstream overflow\n");
+        return PhaseResult::kRespond;
+    }
+  }
+  startUpstream();
+  return PhaseResult::kPause;
+}
+
+void Session::enqueueForSlot() {
+  Exchange& x = *ex_;
+  http::PinnedSnapshot::WaitQueue& q = x.snapshot->waiting(x.service->index);
+  x.snapshot->breaker(x.service->index).onQueued();
+  x.queued = true;
+  prevWaiting = q.tail;
+  nextWaiting = nullptr;
+  if (q.tail)
+    q.tail->nextWaiting = this;
+  else
+    q.head = this;
+  q.tail = this;
+}
+
+void Session::leaveQueue() {
+  Exchange& x = *ex_;
+  http::PinnedSnapshot::WaitQueue& q = x.snapshot->waiting(x.service->index);
+  if (prevWaiting)
+    prevWaiting->nextWaiting = nextWaiting;
+  else
+    q.head = nextWaiting;
+  if (nextWaiting)
+    nextWaiting->prevWaiting = prevWaiting;
+  else
+    q.tail = prevWaiting;
+  prevWaiting = nextWaiting = nullptr;
+  x.queued = false;
+  x.snapshot->breaker(x.service->index).onDequeued();
+}
+
+// The exchange is done with its connection slot: the oldest waiter of the same snapshot and
+// Service gets it directly (so a newcomer cannot take it first), and goes on from its own
+// timer callback, never from inside this exchange's teardown.
+void Session::releaseSlot() {
+  Exchange& x = *ex_;
+  x.holdsSlot = false;
+  http::PinnedSnapshot::WaitQueue& q = x.snapshot->waiting(x.service->index);
+  if (Session* next = q.head) {
+    next->leaveQueue();
+    next->ex_->holdsSlot = true;
+    next->ex_->slotGranted = true;
+    next->upstreamTimer_.arm(0, false);
+    return;
+  }
+  x.snapshot->breaker(x.service->index).onConnectionClosed();
+}
+
+void Session::startUpstream() {
   Exchange& x = *ex_;
   ctx_.counters.upstreamRqTotal.inc();
   x.up = ctx_.pool.take(x.endpoint->address, x.service->poolIdentity,
@@ -951,10 +1031,9 @@ Session::PhaseResult Session::phaseUpstreamRequest() {
     ctx_.counters.upstreamCxActive.inc();
     x.up->stream().setHandler(&upHandler_);
     sendRequestHead();
-    return PhaseResult::kPause;
+    return;
   }
   connectUpstream();
-  return PhaseResult::kPause;
 }
 
 // --- upstream side ------------------------------------------------------------------------
@@ -1454,8 +1533,10 @@ void Session::releaseUpstream(bool reusable) {
   if (!x.up) return;
   if (x.upstreamStartUs && !x.upstreamEndUs) x.upstreamEndUs = monotonicUs();
   ctx_.counters.upstreamCxActive.dec();
+  const uint32_t maxRequests = x.service->limits.maxRequestsPerConnection;
   if (reusable && x.resp.keepAlive && x.upstreamClean && x.reqBodyDone && x.respDone &&
-      x.up->stream().pending() == 0 && x.up->stream().in().empty()) {
+      x.up->stream().pending() == 0 && x.up->stream().in().empty() &&
+      (maxRequests == 0 || x.up->requests() < maxRequests)) {
     ctx_.pool.put(std::move(x.up), x.service->idleTimeoutMs);
   }
   x.up.reset();
@@ -1601,7 +1682,10 @@ void Session::onExchangeTimer(void* arg) {
 
 void Session::onUpstreamTimer(void* arg) {
   auto* s = static_cast<Session*>(arg);
-  if (s->ex_) {
+  if (s->ex_ && s->ex_->slotGranted) {
+    s->ex_->slotGranted = false;  // a connection slot was handed over: go upstream now
+    s->startUpstream();
+  } else if (s->ex_) {
     s->upstreamFailed(s->ex_->connecting ? LocalReason::kUpstreamConnectTimeout
                                          : LocalReason::kUpstreamTimeout);
   }

@@ -73,6 +73,10 @@ class Session final : public net::Stream::Handler {
 
   Session* nextInWorker = nullptr;
   Session* prevInWorker = nullptr;
+  // Links in a Service's wait queue (PinnedSnapshot::waiting) while the exchange waits for a
+  // connection under the circuit breaker's limits.
+  Session* nextWaiting = nullptr;
+  Session* prevWaiting = nullptr;
 
  private:
   enum class State : uint8_t {
@@ -111,6 +115,13 @@ class Session final : public net::Stream::Handler {
   PhaseResult phaseScriptRequest();
   PhaseResult phaseSelectUpstream();
   PhaseResult phaseUpstreamRequest();
+  void startUpstream();
+
+  // Circuit breaking (trafficPolicy.connectionPool): a slot is one connection in use for the
+  // exchange's Service on this worker; see circuit.h and docs/traffic.md.
+  void enqueueForSlot();
+  void leaveQueue();
+  void releaseSlot();  // hands the slot to the oldest waiter, if any
 
   // Upstream side.
   void connectUpstream();

@@ -190,7 +190,7 @@ int Server::run() {
     return 3;
   }
   for (size_t i = 0; i < opt_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i));
+    workers_.push_back(std::make_unique<Worker>(i, opt_.workers));
     workerMetrics_.push_back(registry_.makeWorker());
     workers_.back()->setMetrics(&exchangeMetrics_, workerMetrics_.back().get());
   }

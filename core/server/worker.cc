@@ -44,7 +44,10 @@ struct Worker::Acceptor {
   }
 };
 
-Worker::Worker(size_t id) : id_(id), ctx_(loop_) {}
+Worker::Worker(size_t id, size_t workers) : id_(id), ctx_(loop_) {
+  ctx_.workerIndex = static_cast<uint32_t>(id);
+  ctx_.workerCount = static_cast<uint32_t>(workers == 0 ? 1 : workers);
+}
 
 Worker::~Worker() {
   join();
@@ -75,7 +78,7 @@ void Worker::publish(std::shared_ptr<const config::Snapshot> snap, SocketMap soc
 
 void Worker::applyPublish(std::shared_ptr<const config::Snapshot> snap, const SocketMap& sockets) {
   if (ctx_.draining) return;
-  auto* pinned = new http::PinnedSnapshot(snap, ctx_.random());
+  auto* pinned = new http::PinnedSnapshot(snap, ctx_.random(), ctx_.workerIndex, ctx_.workerCount);
   if (ctx_.snapshot) ctx_.snapshot->unref();
   ctx_.snapshot = pinned;
 

@@ -35,7 +35,8 @@ using SocketMap = std::map<std::string, std::shared_ptr<ListenSocketSet>>;  // b
 
 class Worker {
  public:
-  explicit Worker(size_t id);
+  // Worker `id` of `workers` (its share of node-wide limits depends on both).
+  Worker(size_t id, size_t workers = 1);
   ~Worker();
 
   void start();

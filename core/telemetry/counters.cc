@@ -21,6 +21,7 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kRbacDenied: return "rbac_denied";
     case LocalReason::kExtAuthzDenied: return "ext_authz_denied";
     case LocalReason::kExtAuthzError: return "ext_authz_error";
+    case LocalReason::kOverflow: return "overflow";
     case LocalReason::kCount: break;
   }
   return "unknown";

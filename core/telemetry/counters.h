@@ -44,6 +44,7 @@ enum class LocalReason : uint8_t {
   kRbacDenied,             // 403: an AuthorizationPolicy denied the request
   kExtAuthzDenied,         // the CUSTOM provider's status: it did not allow the request
   kExtAuthzError,          // 403: the CUSTOM provider did not answer (and failOpen is off)
+  kOverflow,               // 503: over the Service's connectionPool limits (circuit breaking)
   kCount
 };
 const char* localReasonName(LocalReason r);

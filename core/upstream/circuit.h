@@ -20,6 +20,17 @@
 //
 // maxRequestsPerConnection is per connection and needs no split: after that many requests the
 // connection is closed instead of returned to the pool (0 = unlimited).
+//
+// How the HTTP session uses it (core/http/session.cc): a "connection" here is a connection in
+// use by an exchange of the Service — HTTP/1.1 carries one request at a time, so it is also a
+// request in flight. The session calls admit(false) once per exchange: kConnect takes a slot
+// (onConnectionOpened) that the exchange holds until it ends, whether it then reuses a pooled
+// connection or opens one; kQueue puts the exchange in the Service's wait queue (onQueued),
+// and a finishing exchange hands its slot straight to the oldest waiter (onDequeued) instead of
+// giving it back (onConnectionClosed); kOverflow is answered 503 overflow. Idle pooled
+// connections hold no slot (Envoy counts them against max_connections; they are closed after
+// the idle timeout). A breaker belongs to one worker's view of one snapshot: limits and queue
+// start afresh with each configuration version, as outlier detection does.
 
 #include <cstdint>
 

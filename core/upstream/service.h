@@ -14,6 +14,7 @@
 #include "core/config/model.h"
 #include "core/net/address.h"
 #include "core/upstream/balancer.h"
+#include "core/upstream/circuit.h"
 #include "core/upstream/health.h"
 #include "core/upstream/outlier.h"
 
@@ -50,6 +51,11 @@ struct Service {
   // trafficPolicy.outlierDetection: each worker ejects endpoints from what it sees (the
   // detector lives with the worker's snapshot state); disabled when not configured.
   OutlierPolicy outlier{0, 0};
+  // trafficPolicy.connectionPool limits (circuit breaking), node-wide as configured; each
+  // worker takes its share (circuit.h). circuitBreaking is false when neither maxConnections
+  // nor http1MaxPendingRequests is set (then no worker keeps any breaker state).
+  ConnectionPoolLimits limits;
+  bool circuitBreaking = false;
   // spec.healthCheck: null when not configured. The server's HealthChecker probes the
   // endpoints and writes the table; workers read it (health.h). healthPath and healthHost
   // make the probe's request line and Host header (the Service's name, as Envoy sends the

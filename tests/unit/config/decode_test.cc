@@ -515,12 +515,8 @@ spec:
             "80",
             "t.yaml:14:16: Service default/s: spec.healthCheck: is not supported yet on mesh "
             "Services (probes would need the mesh's mutual TLS); use outlierDetection",
-            "t.yaml:19:29: Service default/s: spec.trafficPolicy.connectionPool.tcp."
-            "maxConnections: is not supported yet",
             "t.yaml:19:51: Service default/s: spec.trafficPolicy.connectionPool.tcp."
             "connectTimeout: must be at least 1ms",
-            "t.yaml:20:39: Service default/s: spec.trafficPolicy.connectionPool.http."
-            "http1MaxPendingRequests: is not supported yet",
             "t.yaml:20:58: Service default/s: spec.trafficPolicy.connectionPool.http.idleTimeout: "
             "must be a duration such as \"10s\", \"250ms\" or \"1m30s\"",
             "t.yaml:21:7: Service default/s: spec.trafficPolicy.connectionPool.udp: unknown field",

@@ -104,10 +104,6 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
             "type RequestMirror is not supported yet",
             "config.md:34:14: HTTPRoute production/shop: spec.rules[0].retry: is not supported "
             "yet",
-            "config.md:47:29: Service production/orders: spec.trafficPolicy.connectionPool.tcp."
-            "maxConnections: is not supported yet",
-            "config.md:48:39: Service production/orders: spec.trafficPolicy.connectionPool.http."
-            "http1MaxPendingRequests: is not supported yet",
             "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet "
             "on mesh Services (probes would need the mesh's mutual TLS); use outlierDetection",
         });

@@ -146,3 +146,24 @@ TEST_CASE("healthCheck", "[config][traffic]") {
   CHECK_FALSE(only(plain).healthCheck);
   CHECK(plain.resources[0].json.find("healthCheck") == std::string::npos);
 }
+
+TEST_CASE("connectionPool limits", "[config][traffic]") {
+  auto d = decode(service("    connectionPool:\n"
+                          "      tcp: {maxConnections: 100, connectTimeout: 1s}\n"
+                          "      http: {http1MaxPendingRequests: 0, maxRequestsPerConnection: 7}\n"));
+  const ServiceSpec& s = only(d);
+  REQUIRE(s.maxConnections);
+  CHECK(*s.maxConnections == 100);
+  REQUIRE(s.http1MaxPendingRequests);
+  CHECK(*s.http1MaxPendingRequests == 0);  // no queue: over the connections, overflow at once
+  CHECK(s.maxRequestsPerConnection == 7);
+  roundTrips(d);
+  auto none = decode(service("    connectionPool: {tcp: {connectTimeout: 1s}}\n"));
+  CHECK_FALSE(only(none).maxConnections);
+  CHECK_FALSE(only(none).http1MaxPendingRequests);
+  CHECK(only(none).maxRequestsPerConnection == 0);
+  CHECK_FALSE(decode(service("    connectionPool: {tcp: {maxConnections: 0}}\n")).ok);
+  auto later = decode(service("    connectionPool: {http: {maxRetries: 3}}\n"));
+  REQUIRE_FALSE(later.ok);
+  CHECK(later.errors.at(0).find("maxRetries: is not supported yet") != std::string::npos);
+}
