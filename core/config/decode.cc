@@ -765,7 +765,26 @@ void decodeRule(RouteContext& c, const YamlNode& node, const std::string& path, 
 
   if (const YamlNode* t = o.get("timeouts"))
     decodeTimeouts(c.errors, *t, o.pathOf("timeouts"), &rule->timeouts);
-  o.notSupported("retry");
+  if (const YamlNode* r = o.get("retry")) {
+    FieldReader rr(c.errors, *r, o.pathOf("retry"));
+    RouteRetry retry;
+    rr.number("attempts", 0, 10, &retry.attempts);
+    rr.duration("backoff", 0, kHour, &retry.backoffMs);
+    if (const YamlNode* codes = rr.list("codes", 200)) {
+      for (size_t i = 0; i < codes->items.size(); ++i) {
+        int64_t code = 0;
+        if (!codes->items[i].isScalar() || !codes->items[i].toInt(&code) || code < 400 ||
+            code > 599) {
+          c.errors.add(codes->items[i], indexPath(rr.pathOf("codes"), i),
+                       "must be an HTTP status between 400 and 599");
+          continue;
+        }
+        retry.codes.push_back(static_cast<int>(code));
+      }
+    }
+    rr.finish();
+    rule->retry = retry;
+  }
   o.notSupported("sessionPersistence");
 
   // Rules the Gateway API states across the fields of a rule.
@@ -1791,6 +1810,15 @@ YamlNode encodeRule(const RouteRule& rule) {
       item.add("name", text(b.name));
       item.add("namespace", text(b.ns));
       item.add("weight", integer(b.weight));
+    }
+  }
+  if (rule.retry) {
+    YamlNode& r = node.add("retry", YamlNode::mapping());
+    r.add("attempts", integer(rule.retry->attempts));
+    r.add("backoff", duration(rule.retry->backoffMs));
+    if (!rule.retry->codes.empty()) {
+      YamlNode& codes = r.add("codes", YamlNode::sequence());
+      for (int code : rule.retry->codes) codes.push(integer(code));
     }
   }
   if (rule.timeouts.requestMs || rule.timeouts.backendRequestMs) {

@@ -211,12 +211,22 @@ struct RouteTimeouts {  // absent: no timeout (the decoder maps the Gateway API'
   bool operator==(const RouteTimeouts&) const = default;
 };
 
+// rules[].retry (Gateway API HTTPRouteRetry): absent or attempts 0: no retries.
+struct RouteRetry {
+  uint32_t attempts = 1;      // retries after the first try (Envoy's default: 1)
+  uint64_t backoffMs = 25;    // the least wait before a retry (jitter is added above it)
+  std::vector<int> codes;     // statuses retried (400-599); connect failures and resets always
+
+  bool operator==(const RouteRetry&) const = default;
+};
+
 struct RouteRule {
   std::string name;                   // optional rules[].name
   std::vector<RouteMatch> matches;    // empty: one match of PathPrefix "/"
   std::vector<RouteFilter> filters;
   std::vector<BackendRef> backendRefs;
   RouteTimeouts timeouts;
+  std::optional<RouteRetry> retry;
 
   bool operator==(const RouteRule&) const = default;
 };

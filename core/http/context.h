@@ -19,6 +19,7 @@
 #include "core/telemetry/exchange_metrics.h"
 #include "core/telemetry/tracing.h"
 #include "core/upstream/pool.h"
+#include "core/upstream/retry.h"
 
 namespace gh::http {
 
@@ -40,8 +41,11 @@ class PinnedSnapshot {
         health_(balancers_.size()),
         breakers_(balancers_.size()),
         waiting_(balancers_.size()) {
+    budgets_.reserve(balancers_.size());
     for (size_t i = 0; i < balancers_.size(); ++i) {
       const upstream::Service& svc = snap_->services[i];
+      // Envoy's retry budget: 20% of active requests, at least 3 for the node.
+      budgets_.emplace_back(20, 3, workers, worker);
       if (svc.circuitBreaking) breakers_[i] = upstream::CircuitBreaker(svc.limits, workers, worker);
       balancers_[i].reset(svc.balancer, seed + i * 0x9e3779b97f4a7c15ull);
       if (svc.outlier.enabled()) outliers_[i].reset(svc.outlier, svc.endpoints.size());
@@ -67,6 +71,8 @@ class PinnedSnapshot {
   // Session::nextWaiting/prevWaiting; managed by the sessions). Limits and queues start
   // afresh with each snapshot; an exchange keeps using its own snapshot's.
   upstream::CircuitBreaker& breaker(uint32_t service) { return breakers_[service]; }
+  // This worker's retry budget for a service (requests through routes with a retry policy).
+  upstream::RetryBudget& retryBudget(uint32_t service) { return budgets_[service]; }
   struct WaitQueue {
     Session* head = nullptr;
     Session* tail = nullptr;
@@ -113,6 +119,7 @@ class PinnedSnapshot {
   std::vector<HealthView> health_;
   std::vector<upstream::CircuitBreaker> breakers_;
   std::vector<WaitQueue> waiting_;
+  std::vector<upstream::RetryBudget> budgets_;
   uint32_t refs_ = 1;
 };
 

@@ -97,6 +97,14 @@ struct Session::Exchange {
   bool holdsSlot = false;
   bool queued = false;
   bool slotGranted = false;
+  // Retries (the rule's retry policy): tries made so far, whether this exchange counts in
+  // its Service's retry budget as a request and holds one retry of it, whether the head went
+  // upstream in the current try, and a retry waiting for its backoff (upstreamTimer_).
+  uint32_t tries = 1;
+  bool budgetCounted = false;
+  bool retryHeld = false;
+  bool headSent = false;
+  bool retryPending = false;
   // What authorization decided, for the access log.
   telemetry::AuthzResult authzResult = telemetry::AuthzResult::kNone;
   const policy::PolicyRef* authzPolicy = nullptr;
@@ -159,6 +167,8 @@ struct Session::Exchange {
     endpointIndex = upstream::kNoEndpoint;
     outcomeReported = false;
     holdsSlot = queued = slotGranted = false;
+    tries = 1;
+    budgetCounted = retryHeld = headSent = retryPending = false;
     authzResult = telemetry::AuthzResult::kNone;
     authzPolicy = nullptr;
     authzRule = -1;
@@ -293,6 +303,11 @@ void Session::releaseExchange() {
   }
   if (ex_->queued) leaveQueue();
   if (ex_->holdsSlot) releaseSlot();
+  if (ex_->budgetCounted) {
+    upstream::RetryBudget& budget = ex_->snapshot->retryBudget(ex_->service->index);
+    if (ex_->retryHeld) budget.onRetryEnd();
+    budget.onRequestEnd();
+  }
   if (ex_->snapshot && ex_->endpointIndex != upstream::kNoEndpoint)
     ex_->snapshot->balancer(ex_->service->index).onRequestEnd(ex_->endpointIndex);
   if (ex_->snapshot) {
@@ -763,6 +778,10 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   x.endpoint = &x.service->endpoints[pick];
   x.endpointIndex = pick;
   lb.onRequestStart(pick);
+  if (rule.retry.attempts != 0) {
+    x.snapshot->retryBudget(x.service->index).onRequestStart();
+    x.budgetCounted = true;
+  }
   if (x.req.expectContinue && !x.reqBodyDone && down_.in().empty()) {
     // We answer 100-continue ourselves once the request is known to go upstream (so a request
     // that is refused never makes the client send its body) and strip Expect upstream.
@@ -1146,6 +1165,7 @@ void Session::sendRequestHead() {
   x.upstreamStartUs = monotonicUs();
   x.upstreamEndUs = 0;
   x.up->countRequest();
+  x.headSent = true;
   // Send the head together with the body bytes already buffered (one writev for a small
   // POST); the chunked path re-frames, so it goes through forwardRequestBody.
   IoBuffer& in = down_.in();
@@ -1366,9 +1386,11 @@ bool Session::parseResponseHead() {
     break;
   }
   upstreamTimer_.cancel();
-  x.respHeadDone = true;
   x.status = x.resp.status;
   reportOutcome(upstream::outcomeForStatus(x.status));
+  if (x.match.rule->retry.attempts != 0 && maybeRetry(upstream::AttemptFailure::kStatus, x.status))
+    return false;
+  x.respHeadDone = true;
   sendResponseHead();
   return state_ == State::kExchange;
 }
@@ -1493,13 +1515,83 @@ void Session::forwardResponseBody() {
   }
 }
 
+// A failed attempt (a connect failure, a reset, a per-try timeout, or a status the policy
+// lists): tries again when the rule's retry policy covers it, it is safe, and the Service's
+// retry budget on this worker has room; preferably on another endpoint, after the backoff.
+// True when a retry is under way (this attempt is torn down); false leaves the failure as is.
+//
+// Safe: nothing went to the client, and the request can be sent again as it was. Request
+// bodies are streamed, not kept, so a request whose body bytes already left for the failed
+// attempt is never retried, idempotent or not; a connect failure sent nothing.
+bool Session::maybeRetry(upstream::AttemptFailure failure, int status) {
+  Exchange& x = *ex_;
+  const upstream::RetryPolicy& policy = x.match.rule->retry;
+  const bool bodyLeft = x.reqBodyBytes != 0 || (x.headSent && x.req.body == BodyKind::kChunked);
+  upstream::Attempt a;
+  a.failure = failure;
+  a.status = status;
+  a.triesSoFar = x.tries;
+  a.idempotent = upstream::isIdempotent(x.req.method);
+  a.requestBodySent = bodyLeft || (x.headSent && x.req.body != BodyKind::kNone && !a.idempotent);
+  a.responseForwarded = x.respStarted;
+  if (upstream::decideRetry(policy, a) != upstream::RetryDecision::kRetry || bodyLeft ||
+      state_ != State::kExchange)
+    return false;
+  // Another endpoint if there is one: the balancer's next pick, else the next usable one.
+  upstream::BalancerState& lb = x.snapshot->balancer(x.service->index);
+  const upstream::EndpointMask& usable = x.snapshot->usable(*x.service);
+  const uint32_t previous = x.endpointIndex;
+  uint32_t pick = x.service->balancer.pick(lb, usable, balancerKey(*x.service));
+  for (int i = 0; i < 3 && pick == previous && usable.count() > 1; ++i)
+    pick = x.service->balancer.pick(lb, usable, ctx_.random());
+  if (pick == previous && usable.count() > 1) pick = usable.nextSet(previous + 1);
+  if (pick == upstream::kNoEndpoint) return false;
+  upstream::RetryBudget& budget = x.snapshot->retryBudget(x.service->index);
+  if (x.retryHeld) {
+    budget.onRetryEnd();
+    x.retryHeld = false;
+  }
+  if (!budget.tryAcquire()) {
+    ctx_.counters.upstreamRetryBudgetExhausted.inc();
+    return false;
+  }
+  x.retryHeld = true;
+  ctx_.counters.upstreamRetries.inc();
+  LOG_DEBUG("retry %u of %s to Service %s: endpoint %s failed", x.tries, x.path.c_str(),
+            x.service->label.c_str(), x.endpoint->label.c_str());
+  // Tear the failed attempt down; the connection is never pooled.
+  if (x.up) {
+    x.up.reset();
+    ctx_.counters.upstreamCxActive.dec();
+  }
+  upstreamTimer_.cancel();
+  lb.onRequestEnd(previous);
+  x.endpoint = &x.service->endpoints[pick];
+  x.endpointIndex = pick;
+  lb.onRequestStart(pick);
+  x.resp.clear();
+  x.respParser.reset();
+  x.respChunks.reset();
+  x.status = 0;
+  x.connecting = x.reused = x.retried = x.headSent = false;
+  x.respHeadDone = x.respSeenBytes = false;
+  x.upstreamClean = true;
+  x.outcomeReported = false;
+  // Backoff: at least the policy's backoff, plus full jitter above it (docs/traffic.md).
+  uint64_t wait = policy.backoffBaseMs + upstream::retryBackoffMs(policy, x.tries - 1,
+                                                                 ctx_.random());
+  ++x.tries;
+  x.retryPending = true;
+  upstreamTimer_.arm(wait, false);
+  return true;
+}
+
 // The upstream failed before or during the response. Before any response byte went to the
 // client we answer with a local reply; after, we can only cut the client connection.
 void Session::upstreamFailed(LocalReason reason) {
   Exchange& x = *ex_;
   x.upstreamClean = false;
   if (x.upstreamStartUs && !x.upstreamEndUs) x.upstreamEndUs = monotonicUs();
-  setFlag(telemetry::responseFlagFor(reason));
   switch (reason) {
     case LocalReason::kUpstreamConnectFailed:
     case LocalReason::kUpstreamConnectTimeout:
@@ -1516,6 +1608,27 @@ void Session::upstreamFailed(LocalReason reason) {
     default:
       break;
   }
+  if (!x.respStarted && x.match.rule && x.match.rule->retry.attempts != 0) {
+    upstream::AttemptFailure f = upstream::AttemptFailure::kReset;
+    bool retriable = true;
+    switch (reason) {
+      case LocalReason::kUpstreamConnectFailed:
+      case LocalReason::kUpstreamConnectTimeout:
+      case LocalReason::kUpstreamTlsFailed:
+        f = upstream::AttemptFailure::kConnectFailure;
+        break;
+      case LocalReason::kUpstreamReset:
+      case LocalReason::kUpstreamBadResponse:
+        break;
+      case LocalReason::kUpstreamTimeout:
+        f = upstream::AttemptFailure::kTimeout;
+        break;
+      default:
+        retriable = false;  // the route's own timeout, or not the upstream's doing
+    }
+    if (retriable && maybeRetry(f, 0)) return;
+  }
+  setFlag(telemetry::responseFlagFor(reason));
   if (x.respStarted) {
     close();
     return;
@@ -1684,6 +1797,9 @@ void Session::onUpstreamTimer(void* arg) {
   auto* s = static_cast<Session*>(arg);
   if (s->ex_ && s->ex_->slotGranted) {
     s->ex_->slotGranted = false;  // a connection slot was handed over: go upstream now
+    s->startUpstream();
+  } else if (s->ex_ && s->ex_->retryPending) {
+    s->ex_->retryPending = false;  // the retry's backoff is over
     s->startUpstream();
   } else if (s->ex_) {
     s->upstreamFailed(s->ex_->connecting ? LocalReason::kUpstreamConnectTimeout

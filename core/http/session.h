@@ -149,6 +149,7 @@ class Session final : public net::Stream::Handler {
   bool sendDown(const iovec* pieces, int n);
   bool sendBodyDown(const char* data, size_t n);
   void upstreamFailed(telemetry::LocalReason reason);
+  bool maybeRetry(upstream::AttemptFailure failure, int status);
   bool retryOnFreshConnection();
   void releaseUpstream(bool reusable);
 

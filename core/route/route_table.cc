@@ -86,6 +86,11 @@ Status compileRule(const config::Resource& res, size_t ruleIndex,
   rule.label = routeKey(res) + "/" + (in.name.empty() ? std::to_string(ruleIndex) : in.name);
   rule.filters = in.filters;
   rule.timeouts = in.timeouts;
+  if (in.retry) {
+    rule.retry.attempts = in.retry->attempts;
+    rule.retry.backoffBaseMs = in.retry->backoffMs;
+    for (int code : in.retry->codes) rule.retry.addCode(code);
+  }
 
   for (size_t i = 0; i < in.backendRefs.size(); ++i) {
     const config::BackendRef& ref = in.backendRefs[i];

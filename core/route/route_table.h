@@ -36,6 +36,7 @@
 #include "core/base/status.h"
 #include "core/config/model.h"
 #include "core/http/parser.h"
+#include "core/upstream/retry.h"
 
 namespace gh::route {
 
@@ -54,6 +55,8 @@ struct Rule {
   std::vector<Backend> backends;             // weight 0 entries kept (never picked)
   uint64_t totalWeight = 0;
   config::RouteTimeouts timeouts;
+  // rules[].retry, compiled (attempts 0: none). The session applies it (upstream/retry.h).
+  upstream::RetryPolicy retry;
   // Running sums of the backend weights, filled by compile only for rules with many backends
   // (where pickBackend binary-searches them); empty otherwise, and then pickBackend walks the
   // weights, so a Rule built by hand needs only backends and totalWeight.

@@ -72,6 +72,8 @@ struct WorkerCounters {
   Counter upstreamRetryPooled;  // transparent retries after a stale pooled connection
   Counter upstreamCxActive;
   Counter upstreamOutlierEjections;  // endpoints a worker ejected (outlier detection)
+  Counter upstreamRetries;           // retries by a route's retry policy (another attempt sent)
+  Counter upstreamRetryBudgetExhausted;  // retries the retry budget refused
   Counter tlsHandshakes;  // completed downstream TLS handshakes
   Counter tlsHandshakeErrors[static_cast<int>(tls::HandshakeError::kCount)];
   // Mesh hops (spec/mesh.md): peers refused by reason ([0] inbound: a client refused by a

@@ -102,6 +102,12 @@ void renderWorkerCounters(const std::vector<const WorkerCounters*>& ws, std::str
   renderCounter(out, "gatehouse_upstream_outlier_ejections_total",
                 "Endpoints ejected by outlier detection (each worker judges what it sees).",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamOutlierEjections; }));
+  renderCounter(out, "gatehouse_upstream_rq_retry_total",
+                "Retries made by routes' retry policies (each one another attempt upstream).",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamRetries; }));
+  renderCounter(out, "gatehouse_upstream_rq_retry_budget_exhausted_total",
+                "Retries refused because the Service's retry budget was used up.",
+                sum(ws, [](auto& w) -> auto& { return w.upstreamRetryBudgetExhausted; }));
   renderCounter(out, "gatehouse_upstream_rq_retry_pooled_total",
                 "Transparent retries after a pooled connection turned out closed.",
                 sum(ws, [](auto& w) -> auto& { return w.upstreamRetryPooled; }));

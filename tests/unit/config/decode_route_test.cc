@@ -531,9 +531,19 @@ TEST_CASE("timeouts, retries and session persistence", "[config][route]") {
            "7:27: spec.rules[1].timeouts.request: must be a duration such as \"10s\", \"250ms\" "
            "or \"1m30s\"",
            "7:51: spec.rules[1].timeouts.idle: unknown field",
-           "8:14: spec.rules[2].retry: is not supported yet",
            "9:27: spec.rules[2].sessionPersistence: is not supported yet",
        });
+  auto retry = decode(route("  rules: [{retry: {attempts: 3, backoff: 10ms, codes: [502, 503]}}]\n"));
+  REQUIRE(only(retry).rules.at(0).retry);
+  CHECK(only(retry).rules.at(0).retry->attempts == 3);
+  CHECK(only(retry).rules.at(0).retry->backoffMs == 10);
+  CHECK(only(retry).rules.at(0).retry->codes == std::vector<int>{502, 503});
+  auto defaults = decode(route("  rules: [{retry: {}}]\n"));
+  CHECK(only(defaults).rules.at(0).retry == RouteRetry{});  // 1 attempt, 25ms, no codes
+  CHECK(routeErrors("  rules: [{retry: {attempts: 11, codes: [302, x]}}]\n") ==
+        Errors{"5:30: spec.rules[0].retry.attempts: must be between 0 and 10",
+               "5:42: spec.rules[0].retry.codes[0]: must be an HTTP status between 400 and 599",
+               "5:47: spec.rules[0].retry.codes[1]: must be an HTTP status between 400 and 599"});
   // "0s" turns a timeout off (no timeout in the model), so any backendRequest fits under it.
   auto ok = decode(route("  rules: [{timeouts: {request: 0s, backendRequest: 1h}}]\n"));
   CHECK_FALSE(only(ok).rules.at(0).timeouts.requestMs);

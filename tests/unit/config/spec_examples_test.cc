@@ -102,8 +102,6 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
         Errors{
             "config.md:28:17: HTTPRoute production/shop: spec.rules[0].filters[1].type: filter "
             "type RequestMirror is not supported yet",
-            "config.md:34:14: HTTPRoute production/shop: spec.rules[0].retry: is not supported "
-            "yet",
             "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet "
             "on mesh Services (probes would need the mesh's mutual TLS); use outlierDetection",
         });
