@@ -56,18 +56,18 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/obj/tests/unit/catch_main.o $(B
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ $(LIBS) -o $@ 2> $(BUILD)/link-unit.log || (cat $(BUILD)/link-unit.log; false)
 
-DEPS_http     := base event net upstream config route telemetry tls identity policy
+DEPS_http     := base event net upstream config route telemetry tls identity policy script
 DEPS_route    := base
 DEPS_upstream := base event net
-DEPS_config := base http route upstream net event telemetry tls identity policy
+DEPS_config := base http route upstream net event telemetry tls identity policy script
 DEPS_store  := base
 DEPS_event  := base
 DEPS_net    := base event
 DEPS_tls    := base event net identity
 DEPS_identity := base
 DEPS_script := base
-DEPS_policy := base config identity http route upstream net event telemetry tls
-DEPS_telemetry := base config identity http route upstream net event tls policy
+DEPS_policy := base config identity http route upstream net event telemetry tls script
+DEPS_telemetry := base config identity http route upstream net event tls policy script
 mod_objs = $(patsubst %.cc,$(BUILD)/obj/%.o,$(foreach m,base $(DEPS_$(1)) $(1),$(wildcard core/$(m)/*.cc)))
 unit-%: $(BUILD)/obj/tests/unit/catch_main.o
 	@$(MAKE) --no-print-directory $(call mod_objs,$*) $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tests/unit/$*/*.cc))

@@ -48,14 +48,35 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
-  // A configuration that is served is one that is enforced: LuaScript resources decode and
-  // validate (syntax, attachments) but the HTTP session does not run hooks yet, so a version
-  // holding one is refused here rather than served without its scripts.
-  for (const Resource& r : resources)
-    if (r.kind == Kind::kLuaScript)
+  // LuaScript resources: checked and ordered once per version (core/script); each worker's VM
+  // compiles them when it first meets this snapshot. Attachments are "namespace/name".
+  std::vector<script::ScriptSource> scripts;
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kLuaScript) continue;
+    const LuaScriptSpec& l = r.luaScript();
+    if (l.source.empty() && !l.file.empty())
       return Status::error("LuaScript " + r.meta.ns + "/" + r.meta.name +
-                           ": Lua hooks are validated but not run by this build yet; the "
-                           "version is not served without them");
+                           ": source.file is not read by this build; inline the source");
+    script::ScriptSource src;
+    src.name = r.meta.name;
+    src.source = l.source;
+    for (const LuaAttachment& a : l.attachTo)
+      src.attachTo.push_back({a.kind == LuaAttachment::Kind::kHttpRoute
+                                  ? script::Attachment::Kind::kRoute
+                                  : script::Attachment::Kind::kListener,
+                              r.meta.ns + "/" + a.name});
+    src.order = static_cast<int>(l.order);
+    src.failOpen = l.failOpen;
+    src.trusted = l.trusted;
+    if (l.instructions) src.limits.instructions = l.instructions;
+    if (l.wallMs) src.limits.wallMs = l.wallMs;
+    scripts.push_back(std::move(src));
+  }
+  if (!scripts.empty()) {
+    auto set = script::ScriptSet::build(std::move(scripts));
+    if (!set.ok()) return Status::error("LuaScript " + set.status().message());
+    snap->scripts = std::move(set.value());
+  }
 
   MeshConfigSpec meshConfig;
   std::string meshNamespace = "default";

@@ -21,6 +21,7 @@
 #include "core/net/address.h"
 #include "core/policy/authz.h"
 #include "core/route/route_table.h"
+#include "core/script/script_set.h"
 #include "core/tls/client_context.h"
 #include "core/tls/peer.h"
 #include "core/tls/server_context.h"
@@ -95,6 +96,9 @@ struct Snapshot {
   // The metric label values of this snapshot's listeners, routes and services, resolved once
   // by the server's telemetry (telemetry/exchange_metrics.h); null when metrics are off.
   std::shared_ptr<const telemetry::SnapshotLabels> telemetry;
+  // The LuaScript resources, checked and ordered (null: none). Hooks attach by
+  // "namespace/name" of a Listener or HTTPRoute (ScriptSet::chainFor).
+  std::shared_ptr<const script::ScriptSet> scripts;
 };
 
 // Gives each policy label ("ns/name") a stable counter slot; called on the control thread.

@@ -13,6 +13,7 @@
 
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
+#include "core/script/runtime.h"
 #include "core/http/parser.h"
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/counters.h"
@@ -161,6 +162,9 @@ struct WorkerContext {
   // Tracing (gatehouse run --tracing-collector): this worker's ids, sampler and span queue;
   // null when off (trace headers then pass through untouched).
   telemetry::WorkerTracing* tracing = nullptr;
+  // This worker's Lua host (one VM per worker per script set); created by the worker before
+  // its loop runs (Worker::setScriptShared), or by the first exchange that needs it.
+  std::unique_ptr<script::ScriptRuntime> scripts;
   Session* sessions = nullptr;         // intrusive list of live sessions
   size_t sessionCount = 0;
   void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends

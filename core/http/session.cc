@@ -10,6 +10,7 @@
 #include "core/base/strings.h"
 #include "core/http/serialize.h"
 #include "core/http/ext_authz.h"
+#include "core/http/script_exchange.h"
 #include "core/net/socket.h"
 #include "core/tls/tls_transport.h"
 
@@ -111,6 +112,13 @@ struct Session::Exchange {
   int authzRule = -1;
   std::unique_ptr<upstream::Connection> up;
   size_t phase = 0;
+  // Lua hooks (script_exchange.h): the exchange's ScriptHost when scripts attach here, and
+  // whether a hook waits for the body the session is buffering for it (request, response), or
+  // holds the response head (its hooks run).
+  std::unique_ptr<ScriptHost> script;
+  bool reqScriptBody = false;
+  bool respScriptBody = false;
+  bool respHeld = false;
 
   // Request body progress. Not done until startExchange knows better: a forgotten update
   // closes the connection instead of reading body bytes as the next request.
@@ -174,6 +182,8 @@ struct Session::Exchange {
     authzRule = -1;
     up.reset();
     phase = 0;
+    script.reset();
+    reqScriptBody = respScriptBody = respHeld = false;
     reqBodyDone = false;
     reqRemaining = reqBodyBytes = 0;
     sent100 = connecting = reused = retried = false;
@@ -381,8 +391,9 @@ void Session::readDownstream() {
     // While an exchange runs, read only what it can use: request body the upstream is taking
     // (back-pressure pauses it), or, once the body is complete, a bounded look-ahead that
     // shows the client's EOF and pipelined heads.
-    bool bodyWanted = !ex_->reqBodyDone && ex_->up && !ex_->connecting &&
-                      ex_->up->stream().pending() <= kHighWater;
+    bool bodyWanted = !ex_->reqBodyDone && ((ex_->up && !ex_->connecting &&
+                                             ex_->up->stream().pending() <= kHighWater) ||
+                                            ex_->reqScriptBody);
     bool lookAhead = ex_->reqBodyDone && down_.in().size() < kBodyWindow;
     if (!bodyWanted && !lookAhead) {
       down_.disableRead();
@@ -439,6 +450,10 @@ void Session::processBuffered() {
     }
     if (!parseHead()) return;
     startExchange();
+    return;
+  }
+  if (state_ == State::kExchange && ex_ && ex_->reqScriptBody) {
+    bufferRequestBody();
     return;
   }
   if (state_ == State::kExchange && ex_ && !ex_->reqBodyDone && ex_->up && !ex_->connecting)
@@ -746,9 +761,220 @@ Session::PhaseResult Session::customCheckDone(ExtAuthzOutcome outcome) {
 Session::PhaseResult Session::phaseRateLimit() {
   return PhaseResult::kContinue;
 }
-// Lua request hooks plug in here.
+// Lua request hooks: the scripts attached to the listener and the route, in order
+// (script_exchange.h does the work; the session buffers bodies for hooks that ask).
 Session::PhaseResult Session::phaseScriptRequest() {
-  return PhaseResult::kContinue;
+  Exchange& x = *ex_;
+  const auto& scripts = x.snapshot->get().scripts;
+  if (!scripts) return PhaseResult::kContinue;
+  const route::Rule& rule = *x.match.rule;
+  std::string routeKey;
+  routeKey.reserve(rule.routeNamespace.size() + 1 + rule.routeName.size());
+  routeKey.append(rule.routeNamespace).append("/").append(rule.routeName);
+  std::vector<int> chain = scripts->chainFor(x.listener->label, routeKey);
+  if (chain.empty()) return PhaseResult::kContinue;
+  if (!ctx_.scripts) ctx_.scripts = std::make_unique<script::ScriptRuntime>();
+  ScriptHost::Env env;
+  env.ctx = &ctx_;
+  env.scripts = scripts;
+  env.snapshot = &x.snapshot->get();
+  env.req = &x.req;
+  env.resp = &x.resp;
+  env.path = x.path;
+  env.query = x.target.query;
+  env.upstreamPath = &x.upstreamPath;
+  env.upstreamHost = &x.upstreamHost;
+  env.upstreamQuery = &x.target.query;
+  env.transport = &down_.transport();
+  env.peer = &peer_;
+  env.local = &local_;
+  env.routeName = rule.routeName;
+  env.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
+  env.secure = down_.transport().secure();
+  x.script = std::make_unique<ScriptHost>(std::move(env), std::move(chain), &Session::onScriptDone,
+                                          this);
+  return scriptOutcome(script::Direction::kRequest, x.script->run(script::Direction::kRequest));
+}
+
+// What the script host asks for. Request side: the phase result; response side: the session
+// carries on by itself (kPause is returned).
+Session::PhaseResult Session::scriptOutcome(script::Direction dir, ScriptHost::Outcome o) {
+  Exchange& x = *ex_;
+  bool request = dir == script::Direction::kRequest;
+  switch (o) {
+    case ScriptHost::Outcome::kContinue:
+      if (request) return PhaseResult::kContinue;
+      continueResponse();
+      return PhaseResult::kPause;
+    case ScriptHost::Outcome::kPause:
+      return PhaseResult::kPause;
+    case ScriptHost::Outcome::kRespond:
+      if (x.script->reply().details == "lua_error")
+        ctx_.counters.localReplies[static_cast<int>(LocalReason::kLuaError)].inc();
+      localReply(x.script->reply().status, nullptr, {}, {}, {}, x.script.get());
+      return PhaseResult::kRespond;
+    case ScriptHost::Outcome::kNeedBody:
+      if (request) {
+        x.reqScriptBody = true;
+        if (x.req.expectContinue && !x.reqBodyDone && !x.sent100 && down_.in().empty()) {
+          down_.send("HTTP/1.1 100 Continue\r\n\r\n");
+          x.sent100 = true;
+        }
+        bufferRequestBody();
+      } else {
+        x.respScriptBody = true;
+        bufferResponseBody();
+      }
+      return PhaseResult::kPause;
+  }
+  return PhaseResult::kPause;
+}
+
+// A hook's httpCall answered and the hooks of `dir` went on: act on where they got to.
+void Session::onScriptDone(void* arg, script::Direction dir, ScriptHost::Outcome o) {
+  auto* s = static_cast<Session*>(arg);
+  if (!s->ex_ || s->state_ != State::kExchange) return;
+  PhaseResult r = s->scriptOutcome(dir, o);
+  if (r == PhaseResult::kContinue && s->state_ == State::kExchange && s->ex_)
+    s->runPhases(s->ex_->phase + 1);
+  s->settle();
+}
+
+// Reads the whole request body for a hook that asked (body(), bodyChunks(), trailers()), up to
+// ScriptHost::kMaxBufferedBody (413 beyond, as Envoy's buffer limit answers).
+void Session::bufferRequestBody() {
+  Exchange& x = *ex_;
+  IoBuffer& in = down_.in();
+  std::string& body = x.script->body(script::Direction::kRequest);
+  uint64_t maxBody = x.listener->spec.http.maxBodyBytes;
+  uint64_t limit = ScriptHost::kMaxBufferedBody;
+  if (maxBody && maxBody < limit) limit = maxBody;
+  while (!x.reqBodyDone && !in.empty()) {
+    if (x.req.body == BodyKind::kContentLength) {
+      size_t n = std::min<uint64_t>(x.reqRemaining, in.size());
+      body.append(in.begin(), n);
+      in.consume(n);
+      x.reqRemaining -= n;
+      x.reqBodyBytes += n;
+      if (x.reqRemaining == 0) x.reqBodyDone = true;
+    } else {
+      ChunkedDecoder::Step step = x.reqChunks.feed(in.begin(), in.size());
+      if (step.error != ParseError::kNone) {
+        parseErrorReply(step.error);
+        return;
+      }
+      body.append(step.data);
+      x.reqBodyBytes += step.data.size();
+      in.consume(step.consumed);
+      if (step.done) x.reqBodyDone = true;
+    }
+    if (body.size() > limit) {
+      errorReply(413, LocalReason::kBodyTooLarge, "request body too large\n");
+      return;
+    }
+  }
+  if (!x.reqBodyDone) {
+    down_.enableRead();
+    return;
+  }
+  x.reqScriptBody = false;
+  bool hadBody = x.req.body != BodyKind::kNone;
+  PhaseResult r = scriptOutcome(script::Direction::kRequest,
+                                x.script->bodyComplete(script::Direction::kRequest, hadBody));
+  if (r == PhaseResult::kContinue && state_ == State::kExchange && ex_) runPhases(ex_->phase + 1);
+}
+
+// Response hooks, once the upstream's head is parsed. False: the session goes on from here
+// (continueResponse), the caller must not forward anything.
+bool Session::runResponseScripts() {
+  Exchange& x = *ex_;
+  x.respHeld = true;
+  x.respRemaining = x.resp.contentLength;
+  ScriptHost::Outcome o = x.script->run(script::Direction::kResponse);
+  if (x.script->responseHeadAdopted()) {
+    // The head now lives in the host: the upstream's copy can go.
+    x.up->stream().in().consume(x.resp.headLength);
+    x.resp.headLength = 0;
+  }
+  scriptOutcome(script::Direction::kResponse, o);
+  return false;
+}
+
+// Reads the whole response body for a hook that asked.
+void Session::bufferResponseBody() {
+  Exchange& x = *ex_;
+  IoBuffer& in = x.up->stream().in();
+  std::string& body = x.script->body(script::Direction::kResponse);
+  bool complete = false;
+  while (!in.empty() && !complete) {
+    if (x.resp.body == BodyKind::kContentLength) {
+      size_t n = std::min<uint64_t>(x.respRemaining, in.size());
+      body.append(in.begin(), n);
+      in.consume(n);
+      x.respRemaining -= n;
+      complete = x.respRemaining == 0;
+    } else if (x.resp.body == BodyKind::kUntilClose) {
+      body.append(in.begin(), in.size());
+      in.consume(in.size());
+    } else {
+      ChunkedDecoder::Step step = x.respChunks.feed(in.begin(), in.size());
+      if (step.error != ParseError::kNone) {
+        ctx_.counters.parseRejections[static_cast<int>(step.error)].inc();
+        upstreamFailed(LocalReason::kUpstreamBadResponse);
+        return;
+      }
+      body.append(step.data);
+      in.consume(step.consumed);
+      complete = step.done;
+    }
+    if (body.size() > ScriptHost::kMaxBufferedBody) {
+      x.upstreamClean = false;
+      errorReply(500, LocalReason::kLuaError, "response body too large for a Lua hook\n");
+      return;
+    }
+  }
+  if (x.resp.body == BodyKind::kNone ||
+      (x.resp.body == BodyKind::kContentLength && x.respRemaining == 0))
+    complete = true;
+  if (!complete) {
+    x.up->stream().enableRead();
+    return;
+  }
+  finishResponseBuffer();
+}
+
+void Session::finishResponseBuffer() {
+  Exchange& x = *ex_;
+  x.respScriptBody = false;
+  bool hadBody = !x.script->body(script::Direction::kResponse).empty() ||
+                 x.resp.body != BodyKind::kNone;
+  scriptOutcome(script::Direction::kResponse,
+                x.script->bodyComplete(script::Direction::kResponse, hadBody));
+}
+
+// The response hooks are done: send the (maybe changed) head, then the body — the buffered one
+// with its new length, or the upstream's as it streams.
+void Session::continueResponse() {
+  Exchange& x = *ex_;
+  x.respHeld = false;
+  bool buffered = x.script->bodyBuffered(script::Direction::kResponse) && x.req.method != "HEAD";
+  const std::string& body = x.script->body(script::Direction::kResponse);
+  if (buffered) {
+    x.resp.body = BodyKind::kContentLength;
+    x.resp.contentLength = body.size();
+  }
+  sendResponseHead();
+  if (state_ != State::kExchange || !ex_) return;
+  if (!buffered) {
+    x.up->stream().enableRead();
+    forwardResponseBody();
+    return;
+  }
+  if (!x.respDone) {
+    if (!sendBodyDown(body.data(), body.size())) return;
+    x.respDone = true;
+  }
+  finishExchange();
 }
 
 Session::PhaseResult Session::phaseSelectUpstream() {
@@ -1160,6 +1386,15 @@ void Session::advanceUpstreamHandshake() {
 
 void Session::sendRequestHead() {
   Exchange& x = *ex_;
+  std::string_view scripted;
+  if (x.script && x.script->bodyBuffered(script::Direction::kRequest)) {
+    // A Lua hook buffered (and may have changed) the body: it goes with its own length.
+    scripted = x.script->body(script::Direction::kRequest);
+    if (!scripted.empty() || x.req.body != BodyKind::kNone) {
+      x.req.body = BodyKind::kContentLength;
+      x.req.contentLength = scripted.size();
+    }
+  }
   std::string& head = ctx_.scratch;
   serializeRequestHead(head);
   x.upstreamStartUs = monotonicUs();
@@ -1173,7 +1408,8 @@ void Session::sendRequestHead() {
   if (x.req.body == BodyKind::kContentLength && !x.reqBodyDone)
     bodyNow = std::min<uint64_t>(x.reqRemaining, in.size());
   iovec v[2] = {{head.data(), head.size()}, {in.begin(), bodyNow}};
-  if (!x.up->stream().send(v, bodyNow ? 2 : 1)) {
+  if (!scripted.empty()) v[1] = {const_cast<char*>(scripted.data()), scripted.size()};
+  if (!x.up->stream().send(v, v[1].iov_len ? 2 : 1)) {
     upstreamFailed(LocalReason::kUpstreamReset);
     return;
   }
@@ -1326,6 +1562,12 @@ void Session::readUpstream() {
     case net::Stream::ReadResult::kEof:
     case net::Stream::ReadResult::kError:
       x.upstreamClean = false;
+      if (x.respScriptBody && x.resp.body == BodyKind::kUntilClose) {
+        bufferResponseBody();
+        if (state_ == State::kExchange && ex_ && ex_->respScriptBody) finishResponseBuffer();
+        return;
+      }
+      if (x.respHeld && !x.respScriptBody) return;  // hooks paused; their end decides
       if (x.respHeadDone && x.resp.body == BodyKind::kUntilClose) {
         // The upstream's close is the end of this body.
         x.respDone = true;
@@ -1391,6 +1633,7 @@ bool Session::parseResponseHead() {
   if (x.match.rule->retry.attempts != 0 && maybeRetry(upstream::AttemptFailure::kStatus, x.status))
     return false;
   x.respHeadDone = true;
+  if (x.script && x.resp.status != 101) return runResponseScripts();
   sendResponseHead();
   return state_ == State::kExchange;
 }
@@ -1473,6 +1716,14 @@ void Session::forwardResponseBody() {
   if (!ex_ || state_ != State::kExchange) return;
   Exchange& x = *ex_;
   if (!x.respHeadDone) return;
+  if (x.respScriptBody) {
+    bufferResponseBody();
+    return;
+  }
+  if (x.respHeld) {
+    x.up->stream().disableRead();  // response hooks run: the body waits for them
+    return;
+  }
   IoBuffer& in = x.up->stream().in();
   while (!x.respDone && !in.empty()) {
     if (down_.pending() > kHighWater) {
@@ -1687,7 +1938,8 @@ void Session::errorReply(int status, LocalReason reason, std::string_view body) 
 }
 
 void Session::localReply(int status, const char* reason, std::string_view body,
-                         std::string_view contentType, std::string_view location) {
+                         std::string_view contentType, std::string_view location,
+                         const ScriptHost* scripted) {
   Exchange* x = ex_.get();
   if (x && x->respStarted) {
     close();
@@ -1697,8 +1949,11 @@ void Session::localReply(int status, const char* reason, std::string_view body,
                    !listener_->removed && status != 408;
   bool head = x && x->req.method == "HEAD";
   int minor = x ? x->req.versionMinor : 1;
-  serializeLocalReply(status, reason, body, contentType, location, keepAlive, head, minor,
-                      ctx_.scratch);
+  if (scripted)
+    scripted->serializeReply(keepAlive, head, minor, ctx_.scratch);
+  else
+    serializeLocalReply(status, reason, body, contentType, location, keepAlive, head, minor,
+                        ctx_.scratch);
   if (x) x->respBytes += ctx_.scratch.size();
   if (!down_.send(ctx_.scratch)) {
     close();

@@ -11,11 +11,11 @@
 //   authorize        the listener's AuthorizationPolicies (403 rbac_denied); the principal is
 //                    the verified mTLS peer of the connection (transport().peerIdentity())
 //   rate_limit       (rate limits; no-op for now)
-//   script_request   (Lua hooks; no-op for now)
+//   script_request   Lua hooks attached to the listener or route (script_exchange.h)
 //   select_upstream  weighted backendRef -> Service; directResponse answers here; endpoint
 //   upstream_request take a pooled connection or connect; send the head; stream the body
 //   response_headers hop-by-hop stripping, ResponseHeaderModifier, client framing
-//   script_response  (Lua hooks; no-op for now)
+//   script_response  Lua response hooks, before the head goes to the client
 //   body             stream the response body with back-pressure
 //   log              counters (access log and traces come with observability)
 //
@@ -46,6 +46,7 @@
 #include "core/http/context.h"
 #include "core/http/ext_authz.h"
 #include "core/http/parser.h"
+#include "core/http/script_exchange.h"
 #include "core/net/address.h"
 #include "core/net/stream.h"
 #include "core/route/route_table.h"
@@ -137,6 +138,14 @@ class Session final : public net::Stream::Handler {
   void setFlag(telemetry::ResponseFlag f);
   void exportSpans();  // the log phase of a sampled exchange (telemetry/tracing.h)
   PhaseResult nextCustomCheck();
+  // Lua hooks (script_exchange.h).
+  PhaseResult scriptOutcome(script::Direction dir, ScriptHost::Outcome o);
+  static void onScriptDone(void* arg, script::Direction dir, ScriptHost::Outcome o);
+  void bufferRequestBody();
+  bool runResponseScripts();
+  void bufferResponseBody();
+  void finishResponseBuffer();
+  void continueResponse();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
   void sendRequestHead();
@@ -157,8 +166,10 @@ class Session final : public net::Stream::Handler {
   void finishExchange();
   // A reply of our own: `reason` (may be null) becomes x-gatehouse-reason. errorReply is the
   // form for failures: it counts the reason too.
+  // `scripted`: a Lua hook's reply (ScriptHost::reply) instead of the arguments before it.
   void localReply(int status, const char* reason, std::string_view body,
-                  std::string_view contentType = "text/plain", std::string_view location = {});
+                  std::string_view contentType = "text/plain", std::string_view location = {},
+                  const ScriptHost* scripted = nullptr);
   void errorReply(int status, telemetry::LocalReason reason, std::string_view body);
   void parseErrorReply(ParseError e);
   void closeAfterFlush();

@@ -395,7 +395,14 @@ HookResult HookCall::resume(int nargs) {
   mem.enforce = outerEnforce;
   if (killed_) lua_sethook(co_, budgetHook, LUA_MASKCOUNT, kSlice);  // back from every instruction
   runningCall() = outer;
-  wallUsedNs_ += monoNs() - t0;
+  const int64_t ran = monoNs() - t0;
+  wallUsedNs_ += ran;
+  {
+    // One writer per worker (the counters are per worker): load+store, no locked RMW.
+    std::atomic<uint64_t>& d = vm_->script(script_).counters->durationNs;
+    d.store(d.load(std::memory_order_relaxed) + static_cast<uint64_t>(ran),
+            std::memory_order_relaxed);
+  }
   if (scope_) scope_->live = false;
   if (chunkScope_) chunkScope_->live = false;
   return finish(status);

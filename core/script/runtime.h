@@ -93,6 +93,7 @@ struct ScriptCounters {
   std::atomic<uint64_t> budgetKills{0};   // of which: instruction or wall-clock budget
   std::atomic<uint64_t> memoryErrors{0};  // of which: the VM's memory cap
   std::atomic<uint64_t> loadErrors{0};    // the script's top level failed when a VM loaded it
+  std::atomic<uint64_t> durationNs{0};    // running time of its hook calls (waits excluded)
 };
 
 class ScriptRuntime {

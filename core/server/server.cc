@@ -195,6 +195,7 @@ int Server::run() {
     workers_.back()->setMetrics(&exchangeMetrics_, workerMetrics_.back().get());
   }
   health_ = std::make_unique<HealthChecker>(loop_);
+  for (auto& w : workers_) w->setScriptShared(&sharedDict_);
   mesh_ = std::make_unique<MeshNode>(loop_, opt_.dataDir, [this] {
     if (!shuttingDown_) reload("workload certificate renewed", true);
   });
@@ -393,6 +394,46 @@ admin::AdminResponse Server::handleAdmin(const admin::AdminRequest& req) {
   return adminApi_->handle(req);
 }
 
+// Lua hooks by script, summed over workers (spec/observability.md): executions, errors and
+// the time hooks ran (a summary without quantiles: _sum and _count).
+void Server::renderScriptMetrics(std::string& out) {
+  struct Sum {
+    uint64_t calls = 0, errors = 0, durationNs = 0;
+  };
+  std::map<std::string, Sum> byScript;
+  for (auto& w : workers_) {
+    const script::ScriptRuntime* rt = w->scripts();
+    if (!rt) continue;
+    for (const auto& [name, c] : rt->counters()) {
+      Sum& s = byScript[name];
+      s.calls += c->calls.load(std::memory_order_relaxed);
+      s.errors += c->errors.load(std::memory_order_relaxed) +
+                  c->loadErrors.load(std::memory_order_relaxed);
+      s.durationNs += c->durationNs.load(std::memory_order_relaxed);
+    }
+  }
+  if (byScript.empty()) return;
+  out += "# HELP gatehouse_lua_executions_total Lua hook calls, by script.\n"
+         "# TYPE gatehouse_lua_executions_total counter\n";
+  for (const auto& [name, s] : byScript)
+    out += "gatehouse_lua_executions_total{script=\"" + telemetry::escapeLabelValue(name) +
+           "\"} " + std::to_string(s.calls) + "\n";
+  out += "# HELP gatehouse_lua_errors_total Failed Lua hook calls (errors, budgets, memory "
+         "cap), by script.\n# TYPE gatehouse_lua_errors_total counter\n";
+  for (const auto& [name, s] : byScript)
+    out += "gatehouse_lua_errors_total{script=\"" + telemetry::escapeLabelValue(name) + "\"} " +
+           std::to_string(s.errors) + "\n";
+  out += "# HELP gatehouse_lua_duration_seconds Running time of Lua hook calls (waits "
+         "excluded), by script.\n# TYPE gatehouse_lua_duration_seconds summary\n";
+  for (const auto& [name, s] : byScript) {
+    std::string label = "{script=\"" + telemetry::escapeLabelValue(name) + "\"}";
+    char sum[64];
+    snprintf(sum, sizeof sum, "%.9f", static_cast<double>(s.durationNs) / 1e9);
+    out += "gatehouse_lua_duration_seconds_sum" + label + " " + sum + "\n";
+    out += "gatehouse_lua_duration_seconds_count" + label + " " + std::to_string(s.calls) + "\n";
+  }
+}
+
 std::string Server::renderMetrics() {
   std::string out;
   std::vector<const telemetry::WorkerCounters*> ws;
@@ -407,6 +448,7 @@ std::string Server::renderMetrics() {
   if (accessLog_) accessLog_->renderMetrics(out);
   if (tracing_) tracing_->renderMetrics(out);
   if (health_) health_->renderMetrics(out);
+  renderScriptMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));
   out += "# HELP gatehouse_config_reloads_total Configuration versions applied or refused.\n"

@@ -20,6 +20,7 @@
 #include "core/admin/api.h"
 #include "core/base/status.h"
 #include "core/config/snapshot.h"
+#include "core/script/shared_dict.h"
 #include "core/event/loop.h"
 #include "core/server/health_checker.h"
 #include "core/server/mesh_node.h"
@@ -65,6 +66,7 @@ class Server {
   Status reload(const char* why, bool recompile = false);
   admin::AdminResponse handleAdmin(const admin::AdminRequest& req);
   std::string renderMetrics();
+  void renderScriptMetrics(std::string& out);
   static void onPoll(void* arg);
   static void onSignal(void* arg, int signo);
   static void onDrainPoll(void* arg);
@@ -96,6 +98,7 @@ class Server {
   std::unique_ptr<telemetry::AccessLogWriter> accessLog_;
   std::unique_ptr<telemetry::OtlpExporter> tracing_;
   std::vector<std::unique_ptr<telemetry::WorkerTracing>> workerTracing_;
+  script::SharedDict sharedDict_;        // gatehouse.shared, for every worker's Lua host
   telemetry::PolicySlots policySlots_;  // authz denial counters by policy, stable across reloads
   std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;

@@ -63,6 +63,12 @@ class Worker {
   }
   // Before start(): this worker's tracing state (outlives it), or none.
   void setTracing(telemetry::WorkerTracing* t) { ctx_.tracing = t; }
+  // Before start(): the worker's Lua host, with the process's gatehouse.shared dictionary.
+  void setScriptShared(script::SharedDict* shared) {
+    ctx_.scripts = std::make_unique<script::ScriptRuntime>(shared);
+  }
+  // The worker's Lua host, for scrapes (its counters() are thread-safe); null if none.
+  const script::ScriptRuntime* scripts() const { return ctx_.scripts.get(); }
   // True once the worker's loop has returned (after a drain).
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 

@@ -22,6 +22,7 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kExtAuthzDenied: return "ext_authz_denied";
     case LocalReason::kExtAuthzError: return "ext_authz_error";
     case LocalReason::kOverflow: return "overflow";
+    case LocalReason::kLuaError: return "lua_error";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -45,6 +45,7 @@ enum class LocalReason : uint8_t {
   kExtAuthzDenied,         // the CUSTOM provider's status: it did not allow the request
   kExtAuthzError,          // 403: the CUSTOM provider did not answer (and failOpen is off)
   kOverflow,               // 503: over the Service's connectionPool limits (circuit breaking)
+  kLuaError,               // 500: a Lua hook failed (and its script is not failOpen)
   kCount
 };
 const char* localReasonName(LocalReason r);

@@ -1,11 +1,15 @@
 #include "core/tls/tls_transport.h"
 
+#include "core/identity/certificate.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <climits>
+#include <cctype>
 #include <cstring>
 
 #include "core/net/socket.h"
@@ -270,6 +274,106 @@ void TlsTransport::shutdownWrite(int fd) {
     ERR_clear_error();
   }
   ::shutdown(fd, SHUT_WR);
+}
+
+}  // namespace gh::tls
+
+namespace gh::tls {
+
+namespace {
+
+std::string hex(const uint8_t* p, size_t n) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+// Envoy's urlEncodedPemEncodedPeerCertificate: the PEM with every byte outside
+// [A-Za-z0-9-._~] percent-encoded.
+std::string urlEncodedPem(std::string_view der) {
+  static const char kB64[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < der.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(der[i]) << 16;
+    if (i + 1 < der.size()) v |= static_cast<uint8_t>(der[i + 1]) << 8;
+    if (i + 2 < der.size()) v |= static_cast<uint8_t>(der[i + 2]);
+    b64 += kB64[(v >> 18) & 63];
+    b64 += kB64[(v >> 12) & 63];
+    b64 += i + 1 < der.size() ? kB64[(v >> 6) & 63] : '=';
+    b64 += i + 2 < der.size() ? kB64[v & 63] : '=';
+  }
+  std::string pem = "-----BEGIN CERTIFICATE-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) pem += b64.substr(i, 64) + "\n";
+  pem += "-----END CERTIFICATE-----\n";
+  std::string out;
+  for (unsigned char c : pem) {
+    if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      static const char kH[] = "0123456789ABCDEF";
+      out += '%';
+      out += kH[c >> 4];
+      out += kH[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ConnectionDetails TlsTransport::details() const {
+  ConnectionDetails d;
+  if (!ssl_ || mode_ != Mode::kTls) return d;
+  d.version = SSL_get_version(ssl_);
+  if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl_)) {
+    d.cipherName = SSL_CIPHER_standard_name(c);
+    d.cipherId = SSL_CIPHER_get_protocol_id(c);
+  }
+  if (SSL_SESSION* s = SSL_get_session(ssl_)) {
+    unsigned len = 0;
+    const uint8_t* id = SSL_SESSION_get_id(s, &len);
+    d.sessionId = hex(id, len);
+  }
+  const STACK_OF(CRYPTO_BUFFER)* chain = SSL_get0_peer_certificates(ssl_);
+  if (chain && sk_CRYPTO_BUFFER_num(chain) > 0) {
+    const CRYPTO_BUFFER* leaf = sk_CRYPTO_BUFFER_value(chain, 0);
+    std::string_view der(reinterpret_cast<const char*>(CRYPTO_BUFFER_data(leaf)),
+                         CRYPTO_BUFFER_len(leaf));
+    d.peerPresented = true;
+    auto info = identity::CertificateInfo::fromDer(der);
+    if (info.ok()) {
+      const identity::CertificateInfo& i = info.value();
+      d.peerUriSans = i.uriSans;
+      d.peerSha256 = i.sha256Hex;
+      d.peerSerial = i.serialHex;
+      d.peerSubject = i.subject;
+      d.peerIssuer = i.issuer;
+      d.peerNotBefore = i.notBefore;
+      d.peerNotAfter = i.notAfter;
+    }
+    const uint8_t* p = CRYPTO_BUFFER_data(leaf);
+    if (X509* x = d2i_X509(nullptr, &p, static_cast<long>(CRYPTO_BUFFER_len(leaf)))) {
+      auto* names = static_cast<GENERAL_NAMES*>(
+          X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+      for (size_t k = 0; names && k < sk_GENERAL_NAME_num(names); ++k) {
+        const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, k);
+        if (g->type == GEN_DNS)
+          d.peerDnsSans.emplace_back(
+              reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
+              ASN1_STRING_length(g->d.dNSName));
+      }
+      if (names) GENERAL_NAMES_free(names);
+      X509_free(x);
+    }
+    d.peerPemUrlEncoded = urlEncodedPem(der);
+  }
+  return d;
 }
 
 }  // namespace gh::tls

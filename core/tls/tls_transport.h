@@ -32,6 +32,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/net/stream.h"
 #include "core/telemetry/counters.h"
@@ -41,6 +42,26 @@
 #include "core/tls/server_context.h"
 
 namespace gh::tls {
+
+// The connection as Envoy's Lua SslConnection shows it (core/http's ScriptHost): the peer's
+// leaf certificate, the protocol and cipher. Built on demand, never on the request path.
+struct ConnectionDetails {
+  bool peerPresented = false;
+  std::vector<std::string> peerUriSans;
+  std::vector<std::string> peerDnsSans;
+  std::string peerSha256;  // lower-case hex of the leaf's DER
+  std::string peerSerial;
+  std::string peerSubject;  // RFC 2253
+  std::string peerIssuer;
+  std::string peerPemUrlEncoded;
+  int64_t peerNotBefore = 0;
+  int64_t peerNotAfter = 0;
+  std::string localSubject;
+  std::string version;     // "TLSv1.3"
+  std::string cipherName;  // "TLS_AES_128_GCM_SHA256"
+  uint16_t cipherId = 0;
+  std::string sessionId;  // hex
+};
 
 class TlsTransport final : public net::Transport {
  public:
@@ -68,6 +89,7 @@ class TlsTransport final : public net::Transport {
 
   bool handshakeDone() const { return handshakeDone_; }
   const PeerResult& peer() const { return peer_; }
+  ConnectionDetails details() const;
 
  private:
   enum class Mode : uint8_t { kSniff, kTls, kPlain };
