@@ -1,5 +1,6 @@
 #include "core/http/script_exchange.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -365,6 +366,7 @@ void ScriptHost::buildResponseMap() {
   for (const Header& f : h.headers) e.emplace_back(str::toLower(f.name), std::string(f.value));
   s.headers.reason.assign(h.reason);
   s.headers.modified = false;
+  adoptedHeadLength_ = h.headLength;
   // From now on the head points into the copies, so the session may consume the upstream's.
   h.headers.clear();
   for (size_t i = 1; i < e.size(); ++i) h.headers.push_back({e[i].first, e[i].second});
@@ -380,7 +382,9 @@ void ScriptHost::commit(Direction dir) {
   if (dir == Direction::kRequest) {
     RequestHead& h = *env_.req;
     h.headers.clear();
+    size_t bytes = h.method.size() + 64;
     for (const auto& [name, value] : s.headers.entries) {
+      bytes += name.size() + value.size() + 4;
       if (name.empty()) continue;
       if (name[0] != ':') {
         h.headers.push_back({name, value});
@@ -401,12 +405,16 @@ void ScriptHost::commit(Direction dir) {
         }
       }
     }
+    // The serializer sizes its output from the head's length: make room for what was added.
+    h.headLength = std::max(h.headLength, bytes);
     s.headers.modified = false;
     return;
   }
   ResponseHead& h = *env_.resp;
   h.headers.clear();
+  size_t bytes = s.headers.reason.size() + 64;
   for (const auto& [name, value] : s.headers.entries) {
+    bytes += name.size() + value.size() + 4;
     if (name == ":status") {
       uint64_t st = 0;
       if (str::parseU64(value, &st) && st >= 100 && st <= 999) h.status = static_cast<int>(st);
@@ -416,7 +424,9 @@ void ScriptHost::commit(Direction dir) {
     h.headers.push_back({name, value});
   }
   h.reason = s.headers.reason;
-  // A hook that buffered and changed the body: the session sends it with a content-length.
+  // The bytes are no longer in the upstream's buffer (adoptedHeadLength() says how many were);
+  // headLength now sizes the serializer's output.
+  h.headLength = bytes;
   s.headers.modified = false;
 }
 
@@ -474,7 +484,6 @@ void ScriptHost::serializeReply(bool keepAlive, bool headRequest, int clientVers
     out += value;
     out += "\r\n";
   }
-  if (r.details == "lua_error") out += "x-gatehouse-reason: lua_error\r\n";
   if (!bodyless) {
     out += "content-length: ";
     out += std::to_string(body.size());
@@ -514,7 +523,15 @@ void ScriptHost::startHttpCall(script::HttpCallRequest request) {
   const upstream::Service* svc = findService(*env_.snapshot, request.service);
   auto client = std::make_unique<HttpCallClient>(env_.ctx->loop, this, request.detached);
   HttpCallClient* c = client.get();
-  calls_.push_back(std::move(client));
+  if (request.detached) {
+    // Fire and forget: the call outlives the exchange (it never reports back), held by the
+    // worker until it ends; finished ones are dropped whenever another starts.
+    thread_local std::vector<std::unique_ptr<HttpCallClient>> detached;
+    std::erase_if(detached, [](const auto& d) { return d->finished(); });
+    detached.push_back(std::move(client));
+  } else {
+    calls_.push_back(std::move(client));
+  }
   auto failLater = [&](script::HttpCallResponse r) {
     if (request.detached) return;
     answer_ = std::move(r);

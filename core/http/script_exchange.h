@@ -123,6 +123,8 @@ class ScriptHost final : public script::ScriptExchange {
   std::string& body(script::Direction dir) { return side(dir).body.data; }
   bool bodyBuffered(script::Direction dir) const { return sideOf(dir).buffered; }
   bool responseHeadAdopted() const { return respAdopted_; }
+  // How many bytes the response head took in the upstream's buffer when it was adopted.
+  size_t adoptedHeadLength() const { return adoptedHeadLength_; }
   // The reply to send after kRespond.
   const script::LocalReply& reply() const { return reply_; }
   // Serializes reply() (HTTP/1.1), as serializeLocalReply does for the session's own replies.
@@ -188,6 +190,7 @@ class ScriptHost final : public script::ScriptExchange {
   script::DynamicMetadata dynamic_;
   script::LocalReply reply_;
   bool respAdopted_ = false;
+  size_t adoptedHeadLength_ = 0;
   std::unique_ptr<script::SslInfo> ssl_;
   bool sslBuilt_ = false;
   std::vector<std::unique_ptr<HttpCallClient>> calls_;

@@ -119,6 +119,7 @@ struct Session::Exchange {
   bool reqScriptBody = false;
   bool respScriptBody = false;
   bool respHeld = false;
+  bool respHeadInHost = false;  // the response head was moved out of the upstream's buffer
 
   // Request body progress. Not done until startExchange knows better: a forgotten update
   // closes the connection instead of reading body bytes as the next request.
@@ -183,7 +184,7 @@ struct Session::Exchange {
     up.reset();
     phase = 0;
     script.reset();
-    reqScriptBody = respScriptBody = respHeld = false;
+    reqScriptBody = respScriptBody = respHeld = respHeadInHost = false;
     reqBodyDone = false;
     reqRemaining = reqBodyBytes = 0;
     sent100 = connecting = reused = retried = false;
@@ -893,8 +894,8 @@ bool Session::runResponseScripts() {
   ScriptHost::Outcome o = x.script->run(script::Direction::kResponse);
   if (x.script->responseHeadAdopted()) {
     // The head now lives in the host: the upstream's copy can go.
-    x.up->stream().in().consume(x.resp.headLength);
-    x.resp.headLength = 0;
+    x.up->stream().in().consume(x.script->adoptedHeadLength());
+    x.respHeadInHost = true;
   }
   scriptOutcome(script::Direction::kResponse, o);
   return false;
@@ -1657,7 +1658,7 @@ void Session::sendResponseHead() {
   x.respChunkedOut = framing.chunked;
   if (!framing.keepAlive) x.req.keepAlive = false;
   x.respRemaining = x.resp.contentLength;
-  x.up->stream().in().consume(x.resp.headLength);
+  if (!x.respHeadInHost) x.up->stream().in().consume(x.resp.headLength);
   x.respStarted = true;
   // The head waits in ctx_.scratch for the first body bytes so both leave in one writev
   // (forwardResponseBody sends it); a head with nothing behind it goes out now.
