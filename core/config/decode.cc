@@ -1171,14 +1171,26 @@ void decodeExtensionProviders(FieldReader& spec, std::vector<ExtensionProvider>*
         o.fail("name", "duplicate provider name \"" + p.name + "\"");
     }
     const YamlNode* http = o.get("envoyExtAuthzHttp");
+    const YamlNode* lua = o.get("lua");
+    if (lua != nullptr) {
+      // Gatehouse's own kind: a LuaScript's gatehouse_authorize decides.
+      FieldReader l(spec.errors(), *lua, o.pathOf("lua"));
+      p.luaLoc = l.locOf("script");
+      if (l.string("script", &p.luaScript, Need::kRequired) && !isDnsSubdomain(p.luaScript))
+        l.fail("script", "must name a LuaScript of the MeshConfig's namespace");
+      l.finish();
+      if (http != nullptr) o.fail("lua", "a provider is either envoyExtAuthzHttp or lua, not both");
+      http = nullptr;
+    }
     for (std::string_view later :
          {"envoyExtAuthzGrpc", "zipkin", "lightstep", "datadog", "stackdriver", "opencensus",
           "skywalking", "opentelemetry", "prometheus", "envoyFileAccessLog",
           "envoyHttpAls", "envoyTcpAls", "envoyOtelAls", "sds"})
       o.notSupported(later);
     if (http == nullptr) {
-      if (o.valid() && o.node().find("envoyExtAuthzHttp") == nullptr)
-        spec.errors().add(list->items[i], o.pathOf("envoyExtAuthzHttp"), "is required");
+      if (o.valid() && lua == nullptr && o.node().find("envoyExtAuthzHttp") == nullptr)
+        spec.errors().add(list->items[i], o.pathOf("envoyExtAuthzHttp"),
+                          "is required (or lua: {script: NAME})");
     } else {
       FieldReader h(spec.errors(), *http, o.pathOf("envoyExtAuthzHttp"));
       ExtAuthzHttpProvider& x = p.http;
@@ -1947,6 +1959,10 @@ YamlNode encodeMeshConfig(const MeshConfigSpec& m) {
     for (const ExtensionProvider& p : m.extensionProviders) {
       YamlNode& item = list.push(YamlNode::mapping());
       item.add("name", text(p.name));
+      if (!p.luaScript.empty()) {
+        item.add("lua", YamlNode::mapping()).add("script", text(p.luaScript));
+        continue;
+      }
       YamlNode& h = item.add("envoyExtAuthzHttp", YamlNode::mapping());
       h.add("service", text(p.http.service));
       h.add("port", integer(p.http.port));

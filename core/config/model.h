@@ -351,7 +351,11 @@ struct ExtAuthzHttpProvider {
 
 struct ExtensionProvider {
   std::string name;  // unique; what AuthorizationPolicy spec.provider.name refers to
-  ExtAuthzHttpProvider http;  // envoyExtAuthzHttp (the only kind this build accepts)
+  ExtAuthzHttpProvider http;  // envoyExtAuthzHttp (when luaScript is empty)
+  // lua: {script: NAME} (Gatehouse's own kind): the LuaScript, in the MeshConfig's namespace,
+  // whose gatehouse_authorize(handle) decides (docs/lua.md). Empty: an HTTP provider.
+  std::string luaScript;
+  SourceLoc luaLoc;
   SourceLoc loc;              // of the list item
 
   bool operator==(const ExtensionProvider&) const = default;

@@ -201,6 +201,15 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
   for (const Resource& r : resources) {
     if (r.kind != Kind::kMeshConfig) continue;
     for (const ExtensionProvider& p : r.meshConfig().extensionProviders) {
+      if (!p.luaScript.empty()) {
+        // A Lua provider: its script's index in the ScriptSet (absent: its checks fail).
+        if (snap->scripts) {
+          const auto& all = snap->scripts->scripts();
+          for (size_t k = 0; k < all.size(); ++k)
+            if (all[k].name == p.luaScript) snap->luaProviders.emplace(p.name, int(k));
+        }
+        continue;
+      }
       auto [ns, name] = providerService(
           p.http.service, meshNamespace,
           [&](const std::string& n, const std::string& s) { return serviceIndex.count({n, s}); });

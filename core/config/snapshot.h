@@ -99,6 +99,8 @@ struct Snapshot {
   // The LuaScript resources, checked and ordered (null: none). Hooks attach by
   // "namespace/name" of a Listener or HTTPRoute (ScriptSet::chainFor).
   std::shared_ptr<const script::ScriptSet> scripts;
+  // CUSTOM providers of the lua kind: the index in scripts->scripts() of their LuaScript.
+  std::unordered_map<std::string, int> luaProviders;  // by provider name
 };
 
 // Gives each policy label ("ns/name") a stable counter slot; called on the control thread.

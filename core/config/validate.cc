@@ -336,7 +336,15 @@ void checkExtensionProviders(const Resource& mesh,
                              Reporter& report) {
   const MeshConfigSpec& m = mesh.meshConfig();
   for (size_t i = 0; i < m.extensionProviders.size(); ++i) {
-    const ExtAuthzHttpProvider& h = m.extensionProviders[i].http;
+    const ExtensionProvider& p = m.extensionProviders[i];
+    if (!p.luaScript.empty()) {
+      if (index.count(keyOf(Kind::kLuaScript, mesh.meta.ns, p.luaScript)) == 0)
+        report.add(mesh, p.luaLoc,
+                   "spec.extensionProviders[" + std::to_string(i) + "].lua.script",
+                   "LuaScript " + mesh.meta.ns + "/" + p.luaScript + " does not exist");
+      continue;
+    }
+    const ExtAuthzHttpProvider& h = p.http;
     auto exists = [&](const std::string& ns, const std::string& name) {
       return index.count(keyOf(Kind::kService, ns, name)) != 0;
     };

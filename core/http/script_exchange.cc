@@ -215,7 +215,7 @@ ScriptHost::Outcome ScriptHost::run(Direction dir) {
   s.next = 0;
   if (dir == Direction::kRequest) {
     const RequestHead& h = *env_.req;
-    s.ended = h.body == BodyKind::kNone ||
+    s.ended = s.buffered || h.body == BodyKind::kNone ||
               (h.body == BodyKind::kContentLength && h.contentLength == 0);
   } else {
     const ResponseHead& h = *env_.resp;
@@ -255,6 +255,12 @@ ScriptHost::Outcome ScriptHost::drive(Direction dir, HookResult r) {
       s.call.reset();
       return Outcome::kRespond;
     case HookResult::kContinue:
+      if (authorizing_ && call.done()) {
+        verdict_ = call.verdict();
+        authorizing_ = false;
+        s.call.reset();
+        return Outcome::kVerdict;
+      }
       if (call.waitingFor() == Wait::kBodyChunk) {
         if (!s.ended) return Outcome::kNeedBody;
         return drive(dir, feedChunks(dir));  // the body is already here (or there is none)
@@ -285,6 +291,16 @@ HookResult ScriptHost::feedChunks(Direction dir) {
   return r;
 }
 
+ScriptHost::Outcome ScriptHost::authorize(int script) {
+  Side& s = side(Direction::kRequest);
+  const RequestHead& h = *env_.req;
+  s.ended = s.buffered || h.body == BodyKind::kNone ||
+            (h.body == BodyKind::kContentLength && h.contentLength == 0);
+  s.call = env_.ctx->scripts->call(env_.scripts, script, script::Hook::kAuthorize, *this);
+  authorizing_ = true;
+  return drive(Direction::kRequest, s.call->start());
+}
+
 ScriptHost::Outcome ScriptHost::bodyComplete(Direction dir, bool hadBody) {
   Side& s = side(dir);
   s.ended = true;
@@ -307,6 +323,7 @@ ScriptHost::Outcome ScriptHost::bodyComplete(Direction dir, bool hadBody) {
   return advance(dir);
 }
 
+
 void ScriptHost::noteFailure(const script::HookCall& call) {
   if (errors_++ == 0) firstError_ = call.error();
 }
@@ -326,7 +343,7 @@ void ScriptHost::onResumeTimer(void* arg) {
   Side& s = h->side(dir);
   if (!s.call) return;
   Outcome o = h->drive(dir, s.call->resumeHttpCall(std::move(h->answer_)));
-  if (o == Outcome::kContinue) o = h->advance(dir);
+  if (o == Outcome::kContinue && !h->authorizing_) o = h->advance(dir);
   if (o == Outcome::kPause) return;
   h->done_(h->arg_, dir, o);  // may destroy the host
 }

@@ -84,7 +84,8 @@ class ScriptHost final : public script::ScriptExchange {
  public:
   static constexpr size_t kMaxBufferedBody = 1 << 20;  // Envoy's default buffer limit
 
-  enum class Outcome : uint8_t { kContinue, kRespond, kNeedBody, kPause };
+  // kVerdict: an authorize() call ended; verdict() holds its answer.
+  enum class Outcome : uint8_t { kContinue, kRespond, kNeedBody, kPause, kVerdict };
   using Done = void (*)(void* arg, script::Direction dir, Outcome outcome);
 
   // What the session lends; everything outlives the host.
@@ -116,6 +117,13 @@ class ScriptHost final : public script::ScriptExchange {
   // head is parsed; afterwards, if responseHeadAdopted(), the head no longer points into the
   // upstream buffer (consume it there).
   Outcome run(script::Direction dir);
+  // Runs gatehouse_authorize of script `script` (an index of the ScriptSet; a CUSTOM Lua
+  // provider) on the request: kVerdict at once, or kPause/kNeedBody as run() (the request side),
+  // the verdict following through Done or bodyComplete.
+  Outcome authorize(int script);
+  const script::AuthzVerdict& verdict() const { return verdict_; }
+  // The request hooks to run after authorization (the host may exist already for it).
+  void setChain(std::vector<int> chain) { chain_ = std::move(chain); }
   // After kNeedBody: body(dir) holds the whole body (empty: none). `hadBody`: a body existed.
   Outcome bodyComplete(script::Direction dir, bool hadBody);
   // The bytes the session buffers for a hook (kNeedBody), and whether the body to send is the
@@ -189,6 +197,8 @@ class ScriptHost final : public script::ScriptExchange {
   Side sides_[2];
   script::DynamicMetadata dynamic_;
   script::LocalReply reply_;
+  bool authorizing_ = false;
+  script::AuthzVerdict verdict_;
   bool respAdopted_ = false;
   size_t adoptedHeadLength_ = 0;
   std::unique_ptr<script::SslInfo> ssl_;

@@ -700,6 +700,20 @@ Session::PhaseResult Session::nextCustomCheck() {
   Exchange& x = *ex_;
   if (x.authzNextCustom == x.authz.custom.size()) return finishAuthorize(x.authz);
   const policy::CustomCheck& c = x.authz.custom[x.authzNextCustom];
+  if (!c.provider->luaScript.empty()) {
+    const auto& lua = x.snapshot->get().luaProviders;
+    auto it = lua.find(c.provider->name);
+    if (it == lua.end()) {
+      LOG_WARN("authz provider %s: its LuaScript %s is not loaded; denied",
+               c.provider->name.c_str(), c.provider->luaScript.c_str());
+      policy::denyByCustom(&x.authz, c);
+      noteAuthz(x.authz);
+      ctx_.counters.authzDecisions[0][static_cast<int>(x.authz.by)].inc();
+      errorReply(403, LocalReason::kExtAuthzError, "RBAC: access denied\n");
+      return PhaseResult::kRespond;
+    }
+    return scriptOutcome(script::Direction::kRequest, scriptHost().authorize(it->second));
+  }
   const auto& providers = x.snapshot->get().authzProviders;
   auto it = providers.find(c.provider->name);
   std::string error = "its Service has no endpoint";
@@ -774,10 +788,19 @@ Session::PhaseResult Session::phaseScriptRequest() {
   routeKey.append(rule.routeNamespace).append("/").append(rule.routeName);
   std::vector<int> chain = scripts->chainFor(x.listener->label, routeKey);
   if (chain.empty()) return PhaseResult::kContinue;
+  scriptHost().setChain(std::move(chain));
+  return scriptOutcome(script::Direction::kRequest, x.script->run(script::Direction::kRequest));
+}
+
+// The exchange's ScriptHost, created on first need (request hooks, or a Lua authz provider).
+ScriptHost& Session::scriptHost() {
+  Exchange& x = *ex_;
+  if (x.script) return *x.script;
   if (!ctx_.scripts) ctx_.scripts = std::make_unique<script::ScriptRuntime>();
+  const route::Rule& rule = *x.match.rule;
   ScriptHost::Env env;
   env.ctx = &ctx_;
-  env.scripts = scripts;
+  env.scripts = x.snapshot->get().scripts;
   env.snapshot = &x.snapshot->get();
   env.req = &x.req;
   env.resp = &x.resp;
@@ -792,9 +815,37 @@ Session::PhaseResult Session::phaseScriptRequest() {
   env.routeName = rule.routeName;
   env.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
   env.secure = down_.transport().secure();
-  x.script = std::make_unique<ScriptHost>(std::move(env), std::move(chain), &Session::onScriptDone,
-                                          this);
-  return scriptOutcome(script::Direction::kRequest, x.script->run(script::Direction::kRequest));
+  x.script = std::make_unique<ScriptHost>(std::move(env), std::vector<int>(),
+                                          &Session::onScriptDone, this);
+  return *x.script;
+}
+
+// A CUSTOM check by a Lua provider (docs/lua.md): its script's gatehouse_authorize decided.
+Session::PhaseResult Session::luaCheckDone() {
+  Exchange& x = *ex_;
+  const policy::CustomCheck& c = x.authz.custom[x.authzNextCustom];
+  const script::AuthzVerdict& v = x.script->verdict();
+  if (!v.allow) {
+    policy::denyByCustom(&x.authz, c);
+    noteAuthz(x.authz);
+    ctx_.counters.authzDecisions[0][static_cast<int>(x.authz.by)].inc();
+    const auto& slots = x.snapshot->get().denySlots;
+    auto it = slots.find(c.policy);
+    ctx_.counters.authzDeniedByPolicy[it == slots.end() ? 0 : it->second].inc();
+    LOG_DEBUG("authz: Lua provider %s denied %.*s %.*s: %s", c.provider->name.c_str(),
+              static_cast<int>(x.req.method.size()), x.req.method.data(),
+              static_cast<int>(x.path.size()), x.path.data(), v.reason.c_str());
+    if (v.reason == "lua_error") {
+      errorReply(403, LocalReason::kLuaError, "RBAC: access denied\n");
+    } else {
+      ctx_.counters.localReplies[static_cast<int>(LocalReason::kExtAuthzDenied)].inc();
+      localReply(403, telemetry::localReasonName(LocalReason::kExtAuthzDenied),
+                 "RBAC: access denied\n");
+    }
+    return PhaseResult::kRespond;
+  }
+  ++x.authzNextCustom;
+  return nextCustomCheck();
 }
 
 // What the script host asks for. Request side: the phase result; response side: the session
@@ -809,6 +860,8 @@ Session::PhaseResult Session::scriptOutcome(script::Direction dir, ScriptHost::O
       return PhaseResult::kPause;
     case ScriptHost::Outcome::kPause:
       return PhaseResult::kPause;
+    case ScriptHost::Outcome::kVerdict:
+      return luaCheckDone();
     case ScriptHost::Outcome::kRespond:
       if (x.script->reply().details == "lua_error")
         ctx_.counters.localReplies[static_cast<int>(LocalReason::kLuaError)].inc();

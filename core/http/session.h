@@ -146,6 +146,8 @@ class Session final : public net::Stream::Handler {
   void bufferResponseBody();
   void finishResponseBuffer();
   void continueResponse();
+  ScriptHost& scriptHost();
+  PhaseResult luaCheckDone();
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
   void sendRequestHead();
