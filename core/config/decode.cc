@@ -1189,8 +1189,7 @@ void decodeExtensionProviders(FieldReader& spec, std::vector<ExtensionProvider>*
       o.notSupported(later);
     if (http == nullptr) {
       if (o.valid() && lua == nullptr && o.node().find("envoyExtAuthzHttp") == nullptr)
-        spec.errors().add(list->items[i], o.pathOf("envoyExtAuthzHttp"),
-                          "is required (or lua: {script: NAME})");
+        spec.errors().add(list->items[i], o.pathOf("envoyExtAuthzHttp"), "is required");
     } else {
       FieldReader h(spec.errors(), *http, o.pathOf("envoyExtAuthzHttp"));
       ExtAuthzHttpProvider& x = p.http;
