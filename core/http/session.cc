@@ -1128,6 +1128,10 @@ void Session::writeAccessLog() {
   e.peerPrincipal = down_.transport().peerIdentity();
   e.clientAddress = peerLabel_;
   e.authz = x.authzResult;
+  if (x.script) {
+    e.luaErrors = x.script->errors();
+    e.luaError = x.script->firstError();
+  }
   std::string policy, rule;
   if (x.authzPolicy) {
     policy = x.authzPolicy->label();
