@@ -24,6 +24,8 @@ command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v cc      >/dev/null 2>&1 || need+=(gcc libc6-dev)
 python3 -c 'import cryptography' >/dev/null 2>&1 || need+=(python3-cryptography)
+# The lua scenario's peer: nginx with the Lua module (OpenResty's, Debian's package).
+[ -e /usr/share/nginx/modules/ngx_http_lua_module.so ] || need+=(libnginx-mod-http-lua)
 if ((${#need[@]})); then
   echo "bench: installing ${need[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

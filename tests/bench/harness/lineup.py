@@ -41,7 +41,9 @@ class Lineup:
         for p in candidates:
             # BENCH_PROXIES names kinds: "gatehouse" selects every Gatehouse instance of a
             # scenario that runs several (authz: gatehouse-10, gatehouse-1000, ...).
-            if ("gatehouse" if p.is_gatehouse else p.name) not in ctx.proxies:
+            # A peer in several variants (lua: nginx-none, nginx-noop, ...) says its kind.
+            if ("gatehouse" if p.is_gatehouse else getattr(p, "peer_kind", p.name)) \
+                    not in ctx.proxies:
                 continue
             if p.is_gatehouse and not ctx.gatehouse_built():
                 self.say("gatehouse: not built")
