@@ -231,11 +231,8 @@ ScriptHost::Outcome ScriptHost::advance(Direction dir) {
   script::Hook hook = dir == Direction::kRequest ? script::Hook::kRequest : script::Hook::kResponse;
   while (s.next < chain_.size()) {
     int id = chain_[s.next++];
-    s.call = env_.ctx->scripts->call(env_.scripts, id, hook, *this);
-    if (!s.call->defined()) {
-      s.call.reset();
-      continue;
-    }
+    if (!env_.ctx->scripts->defines(*env_.scripts, id, hook)) continue;
+    s.call = env_.ctx->scripts->call(*env_.scripts, id, hook, *this);
     if (dir == Direction::kResponse && !respAdopted_) buildResponseMap();
     Outcome o = drive(dir, s.call->start());
     if (o != Outcome::kContinue) return o;
@@ -296,7 +293,7 @@ ScriptHost::Outcome ScriptHost::authorize(int script) {
   const RequestHead& h = *env_.req;
   s.ended = s.buffered || h.body == BodyKind::kNone ||
             (h.body == BodyKind::kContentLength && h.contentLength == 0);
-  s.call = env_.ctx->scripts->call(env_.scripts, script, script::Hook::kAuthorize, *this);
+  s.call = env_.ctx->scripts->call(*env_.scripts, script, script::Hook::kAuthorize, *this);
   authorizing_ = true;
   return drive(Direction::kRequest, s.call->start());
 }

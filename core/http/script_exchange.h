@@ -91,7 +91,8 @@ class ScriptHost final : public script::ScriptExchange {
   // What the session lends; everything outlives the host.
   struct Env {
     WorkerContext* ctx = nullptr;
-    std::shared_ptr<const script::ScriptSet> scripts;
+    // The pinned snapshot's (it outlives the exchange): no reference count per request.
+    const std::shared_ptr<const script::ScriptSet>* scripts = nullptr;
     const config::Snapshot* snapshot = nullptr;
     RequestHead* req = nullptr;
     ResponseHead* resp = nullptr;

@@ -800,7 +800,7 @@ ScriptHost& Session::scriptHost() {
   const route::Rule& rule = *x.match.rule;
   ScriptHost::Env env;
   env.ctx = &ctx_;
-  env.scripts = x.snapshot->get().scripts;
+  env.scripts = &x.snapshot->get().scripts;
   env.snapshot = &x.snapshot->get();
   env.req = &x.req;
   env.resp = &x.resp;

@@ -254,6 +254,13 @@ HookCall::~HookCall() { release(); }
 
 const std::string& HookCall::scriptName() const { return vm_->script(script_).source->name; }
 
+bool ScriptRuntime::defines(const std::shared_ptr<const ScriptSet>& set, int script, Hook hook) {
+  // The newest VM first without copying its shared_ptr (no reference count per request).
+  ScriptVm* vm = !vms_.empty() && vms_.back()->serves(set) ? vms_.back().get() : vmFor(set).get();
+  const auto& s = vm->script(script);
+  return s.broken || s.fnRef[static_cast<int>(hook)] != LUA_NOREF;
+}
+
 bool HookCall::defined() const {
   const auto& s = vm_->script(script_);
   return s.broken || s.fnRef[static_cast<int>(hook_)] != LUA_NOREF;

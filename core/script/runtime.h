@@ -113,6 +113,10 @@ class ScriptRuntime {
   std::unique_ptr<HookCall> call(const std::shared_ptr<const ScriptSet>& set, int script,
                                  Hook hook, ScriptExchange& exchange);
 
+  // Whether script `script` of `set` defines `hook` (or is broken: its call then fails), so
+  // the session can skip the call without creating it. Builds the VM on first use.
+  bool defines(const std::shared_ptr<const ScriptSet>& set, int script, Hook hook);
+
   // Counters by script name; the pointers stay valid for the runtime's life.
   std::vector<std::pair<std::string, const ScriptCounters*>> counters() const;
   uint64_t errorsTotal() const;
