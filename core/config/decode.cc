@@ -88,9 +88,6 @@ constexpr std::string_view kGatewayV1beta1 = "gateway.networking.k8s.io/v1beta1"
 constexpr std::string_view kIstioSecurityV1 = "security.istio.io/v1";
 constexpr std::string_view kIstioSecurityV1beta1 = "security.istio.io/v1beta1";
 
-// Kinds of the configuration model that a later build will decode.
-constexpr std::string_view kLaterKinds[] = {"RateLimit", "EgressPolicy"};
-
 struct KindInfo {
   std::string_view name;
   Kind kind;
@@ -105,6 +102,8 @@ constexpr KindInfo kKinds[] = {
     {"MeshConfig", Kind::kMeshConfig, {kGatehouseV1, {}}},
     {"AuthorizationPolicy", Kind::kAuthorizationPolicy, {kIstioSecurityV1, kIstioSecurityV1beta1}},
     {"LuaScript", Kind::kLuaScript, {kGatehouseV1, {}}},
+    {"RateLimit", Kind::kRateLimit, {kGatehouseV1, {}}},
+    {"EgressPolicy", Kind::kEgressPolicy, {kGatehouseV1, {}}},
 };
 
 const KindInfo* findKind(std::string_view name) {
@@ -136,7 +135,7 @@ constexpr std::string_view kPathModifierFields[] = {"replaceFullPath", "replaceP
 constexpr std::string_view kSchemes[] = {"http", "https"};
 constexpr int kRedirectCodes[] = {301, 302, 303, 307, 308};
 
-// Gateway API filter types, and the field holding each one's configuration. The first four
+// Gateway API filter types, and the field holding each one's configuration. The first five
 // are FilterType in order; the rest are refused for now.
 constexpr std::string_view kFilterTypes[] = {"RequestHeaderModifier",
                                              "ResponseHeaderModifier",
@@ -154,7 +153,7 @@ constexpr std::string_view kFilterFields[] = {"requestHeaderModifier",
                                               "extensionRef",
                                               "cors",
                                               "externalAuth"};
-constexpr int kSupportedFilterTypes = 4;
+constexpr int kSupportedFilterTypes = 4;  // RequestMirror: decoded, not yet served
 static_assert(std::size(kFilterTypes) == std::size(kFilterFields));
 
 // --- Value rules -------------------------------------------------------------------------
@@ -430,9 +429,10 @@ void decodeListener(FieldReader& spec, ListenerSpec* l) {
   }
   l->workloadLoc = spec.locOf("workload");
   if (spec.string("workload", &l->workload)) {
-    if (protocol >= 0 && l->protocol != Protocol::kMeshInbound) {
+    if (protocol >= 0 && l->protocol != Protocol::kMeshInbound &&
+        l->protocol != Protocol::kMeshOutbound) {
       spec.fail("workload", "must not be set for protocol " + protocolName +
-                                ": only a MESH_INBOUND listener forwards to a Workload");
+                                ": a mesh listener belongs to a Workload, an edge one does not");
     } else if (!isDnsSubdomain(l->workload)) {
       spec.fail("workload", kDnsNameRule);
     }
@@ -654,6 +654,9 @@ void decodeRewrite(FieldErrors& errors, const YamlNode& node, const std::string&
   o.finish();
 }
 
+void decodeMirror(RouteContext& c, const YamlNode& node, const std::string& path,
+                  RequestMirror* m);
+
 FilterFacts decodeFilter(RouteContext& c, const YamlNode& node, const std::string& path,
                          RouteFilter* f) {
   FilterFacts facts;
@@ -691,6 +694,9 @@ FilterFacts decodeFilter(RouteContext& c, const YamlNode& node, const std::strin
       case FilterType::kUrlRewrite:
         decodeRewrite(c.errors, *config, configPath, &f->rewrite, &facts);
         break;
+      case FilterType::kRequestMirror:
+        decodeMirror(c, *config, configPath, &f->mirror);
+        break;
     }
   }
   o.finish();
@@ -715,6 +721,87 @@ void decodeBackendRef(RouteContext& c, const YamlNode& node, const std::string& 
     o.fail("group", "must be \"\" (the core group, where Service lives)");
   if (o.string("kind", &kind) && kind != "Service") o.fail("kind", "must be Service");
   o.notSupported("filters");
+  o.finish();
+}
+
+// A percentage 0..100 written as a number (integer or decimal), in parts per million.
+bool readPercent(FieldReader& o, std::string_view key, uint32_t* perMillion,
+                 Need need = Need::kOptional) {
+  const YamlNode* n = o.get(key, need);
+  if (n == nullptr) return false;
+  auto type = n->isScalar() ? n->scalarType() : YamlNode::ScalarType::kString;
+  if (type != YamlNode::ScalarType::kInt && type != YamlNode::ScalarType::kFloat) {
+    o.fail(key, "must be a number from 0 to 100");
+    return false;
+  }
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(n->value.c_str(), &end);
+  if (errno != 0 || end == n->value.c_str() || *end != '\0' || !(v >= 0) || v > 100) {
+    o.fail(key, "must be a number from 0 to 100");
+    return false;
+  }
+  *perMillion = v >= 100 ? 1'000'000 : static_cast<uint32_t>(v * 10'000 + 0.5);
+  return true;
+}
+
+// requestMirror: {backendRef, percent | fraction} (Gateway API v1.2).
+void decodeMirror(RouteContext& c, const YamlNode& node, const std::string& path,
+                  RequestMirror* m) {
+  FieldReader o(c.errors, node, path);
+  if (const YamlNode* b = o.get("backendRef", Need::kRequired)) {
+    decodeBackendRef(c, *b, o.pathOf("backendRef"), &m->backendRef);
+    if (b->find("weight") != nullptr) o.fail("backendRef", "a mirror's backendRef has no weight");
+  }
+  int64_t percent = 0;
+  bool hasPercent = o.integer("percent", 0, 100, &percent);
+  if (hasPercent) m->perMillion = static_cast<uint32_t>(percent * 10'000);
+  if (const YamlNode* f = o.get("fraction")) {
+    FieldReader fr(c.errors, *f, o.pathOf("fraction"));
+    int64_t num = 0, den = 100;
+    bool hasNum = fr.integer("numerator", 0, 1'000'000, &num, Need::kRequired);
+    fr.integer("denominator", 1, 1'000'000, &den);
+    if (hasNum && num > den) fr.fail("numerator", "must not be greater than the denominator");
+    else if (hasNum) m->perMillion = static_cast<uint32_t>(num * 1'000'000 / den);
+    fr.finish();
+    if (hasPercent) o.fail("fraction", "cannot be combined with percent: write one of them");
+  }
+  o.finish();
+}
+
+// rules[].fault: Istio's HTTPFaultInjection spelling ({delay: {percentage: {value},
+// fixedDelay}, abort: {percentage: {value}, httpStatus}}) on a Gateway API rule.
+void decodeFault(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                 FaultInjection* f) {
+  FieldReader o(errors, node, path);
+  auto percentage = [&](FieldReader& parent, uint32_t* out) {
+    const YamlNode* p = parent.get("percentage", Need::kRequired);
+    if (p == nullptr) return;
+    FieldReader pr(errors, *p, parent.pathOf("percentage"));
+    readPercent(pr, "value", out, Need::kRequired);
+    pr.finish();
+  };
+  if (const YamlNode* d = o.get("delay")) {
+    FieldReader dr(errors, *d, o.pathOf("delay"));
+    percentage(dr, &f->delayPerMillion);
+    if (dr.get("fixedDelay", Need::kRequired) != nullptr)
+      dr.duration("fixedDelay", 1, kHour, &f->delayMs);
+    dr.notSupported("exponentialDelay");
+    dr.notSupported("percent");
+    dr.finish();
+  }
+  if (const YamlNode* a = o.get("abort")) {
+    FieldReader ar(errors, *a, o.pathOf("abort"));
+    percentage(ar, &f->abortPerMillion);
+    int64_t status = 0;
+    if (ar.integer("httpStatus", 200, 599, &status, Need::kRequired))
+      f->abortStatus = static_cast<uint16_t>(status);
+    ar.notSupported("grpcStatus");
+    ar.notSupported("http2Error");
+    ar.finish();
+  }
+  if (o.get("delay") == nullptr && o.get("abort") == nullptr && o.valid())
+    errors.add(node, path, "must have delay, abort or both");
   o.finish();
 }
 
@@ -784,6 +871,11 @@ void decodeRule(RouteContext& c, const YamlNode& node, const std::string& path, 
     }
     rr.finish();
     rule->retry = retry;
+  }
+  if (const YamlNode* f = o.get("fault")) {
+    FaultInjection fault;
+    decodeFault(c.errors, *f, o.pathOf("fault"), &fault);
+    rule->fault = fault;
   }
   o.notSupported("sessionPersistence");
 
@@ -1682,6 +1774,117 @@ void decodeLuaScript(FieldReader& spec, const ObjectMeta& meta, LuaScriptSpec* l
   }
 }
 
+// --- RateLimit and EgressPolicy (docs/traffic.md) ----------------------------------------
+
+constexpr size_t kMaxRateLimitTargets = 16;
+constexpr size_t kMaxEgressDestinations = 1'000;
+constexpr uint64_t kMaxRateLimitKeys = 1u << 20;
+constexpr std::string_view kRateLimitKeyTypes[] = {"ClientIP", "Principal", "Header"};
+
+// limit: {requests, per, burst}
+void decodeRateLimitValue(FieldErrors& errors, const YamlNode& node, const std::string& path,
+                          RateLimitValue* v) {
+  FieldReader o(errors, node, path);
+  o.number("requests", 1, 1'000'000'000, &v->requests, Need::kRequired);
+  if (o.get("per", Need::kRequired) != nullptr) o.duration("per", 1, 24 * kHour, &v->perMs);
+  o.number("burst", 1, 1'000'000'000, &v->burst);
+  // One token every per/requests must be at least a nanosecond apart to be measurable.
+  if (v->requests > v->perMs * 1'000'000) o.fail("requests", "is more than one per nanosecond");
+  o.finish();
+}
+
+void decodeRateLimit(FieldReader& spec, const ObjectMeta& meta, RateLimitSpec* r) {
+  FieldErrors& errors = spec.errors();
+  if (const YamlNode* list = spec.list("targetRefs", kMaxRateLimitTargets, Need::kRequired)) {
+    if (list->items.empty()) spec.fail("targetRefs", "must name at least one Listener or HTTPRoute");
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      std::string path = indexPath(spec.pathOf("targetRefs"), i);
+      FieldReader o(errors, list->items[i], path);
+      RateLimitTargetRef t;
+      t.loc = locOf(errors, list->items[i]);
+      o.choice("group", {"gatehouse.dev", "gateway.networking.k8s.io"});
+      int kind = o.choice("kind", {"Listener", "HTTPRoute"}, Need::kRequired);
+      if (kind >= 0)
+        t.kind = kind == 0 ? RateLimitTargetRef::Kind::kListener : RateLimitTargetRef::Kind::kHttpRoute;
+      if (o.string("name", &t.name, Need::kRequired) && !isDnsSubdomain(t.name))
+        o.fail("name", kDnsNameRule);
+      std::string ns;
+      if (o.string("namespace", &ns) && ns != meta.ns)
+        o.fail("namespace", "must be the RateLimit's own namespace (\"" + meta.ns + "\")");
+      o.notSupported("sectionName");
+      o.finish();
+      r->targetRefs.push_back(std::move(t));
+    }
+  }
+  if (const YamlNode* l = spec.get("limit", Need::kRequired))
+    decodeRateLimitValue(errors, *l, spec.pathOf("limit"), &r->limit);
+  if (const YamlNode* k = spec.get("key")) {
+    FieldReader o(errors, *k, spec.pathOf("key"));
+    int type = o.choice("type", kRateLimitKeyTypes, Need::kRequired);
+    if (type >= 0) r->key = static_cast<RateLimitKeyType>(type + 1);
+    if (o.string("name", &r->header)) {
+      std::string bad = checkHeaderName(r->header);
+      if (!bad.empty()) o.fail("name", bad);
+      if (r->key != RateLimitKeyType::kHeader && type >= 0)
+        o.fail("name", "is only for type Header");
+      r->header = str::toLower(r->header);
+    } else if (r->key == RateLimitKeyType::kHeader) {
+      errors.add(*k, o.pathOf("name"), "is required when type is Header");
+    }
+    o.finish();
+  }
+  int64_t maxKeys = 0;
+  if (spec.integer("maxKeys", 8, kMaxRateLimitKeys, &maxKeys))
+    r->maxKeys = static_cast<uint64_t>(maxKeys);
+}
+
+void decodeEgressPolicy(FieldReader& spec, const ObjectMeta& meta, EgressPolicySpec* p) {
+  FieldErrors& errors = spec.errors();
+  p->workloadLoc = spec.locOf("workload");
+  if (spec.string("workload", &p->workload) && !isDnsSubdomain(p->workload))
+    spec.fail("workload", kDnsNameRule);
+  if (const YamlNode* sel = spec.get("selector")) {
+    FieldReader o(errors, *sel, spec.pathOf("selector"));
+    if (o.valid()) p->hasSelector = true;
+    decodeStringMap(o, "matchLabels", true, &p->matchLabels);
+    o.finish();
+    if (!p->workload.empty()) spec.fail("selector", "cannot be combined with workload");
+  }
+  if (const YamlNode* list = spec.list("egress", kMaxEgressDestinations, Need::kRequired)) {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list->items.size(); ++i) {
+      std::string path = indexPath(spec.pathOf("egress"), i);
+      FieldReader o(errors, list->items[i], path);
+      EgressDestination d;
+      d.loc = locOf(errors, list->items[i]);
+      bool hasService = o.string("service", &d.service);
+      if (hasService && !isDnsSubdomain(d.service)) o.fail("service", kDnsNameRule);
+      d.serviceNs = meta.ns;
+      if (o.string("namespace", &d.serviceNs)) {
+        if (!isDnsLabel(d.serviceNs, 63)) o.fail("namespace", kDnsLabelRule);
+        if (!hasService) o.fail("namespace", "is only for a service destination");
+      }
+      if (o.string("host", &d.host)) {
+        d.host = str::toLower(d.host);
+        std::string bad = checkHostname(d.host, true);
+        if (!bad.empty()) o.fail("host", bad);
+        if (hasService) o.fail("host", "cannot be combined with service: one destination each");
+      } else if (!hasService && o.valid()) {
+        errors.add(list->items[i], path, "must have a service or a host");
+      }
+      if (const YamlNode* rl = o.get("rateLimit")) {
+        RateLimitValue v;
+        decodeRateLimitValue(errors, *rl, o.pathOf("rateLimit"), &v);
+        d.rateLimit = v;
+      }
+      o.finish();
+      std::string key = d.host.empty() ? "service " + d.serviceNs + "/" + d.service : "host " + d.host;
+      if (!seen.insert(key).second) errors.add(list->items[i], path, "duplicate destination " + key);
+      p->egress.push_back(std::move(d));
+    }
+  }
+}
+
 // --- Encoding typed Resources (for Resources built in code) -------------------------------
 
 YamlNode text(std::string_view s) {
@@ -1791,8 +1994,34 @@ YamlNode encodeFilter(const RouteFilter& f) {
       if (f.rewrite.hostname) config.add("hostname", text(*f.rewrite.hostname));
       if (f.rewrite.path) config.add("path", encodePathModifier(*f.rewrite.path));
       break;
+    case FilterType::kRequestMirror: {
+      YamlNode& b = config.add("backendRef", YamlNode::mapping());
+      b.add("name", text(f.mirror.backendRef.name));
+      b.add("namespace", text(f.mirror.backendRef.ns));
+      if (f.mirror.perMillion % 10'000 == 0) {
+        config.add("percent", integer(f.mirror.perMillion / 10'000));
+      } else {
+        YamlNode& fr = config.add("fraction", YamlNode::mapping());
+        fr.add("numerator", integer(f.mirror.perMillion));
+        fr.add("denominator", integer(1'000'000));
+      }
+      break;
+    }
   }
   return node;
+}
+
+// A percentage in parts per million as the decimal number it was written as ("12.5").
+YamlNode percentNumber(uint32_t perMillion) {
+  std::string out = std::to_string(perMillion / 10'000);
+  if (uint32_t frac = perMillion % 10'000) {
+    char buf[8];
+    snprintf(buf, sizeof buf, ".%04u", frac);
+    std::string f(buf);
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return YamlNode::scalar(out, false);
 }
 
 YamlNode encodeRule(const RouteRule& rule) {
@@ -1837,6 +2066,20 @@ YamlNode encodeRule(const RouteRule& rule) {
     if (rule.timeouts.requestMs) t.add("request", duration(*rule.timeouts.requestMs));
     if (rule.timeouts.backendRequestMs)
       t.add("backendRequest", duration(*rule.timeouts.backendRequestMs));
+  }
+  if (rule.fault) {
+    const FaultInjection& f = *rule.fault;
+    YamlNode& fault = node.add("fault", YamlNode::mapping());
+    if (f.delayMs) {
+      YamlNode& d = fault.add("delay", YamlNode::mapping());
+      d.add("percentage", YamlNode::mapping()).add("value", percentNumber(f.delayPerMillion));
+      d.add("fixedDelay", duration(f.delayMs));
+    }
+    if (f.abortStatus) {
+      YamlNode& a = fault.add("abort", YamlNode::mapping());
+      a.add("percentage", YamlNode::mapping()).add("value", percentNumber(f.abortPerMillion));
+      a.add("httpStatus", integer(f.abortStatus));
+    }
   }
   return node;
 }
@@ -2077,6 +2320,55 @@ YamlNode encodeLuaScript(const LuaScriptSpec& l) {
   return spec;
 }
 
+YamlNode encodeRateLimitValue(const RateLimitValue& v) {
+  YamlNode m = YamlNode::mapping();
+  m.add("requests", integer(static_cast<int64_t>(v.requests)));
+  m.add("per", duration(v.perMs));
+  if (v.burst) m.add("burst", integer(static_cast<int64_t>(v.burst)));
+  return m;
+}
+
+YamlNode encodeRateLimit(const RateLimitSpec& r) {
+  YamlNode spec = YamlNode::mapping();
+  YamlNode& refs = spec.add("targetRefs", YamlNode::sequence());
+  for (const RateLimitTargetRef& t : r.targetRefs) {
+    YamlNode& item = refs.push(YamlNode::mapping());
+    item.add("kind",
+             text(t.kind == RateLimitTargetRef::Kind::kListener ? "Listener" : "HTTPRoute"));
+    item.add("name", text(t.name));
+  }
+  spec.add("limit", encodeRateLimitValue(r.limit));
+  if (r.key != RateLimitKeyType::kNone) {
+    YamlNode& key = spec.add("key", YamlNode::mapping());
+    key.add("type", text(kRateLimitKeyTypes[static_cast<int>(r.key) - 1]));
+    if (r.key == RateLimitKeyType::kHeader) key.add("name", text(r.header));
+  }
+  spec.add("maxKeys", integer(static_cast<int64_t>(r.maxKeys)));
+  return spec;
+}
+
+YamlNode encodeEgressPolicy(const EgressPolicySpec& p) {
+  YamlNode spec = YamlNode::mapping();
+  if (!p.workload.empty()) spec.add("workload", text(p.workload));
+  if (p.hasSelector) {
+    YamlNode& labels =
+        spec.add("selector", YamlNode::mapping()).add("matchLabels", YamlNode::mapping());
+    for (const auto& [k, v] : p.matchLabels) labels.add(k, text(v));
+  }
+  YamlNode& list = spec.add("egress", YamlNode::sequence());
+  for (const EgressDestination& d : p.egress) {
+    YamlNode& item = list.push(YamlNode::mapping());
+    if (d.host.empty()) {
+      item.add("service", text(d.service));
+      item.add("namespace", text(d.serviceNs));
+    } else {
+      item.add("host", text(d.host));
+    }
+    if (d.rateLimit) item.add("rateLimit", encodeRateLimitValue(*d.rateLimit));
+  }
+  return spec;
+}
+
 YamlNode encodeResource(const Resource& r) {
   YamlNode root = YamlNode::mapping();
   const KindInfo& kind = kindInfo(r.kind);
@@ -2104,6 +2396,8 @@ YamlNode encodeResource(const Resource& r) {
         if constexpr (std::is_same_v<T, AuthorizationPolicySpec>)
           return encodeAuthorizationPolicy(s);
         if constexpr (std::is_same_v<T, LuaScriptSpec>) return encodeLuaScript(s);
+        if constexpr (std::is_same_v<T, RateLimitSpec>) return encodeRateLimit(s);
+        if constexpr (std::is_same_v<T, EgressPolicySpec>) return encodeEgressPolicy(s);
       },
       r.spec);
   root.add("spec", std::move(spec));
@@ -2147,12 +2441,10 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
 
   const KindInfo* info = findKind(kind);
   if (info == nullptr && doc.get("kind") != nullptr && !kind.empty()) {
-    bool later =
-        std::find(std::begin(kLaterKinds), std::end(kLaterKinds), kind) != std::end(kLaterKinds);
-    doc.fail("kind", later ? "kind " + kind + " is not supported yet"
-                           : "unknown kind \"" + kind +
-                                 "\" (this build knows Listener, HTTPRoute, Service, "
-                                 "Workload, MeshConfig, AuthorizationPolicy and LuaScript)");
+    doc.fail("kind", "unknown kind \"" + kind +
+                         "\" (this build knows Listener, HTTPRoute, Service, Workload, "
+                         "MeshConfig, AuthorizationPolicy, LuaScript, RateLimit and "
+                         "EgressPolicy)");
   } else if (info == nullptr && doc.get("kind") != nullptr) {
     doc.fail("kind", "must not be empty");
   }
@@ -2197,6 +2489,14 @@ void decodeResource(const YamlNode& root, const std::vector<YamlProblem>& proble
       case Kind::kLuaScript:
         r.spec = LuaScriptSpec{};
         decodeLuaScript(spec, r.meta, &std::get<LuaScriptSpec>(r.spec));
+        break;
+      case Kind::kRateLimit:
+        r.spec = RateLimitSpec{};
+        decodeRateLimit(spec, r.meta, &std::get<RateLimitSpec>(r.spec));
+        break;
+      case Kind::kEgressPolicy:
+        r.spec = EgressPolicySpec{};
+        decodeEgressPolicy(spec, r.meta, &std::get<EgressPolicySpec>(r.spec));
         break;
     }
     spec.finish();

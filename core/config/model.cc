@@ -36,6 +36,10 @@ const char* kindName(Kind k) {
       return "AuthorizationPolicy";
     case Kind::kLuaScript:
       return "LuaScript";
+    case Kind::kRateLimit:
+      return "RateLimit";
+    case Kind::kEgressPolicy:
+      return "EgressPolicy";
   }
   return "?";
 }
@@ -80,6 +84,10 @@ bool parseKindName(std::string_view s, Kind* out) {
       {"luascript", Kind::kLuaScript},
       {"luascripts", Kind::kLuaScript},
       {"lua", Kind::kLuaScript},
+      {"ratelimit", Kind::kRateLimit},
+      {"ratelimits", Kind::kRateLimit},
+      {"egresspolicy", Kind::kEgressPolicy},
+      {"egresspolicies", Kind::kEgressPolicy},
   };
   for (const Alias& a : kAliases) {
     if (str::iequals(s, a.name)) {

@@ -96,8 +96,9 @@ struct ListenerSpec {
   HttpSettings http;
   std::optional<TlsSettings> tls;  // HTTPS only: mesh listeners use the workload certificate
   SourceLoc portLoc;  // of spec.port: where address:port conflicts are reported
-  std::string workload;   // MESH_INBOUND only: the Workload (same namespace) it forwards to;
-                          // empty: the configuration's only Workload
+  std::string workload;   // mesh listeners only: the Workload (same namespace) MESH_INBOUND
+                          // forwards to, or whose app sends through MESH_OUTBOUND (its
+                          // EgressPolicies apply); empty: the configuration's only Workload
   SourceLoc workloadLoc;  // of spec.workload (of spec when absent): where it fails to resolve
 
   bool operator==(const ListenerSpec&) const = default;
@@ -184,16 +185,7 @@ struct UrlRewrite {
 };
 
 enum class FilterType { kRequestHeaderModifier, kResponseHeaderModifier, kRequestRedirect,
-                        kUrlRewrite };
-
-struct RouteFilter {
-  FilterType type = FilterType::kRequestHeaderModifier;
-  HeaderModifier headerModifier;  // for the two header modifiers
-  RequestRedirect redirect;
-  UrlRewrite rewrite;
-
-  bool operator==(const RouteFilter&) const = default;
-};
+                        kUrlRewrite, kRequestMirror };
 
 struct BackendRef {
   std::string name;
@@ -202,6 +194,25 @@ struct BackendRef {
   SourceLoc loc;         // for reference errors: the backendRefs[] item
 
   bool operator==(const BackendRef&) const = default;
+};
+
+// RequestMirror (Gateway API): a fire-and-forget copy of each request (a share of them) to a
+// shadow Service; the real request never waits for it (docs/traffic.md "Mirroring").
+struct RequestMirror {
+  BackendRef backendRef;
+  uint32_t perMillion = 1'000'000;  // percent or fraction, in parts per million
+
+  bool operator==(const RequestMirror&) const = default;
+};
+
+struct RouteFilter {
+  FilterType type = FilterType::kRequestHeaderModifier;
+  HeaderModifier headerModifier;  // for the two header modifiers
+  RequestRedirect redirect;
+  UrlRewrite rewrite;
+  RequestMirror mirror;
+
+  bool operator==(const RouteFilter&) const = default;
 };
 
 struct RouteTimeouts {  // absent: no timeout (the decoder maps the Gateway API's "0s" here)
@@ -220,6 +231,17 @@ struct RouteRetry {
   bool operator==(const RouteRetry&) const = default;
 };
 
+// rules[].fault: Istio's HTTPFaultInjection on a Gateway API rule (a Gatehouse extension, as
+// timeouts are a rule field): delay and abort a share of the requests, for resilience drills.
+struct FaultInjection {
+  uint32_t delayPerMillion = 0;  // delay.percentage, in parts per million
+  uint64_t delayMs = 0;          // delay.fixedDelay; 0: no delay
+  uint32_t abortPerMillion = 0;  // abort.percentage
+  uint16_t abortStatus = 0;      // abort.httpStatus; 0: no abort
+
+  bool operator==(const FaultInjection&) const = default;
+};
+
 struct RouteRule {
   std::string name;                   // optional rules[].name
   std::vector<RouteMatch> matches;    // empty: one match of PathPrefix "/"
@@ -227,6 +249,7 @@ struct RouteRule {
   std::vector<BackendRef> backendRefs;
   RouteTimeouts timeouts;
   std::optional<RouteRetry> retry;
+  std::optional<FaultInjection> fault;
 
   bool operator==(const RouteRule&) const = default;
 };
@@ -487,6 +510,67 @@ using LuaSyntaxChecker = bool (*)(std::string_view name, std::string_view source
 void setLuaSyntaxChecker(LuaSyntaxChecker checker);
 LuaSyntaxChecker luaSyntaxChecker();  // nullptr until set: sources are then not parsed
 
+// --- RateLimit (gatehouse.dev/v1) --------------------------------------------------------
+// Local token buckets (docs/traffic.md "Rate limits"): `requests` per `per` with a `burst`,
+// per key, for the Listeners and HTTPRoutes it targets.
+
+struct RateLimitValue {  // limit: {requests, per, burst}
+  uint64_t requests = 0;  // > 0
+  uint64_t perMs = 1000;  // per: 1ms .. 24h
+  uint64_t burst = 0;     // bucket size; 0: same as requests
+
+  bool operator==(const RateLimitValue&) const = default;
+};
+
+enum class RateLimitKeyType {
+  kNone,       // no key: one bucket for everything the limit applies to (Envoy's local limit)
+  kClientIp,   // the client address (the trusted X-Forwarded-For entry when hops are trusted)
+  kPrincipal,  // the verified mTLS peer identity; the client address when there is none
+  kHeader,     // a request header's value; the client address when the header is absent
+};
+
+struct RateLimitTargetRef {  // targetRefs[]: {group, kind, name} of the RateLimit's namespace
+  enum class Kind { kListener, kHttpRoute };
+  Kind kind = Kind::kHttpRoute;
+  std::string name;
+  SourceLoc loc;  // of the reference: where an unknown target is reported
+
+  bool operator==(const RateLimitTargetRef&) const = default;
+};
+
+struct RateLimitSpec {
+  std::vector<RateLimitTargetRef> targetRefs;  // at least one
+  RateLimitValue limit;
+  RateLimitKeyType key = RateLimitKeyType::kNone;
+  std::string header;       // kHeader: the header name, lower-cased
+  uint64_t maxKeys = 10'000;  // buckets kept (rounded up to a power of two); idle ones are reused
+
+  bool operator==(const RateLimitSpec&) const = default;
+};
+
+// --- EgressPolicy (gatehouse.dev/v1) -----------------------------------------------------
+// What a Workload may call through its MESH_OUTBOUND listener (docs/traffic.md "Egress").
+
+struct EgressDestination {  // egress[]: exactly one of service / host
+  std::string service;  // a Service name
+  std::string serviceNs;  // its namespace (default: the policy's)
+  std::string host;     // an external host as the app sends it: exact or "*.suffix", lower-case
+  std::optional<RateLimitValue> rateLimit;  // for this destination, from this Workload
+  SourceLoc loc;  // of the item
+
+  bool operator==(const EgressDestination&) const = default;
+};
+
+struct EgressPolicySpec {
+  std::string workload;      // spec.workload: one Workload of the namespace by name
+  bool hasSelector = false;  // spec.selector.matchLabels (empty: every Workload)
+  std::map<std::string, std::string> matchLabels;
+  std::vector<EgressDestination> egress;  // may be empty: nothing is allowed
+  SourceLoc workloadLoc;
+
+  bool operator==(const EgressPolicySpec&) const = default;
+};
+
 // --- Resource ----------------------------------------------------------------------------
 
 enum class Kind {
@@ -496,7 +580,9 @@ enum class Kind {
   kWorkload,
   kMeshConfig,
   kAuthorizationPolicy,
-  kLuaScript
+  kLuaScript,
+  kRateLimit,
+  kEgressPolicy
 };
 
 struct Resource {
@@ -504,7 +590,7 @@ struct Resource {
   Kind kind = Kind::kListener;
   ObjectMeta meta;
   std::variant<ListenerSpec, HttpRouteSpec, ServiceSpec, WorkloadSpec, MeshConfigSpec,
-               AuthorizationPolicySpec, LuaScriptSpec>
+               AuthorizationPolicySpec, LuaScriptSpec, RateLimitSpec, EgressPolicySpec>
       spec;
   SourceLoc loc;             // where the document starts
   std::string json;          // canonical JSON of the whole document (what the store keeps)
@@ -518,12 +604,14 @@ struct Resource {
     return std::get<AuthorizationPolicySpec>(spec);
   }
   const LuaScriptSpec& luaScript() const { return std::get<LuaScriptSpec>(spec); }
+  const RateLimitSpec& rateLimit() const { return std::get<RateLimitSpec>(spec); }
+  const EgressPolicySpec& egressPolicy() const { return std::get<EgressPolicySpec>(spec); }
 
   bool operator==(const Resource&) const = default;
 };
 
 // "Listener", "HTTPRoute", "Service", "Workload", "MeshConfig", "AuthorizationPolicy",
-// "LuaScript"
+// "LuaScript", "RateLimit", "EgressPolicy"
 const char* kindName(Kind k);
 bool parseKindName(std::string_view s, Kind* out);  // accepts case-insensitive kind names,
                                                     // common plurals ("listeners",

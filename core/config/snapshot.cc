@@ -44,7 +44,8 @@ bool needsIdentity(const std::vector<Resource>& resources) {
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
                                                 const NodeIdentity* identity,
                                                 const PolicySlotFn& slots,
-                                                const TelemetryLabelFn& labels) {
+                                                const TelemetryLabelFn& labels,
+                                                const TrafficSlotFns& trafficSlots) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
@@ -331,6 +332,9 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     }
     snap->listeners.push_back(std::move(l));
   }
+  if (Status st = attachRequestPolicies(resources, snap->services, &snap->listeners, trafficSlots);
+      !st.ok())
+    return st;
   snap->resources = std::move(resources);
   if (labels) snap->telemetry = labels(*snap);
   return std::shared_ptr<const Snapshot>(std::move(snap));

@@ -17,6 +17,7 @@
 
 #include "core/base/status.h"
 #include "core/config/model.h"
+#include "core/config/request_policy.h"
 #include "core/http/parser.h"
 #include "core/net/address.h"
 #include "core/policy/authz.h"
@@ -67,6 +68,13 @@ struct CompiledListener {
   // The AuthorizationPolicies that apply here: the Workload's for MESH_INBOUND, the ones
   // targeting this listener otherwise. Points into Snapshot::policies; never null.
   const policy::TargetPolicies* authz = nullptr;
+  // Request policies (request_policy.h): RateLimits targeting this listener, those targeting
+  // routes attached to it, and for MESH_OUTBOUND the EgressPolicies of its Workload (null:
+  // no EgressPolicy selects it, everything is allowed). Empty/null when none is configured,
+  // so an unconfigured listener pays two size checks and a null check per request.
+  RateLimitList rateLimits;
+  std::vector<RouteRateLimits> routeRateLimits;
+  std::shared_ptr<const CompiledEgress> egress;
 };
 
 // The mesh as this node takes part in it. `client` is set when a mesh Service exists.
@@ -118,6 +126,7 @@ bool needsIdentity(const std::vector<Resource>& resources);
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
                                                 const NodeIdentity* identity = nullptr,
                                                 const PolicySlotFn& slots = {},
-                                                const TelemetryLabelFn& labels = {});
+                                                const TelemetryLabelFn& labels = {},
+                                                const TrafficSlotFns& trafficSlots = {});
 
 }  // namespace gh::config

@@ -227,6 +227,19 @@ void checkRoute(const Resource& r, const std::map<ResourceKey, const Resource*>&
                    "Service " + b.ns + "/" + b.name + " does not exist");
       }
     }
+    for (size_t j = 0; j < rule.filters.size(); ++j) {
+      if (rule.filters[j].type != FilterType::kRequestMirror) continue;
+      const BackendRef& b = rule.filters[j].mirror.backendRef;
+      auto svc = index.find(keyOf(Kind::kService, b.ns, b.name));
+      std::string at = rulePath + ".filters[" + std::to_string(j) + "].requestMirror.backendRef";
+      if (svc == index.end()) {
+        report.add(r, b.loc, at, "Service " + b.ns + "/" + b.name + " does not exist");
+      } else if (svc->second->service().directResponse) {
+        report.add(r, b.loc, at,
+                   "Service " + b.ns + "/" + b.name + " answers with a directResponse: a mirror "
+                   "needs endpoints");
+      }
+    }
   }
 }
 
@@ -372,6 +385,57 @@ void checkLuaScript(const Resource& r, const std::map<ResourceKey, const Resourc
   }
 }
 
+// A RateLimit targets Listeners and HTTPRoutes of its namespace that exist.
+void checkRateLimit(const Resource& r, const std::map<ResourceKey, const Resource*>& index,
+                    Reporter& report) {
+  const auto* spec = std::get_if<RateLimitSpec>(&r.spec);
+  if (spec == nullptr) return;
+  for (size_t i = 0; i < spec->targetRefs.size(); ++i) {
+    const RateLimitTargetRef& t = spec->targetRefs[i];
+    const bool route = t.kind == RateLimitTargetRef::Kind::kHttpRoute;
+    if (index.count(keyOf(route ? Kind::kHttpRoute : Kind::kListener, r.meta.ns, t.name)) == 0)
+      report.add(r, t.loc, "spec.targetRefs[" + std::to_string(i) + "]",
+                 std::string(route ? "HTTPRoute " : "Listener ") + r.meta.ns + "/" + t.name +
+                     " does not exist");
+  }
+}
+
+// An EgressPolicy names a Workload that exists and Services that exist; a MESH_OUTBOUND
+// listener it could apply to must say whose it is when that is ambiguous.
+void checkEgressPolicy(const Resource& r, const std::vector<const Resource*>& workloads,
+                       const std::map<ResourceKey, const Resource*>& index, Reporter& report) {
+  const auto* spec = std::get_if<EgressPolicySpec>(&r.spec);
+  if (spec == nullptr) return;
+  if (!spec->workload.empty() &&
+      index.count(keyOf(Kind::kWorkload, r.meta.ns, spec->workload)) == 0)
+    report.add(r, spec->workloadLoc, "spec.workload",
+               "Workload " + r.meta.ns + "/" + spec->workload + " does not exist");
+  for (size_t i = 0; i < spec->egress.size(); ++i) {
+    const EgressDestination& d = spec->egress[i];
+    if (!d.service.empty() && index.count(keyOf(Kind::kService, d.serviceNs, d.service)) == 0)
+      report.add(r, d.loc, "spec.egress[" + std::to_string(i) + "]",
+                 "Service " + d.serviceNs + "/" + d.service + " does not exist");
+  }
+}
+
+void checkOutbound(const Resource& r, const std::vector<const Resource*>& workloads,
+                   const std::map<ResourceKey, const Resource*>& index, bool anyEgress,
+                   Reporter& report) {
+  const auto* spec = std::get_if<ListenerSpec>(&r.spec);
+  if (spec == nullptr || spec->protocol != Protocol::kMeshOutbound) return;
+  if (!spec->workload.empty()) {
+    if (index.count(keyOf(Kind::kWorkload, r.meta.ns, spec->workload)) == 0)
+      report.add(r, spec->workloadLoc, "spec.workload",
+                 "Workload " + r.meta.ns + "/" + spec->workload + " does not exist");
+    return;
+  }
+  if (anyEgress && workloads.size() > 1)
+    report.add(r, spec->workloadLoc, "spec.workload",
+               "there are " + std::to_string(workloads.size()) +
+                   " Workloads and EgressPolicies: name the Workload whose app sends through "
+                   "this listener with spec.workload");
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> providerService(
@@ -409,6 +473,13 @@ bool validate(const std::vector<Resource>& resources, std::vector<Diagnostic>* d
   if (mesh != nullptr) checkExtensionProviders(*mesh, index, report);
   for (const Resource& r : resources) checkAuthorizationPolicy(r, meshSpec, index, report);
   for (const Resource& r : resources) checkLuaScript(r, index, report);
+  for (const Resource& r : resources) checkRateLimit(r, index, report);
+  bool anyEgress = false;
+  for (const Resource& r : resources) {
+    checkEgressPolicy(r, workloads, index, report);
+    anyEgress = anyEgress || r.kind == Kind::kEgressPolicy;
+  }
+  for (const Resource& r : resources) checkOutbound(r, workloads, index, anyEgress, report);
   return !report.failed();
 }
 

@@ -387,9 +387,11 @@ ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, s
 
 void serializeLocalReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location, bool keepAlive,
-                         bool headRequest, int clientVersionMinor, std::string& out) {
+                         bool headRequest, int clientVersionMinor, std::string& out,
+                         std::string_view retryAfter) {
   std::string_view why = reason ? std::string_view(reason) : std::string_view();
-  Writer w(out, 192 + contentType.size() + why.size() + location.size() + body.size());
+  Writer w(out, 192 + contentType.size() + why.size() + location.size() + retryAfter.size() +
+                    body.size());
   w.put("HTTP/1.1 ");
   w.number(static_cast<uint64_t>(status));
   w.put(' ');
@@ -407,6 +409,7 @@ void serializeLocalReply(int status, const char* reason, std::string_view body,
   }
   if (!why.empty()) w.header("x-gatehouse-reason", why);
   if (!location.empty()) w.header("location", location);
+  if (!retryAfter.empty()) w.header("retry-after", retryAfter);
   if (!keepAlive) w.put("connection: close\r\n");
   else if (clientVersionMinor == 0) w.put("connection: keep-alive\r\n");
   w.put("\r\n");

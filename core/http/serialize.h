@@ -67,10 +67,11 @@ struct ResponseFraming {
 ResponseFraming serializeResponse(const ResponseHeadInput& in, bool keepAlive, std::string& out);
 
 // A complete local reply (head and body). `reason` (may be null) becomes x-gatehouse-reason;
-// `location` (may be empty) a Location field.
+// `location` (may be empty) a Location field, `retryAfter` (may be empty) a Retry-After field.
 void serializeLocalReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location, bool keepAlive,
-                         bool headRequest, int clientVersionMinor, std::string& out);
+                         bool headRequest, int clientVersionMinor, std::string& out,
+                         std::string_view retryAfter = {});
 
 // RequestRedirect: the Location for a request (Gateway API rules for scheme, port and path:
 // without a scheme of its own the redirect keeps the request's, `requestScheme`).

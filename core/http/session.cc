@@ -11,7 +11,9 @@
 #include "core/http/serialize.h"
 #include "core/http/ext_authz.h"
 #include "core/http/script_exchange.h"
+#include "core/http/request_policy.h"
 #include "core/net/socket.h"
+#include "core/policy/fault.h"
 #include "core/tls/tls_transport.h"
 
 namespace gh::http {
@@ -106,6 +108,8 @@ struct Session::Exchange {
   bool retryHeld = false;
   bool headSent = false;
   bool retryPending = false;
+  bool faultDelaying = false;   // paused in rate_limit by a fault delay (exchangeTimer_)
+  uint16_t faultAbortStatus = 0;  // the fault's abort, once the delay is over
   // What authorization decided, for the access log.
   telemetry::AuthzResult authzResult = telemetry::AuthzResult::kNone;
   const policy::PolicyRef* authzPolicy = nullptr;
@@ -178,6 +182,8 @@ struct Session::Exchange {
     holdsSlot = queued = slotGranted = false;
     tries = 1;
     budgetCounted = retryHeld = headSent = retryPending = false;
+    faultDelaying = false;
+    faultAbortStatus = 0;
     authzResult = telemetry::AuthzResult::kNone;
     authzPolicy = nullptr;
     authzRule = -1;
@@ -614,26 +620,10 @@ namespace {
 // an address, none (authorization then uses the peer's address).
 std::optional<config::IpAddress> trustedRemoteIp(const std::vector<Header>& headers,
                                                  uint32_t trustedHops) {
-  if (trustedHops == 0) return std::nullopt;
-  // Walk the entries from the right (the last field, its last entry first), without copying.
-  uint32_t skip = trustedHops - 1;
-  for (auto h = headers.rbegin(); h != headers.rend(); ++h) {
-    if (h->name.size() != 15 || !str::iequals(h->name, "x-forwarded-for")) continue;
-    std::string_view v = h->value;
-    while (!v.empty()) {
-      size_t comma = v.rfind(',');
-      std::string_view entry = str::trimOws(comma == std::string_view::npos ? v : v.substr(comma + 1));
-      if (skip == 0) {
-        config::IpAddress ip;
-        if (!config::parseIpAddress(entry, &ip)) return std::nullopt;
-        return ip;
-      }
-      --skip;
-      if (comma == std::string_view::npos) break;
-      v = v.substr(0, comma);
-    }
-  }
-  return std::nullopt;
+  std::string_view entry = trustedForwardedFor(headers, trustedHops);
+  config::IpAddress ip;
+  if (entry.empty() || !config::parseIpAddress(entry, &ip)) return std::nullopt;
+  return ip;
 }
 
 }  // namespace
@@ -772,8 +762,81 @@ Session::PhaseResult Session::customCheckDone(ExtAuthzOutcome outcome) {
   ++x.authzNextCustom;
   return nextCustomCheck();
 }
-// Rate limits plug in here.
+// RateLimits of the listener and of the matched route, then the route's fault injection
+// (request_policy.h; docs/traffic.md). Unconfigured: two size checks and a null check.
 Session::PhaseResult Session::phaseRateLimit() {
+  Exchange& x = *ex_;
+  const config::CompiledListener& l = *x.listener;
+  if (!l.rateLimits.empty() || !l.routeRateLimits.empty()) {
+    RateLimitRequest rq;
+    rq.principal = down_.transport().peerIdentity();
+    rq.clientIp = trustedForwardedFor(x.req.headers, l.spec.http.xffTrustedHops);
+    if (rq.clientIp.empty()) rq.clientIp = peerIp_;
+    rq.headers = &x.req.headers;
+    const uint64_t now = monotonicNs();
+    policy::RateDecision d;
+    const config::CompiledRateLimit* refused = takeTokens(l.rateLimits, rq, now, &d);
+    for (size_t i = 0; !refused && i < l.routeRateLimits.size(); ++i) {
+      const config::RouteRateLimits& r = l.routeRateLimits[i];
+      if (r.name == x.match.rule->routeName && r.ns == x.match.rule->routeNamespace)
+        refused = takeTokens(r.limits, rq, now, &d);
+    }
+    if (refused) return rateLimitedReply(*refused, d);
+  }
+  if (x.match.rule->fault) {
+    const config::FaultInjection& f = *x.match.rule->fault;
+    policy::FaultDecision d = policy::decideFault(
+        policy::FaultSpec{f.delayPerMillion, f.delayMs, f.abortPerMillion, f.abortStatus},
+        ctx_.random());
+    x.faultAbortStatus = d.abortStatus;
+    if (d.delayMs) {
+      // On a timer, never blocking the worker; onExchangeTimer resumes (the route's request
+      // timeout is armed later, in select_upstream, so the delay is not part of it).
+      ctx_.counters.faultDelayed.inc();
+      x.faultDelaying = true;
+      exchangeTimer_.arm(d.delayMs, false);
+      return PhaseResult::kPause;
+    }
+    if (d.abortStatus) return faultAbortReply();
+  }
+  return PhaseResult::kContinue;
+}
+
+Session::PhaseResult Session::rateLimitedReply(const config::CompiledRateLimit& limit,
+                                               const policy::RateDecision& d) {
+  ctx_.counters.rateLimited[limit.slot].inc();
+  ctx_.counters.localReplies[static_cast<int>(LocalReason::kRateLimited)].inc();
+  char retryAfter[24];
+  snprintf(retryAfter, sizeof retryAfter, "%llu",
+           static_cast<unsigned long long>(d.retryAfterSeconds()));
+  localReply(429, telemetry::localReasonName(LocalReason::kRateLimited), "rate limited\n",
+             "text/plain", {}, nullptr, retryAfter);
+  return PhaseResult::kRespond;
+}
+
+Session::PhaseResult Session::faultAbortReply() {
+  ctx_.counters.faultAborted.inc();
+  errorReply(ex_->faultAbortStatus, LocalReason::kFaultAbort, "fault filter abort\n");
+  return PhaseResult::kRespond;
+}
+
+// The EgressPolicies of the outbound listener's Workload: the chosen Service, or the Host the
+// app named, must be allowed; an allowed destination may have a rate limit of its own.
+Session::PhaseResult Session::checkEgress() {
+  Exchange& x = *ex_;
+  const config::CompiledEgress& e = *x.listener->egress;
+  int32_t entry = e.allow(x.service->index, x.host);
+  if (entry < 0) {
+    ctx_.counters.egressDenied[e.deniedSlot[x.service->index]].inc();
+    LOG_DEBUG("egress denied: workload %s to %s (Host %s)", e.workload.c_str(),
+              x.service->label.c_str(), x.host.c_str());
+    errorReply(403, LocalReason::kEgressDenied, "egress denied\n");
+    return PhaseResult::kRespond;
+  }
+  if (const auto& limit = e.entries[static_cast<size_t>(entry)]) {
+    policy::RateDecision d = limit->table->take(std::string_view(), monotonicNs());
+    if (!d.allowed) return rateLimitedReply(*limit, d);
+  }
   return PhaseResult::kContinue;
 }
 // Lua request hooks: the scripts attached to the listener and the route, in order
@@ -1041,6 +1104,9 @@ Session::PhaseResult Session::phaseSelectUpstream() {
   }
   const config::Snapshot& snap = x.snapshot->get();
   x.service = &snap.services[rule.backends[static_cast<size_t>(b)].service];
+  if (x.listener->egress) {
+    if (PhaseResult r = checkEgress(); r != PhaseResult::kContinue) return r;
+  }
   if (x.service->directResponse) {
     const config::DirectResponse& d = *x.service->directResponse;
     localReply(d.status, nullptr, d.body, d.contentType);
@@ -1997,7 +2063,7 @@ void Session::errorReply(int status, LocalReason reason, std::string_view body) 
 
 void Session::localReply(int status, const char* reason, std::string_view body,
                          std::string_view contentType, std::string_view location,
-                         const ScriptHost* scripted) {
+                         const ScriptHost* scripted, std::string_view retryAfter) {
   Exchange* x = ex_.get();
   if (x && x->respStarted) {
     close();
@@ -2011,7 +2077,7 @@ void Session::localReply(int status, const char* reason, std::string_view body,
     scripted->serializeReply(keepAlive, head, minor, ctx_.scratch);
   else
     serializeLocalReply(status, reason, body, contentType, location, keepAlive, head, minor,
-                        ctx_.scratch);
+                        ctx_.scratch, retryAfter);
   if (x) x->respBytes += ctx_.scratch.size();
   if (!down_.send(ctx_.scratch)) {
     close();
@@ -2102,7 +2168,16 @@ void Session::onDownTimer(void* arg) {
 
 void Session::onExchangeTimer(void* arg) {
   auto* s = static_cast<Session*>(arg);
-  if (s->ex_) s->upstreamFailed(LocalReason::kRequestTimeout);
+  if (s->ex_ && s->ex_->faultDelaying) {
+    // A fault delay is over: abort if the fault said so, else carry on with the next phase.
+    s->ex_->faultDelaying = false;
+    if (s->ex_->faultAbortStatus)
+      s->faultAbortReply();
+    else
+      s->runPhases(s->ex_->phase + 1);
+  } else if (s->ex_) {
+    s->upstreamFailed(LocalReason::kRequestTimeout);
+  }
   s->settle();
 }
 

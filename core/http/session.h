@@ -10,7 +10,8 @@
 //   route            RouteTable lookup (404 no_route); RequestRedirect answers here
 //   authorize        the listener's AuthorizationPolicies (403 rbac_denied); the principal is
 //                    the verified mTLS peer of the connection (transport().peerIdentity())
-//   rate_limit       (rate limits; no-op for now)
+//   rate_limit       RateLimits of the listener and route (429 rate_limited), then the
+//                    route's fault injection (a delay on a timer, an abort)
 //   script_request   Lua hooks attached to the listener or route (script_exchange.h)
 //   select_upstream  weighted backendRef -> Service; directResponse answers here; endpoint
 //   upstream_request take a pooled connection or connect; send the head; stream the body
@@ -123,6 +124,11 @@ class Session final : public net::Stream::Handler {
   void enqueueForSlot();
   void leaveQueue();
   void releaseSlot();  // hands the slot to the oldest waiter, if any
+  // Request policies (request_policy.h).
+  PhaseResult rateLimitedReply(const config::CompiledRateLimit& limit,
+                               const policy::RateDecision& d);
+  PhaseResult faultAbortReply();
+  PhaseResult checkEgress();
 
   // Upstream side.
   void connectUpstream();
@@ -171,7 +177,7 @@ class Session final : public net::Stream::Handler {
   // `scripted`: a Lua hook's reply (ScriptHost::reply) instead of the arguments before it.
   void localReply(int status, const char* reason, std::string_view body,
                   std::string_view contentType = "text/plain", std::string_view location = {},
-                  const ScriptHost* scripted = nullptr);
+                  const ScriptHost* scripted = nullptr, std::string_view retryAfter = {});
   void errorReply(int status, telemetry::LocalReason reason, std::string_view body);
   void parseErrorReply(ParseError e);
   void closeAfterFlush();

@@ -104,6 +104,17 @@ Status compileRule(const config::Resource& res, size_t ruleIndex,
     rule.backends.push_back(Backend{*service, ref.weight});
     rule.totalWeight += ref.weight;
   }
+  rule.fault = in.fault;
+  for (const config::RouteFilter& f : in.filters) {
+    if (f.type != config::FilterType::kRequestMirror) continue;
+    const config::BackendRef& ref = f.mirror.backendRef;
+    const std::string& ns = ref.ns.empty() ? res.meta.ns : ref.ns;
+    const std::optional<uint32_t> service = resolve ? resolve(ns, ref.name) : std::nullopt;
+    if (!service)
+      return Status::error(errorPrefix(res, ref.loc) + "spec.rules[" + std::to_string(ruleIndex) +
+                           "]: unknown mirror backend " + ns + "/" + ref.name);
+    rule.mirrors.push_back(Mirror{*service, f.mirror.perMillion});
+  }
   if (rule.backends.size() > kLinearPickLimit) {
     uint64_t sum = 0;
     for (const Backend& b : rule.backends) rule.cumulativeWeights.push_back(sum += b.weight);

@@ -45,6 +45,12 @@ struct Backend {
   uint32_t weight = 1;
 };
 
+// A RequestMirror filter of a rule, its backendRef resolved.
+struct Mirror {
+  uint32_t service = 0;
+  uint32_t perMillion = 1'000'000;
+};
+
 // One rule of one HTTPRoute: what a request is routed to.
 struct Rule {
   std::string routeNamespace;
@@ -57,6 +63,8 @@ struct Rule {
   config::RouteTimeouts timeouts;
   // rules[].retry, compiled (attempts 0: none). The session applies it (upstream/retry.h).
   upstream::RetryPolicy retry;
+  std::optional<config::FaultInjection> fault;  // rules[].fault
+  std::vector<Mirror> mirrors;                  // RequestMirror filters, in declared order
   // Running sums of the backend weights, filled by compile only for rules with many backends
   // (where pickBackend binary-searches them); empty otherwise, and then pickBackend walks the
   // weights, so a Rule built by hand needs only backends and totalWeight.

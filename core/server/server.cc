@@ -144,13 +144,17 @@ Status Server::reload(const char* why, bool recompile) {
   if (diags.empty()) config::validate(resources, &diags);
   if (!diags.empty()) return fail(diags.front().format());
   if (Status s = mesh_->prepare(resources); !s.ok()) return fail(s.message());
+  config::TrafficSlotFns trafficSlots;
+  trafficSlots.rateLimit = [this](const std::string& l) { return rateLimitSlots_.slotFor(l); };
+  trafficSlots.egress = [this](const std::string& l) { return egressSlots_.slotFor(l); };
   auto snap = config::compile(active.value(), std::move(resources), mesh_->identity(),
                               [this](const std::string& label) {
                                 return policySlots_.slotFor(label);
                               },
                               [this](const config::Snapshot& snap) {
                                 return exchangeMetrics_.labelsFor(snap);
-                              });
+                              },
+                              trafficSlots);
   if (!snap.ok()) return fail(snap.status().message());
 
   // Listeners that keep their address keep their sockets; new ones are opened now, before the
@@ -434,6 +438,44 @@ void Server::renderScriptMetrics(std::string& out) {
   }
 }
 
+// Request policies (docs/traffic.md): refusals by RateLimit and denials by workload and
+// destination in stable slots, fault injection and mirroring.
+void Server::renderTrafficMetrics(const std::vector<const telemetry::WorkerCounters*>& ws,
+                                  std::string& out) const {
+  rateLimitSlots_.render(
+      "gatehouse_rate_limited_total", "Requests refused with 429 by a rate limit, by limit.", ws,
+      [](const telemetry::WorkerCounters& w, size_t slot) -> const telemetry::Counter& {
+        return w.rateLimited[slot];
+      },
+      out);
+  egressSlots_.render(
+      "gatehouse_egress_denied_total",
+      "Requests refused with 403 egress_denied, by workload and destination Service.", ws,
+      [](const telemetry::WorkerCounters& w, size_t slot) -> const telemetry::Counter& {
+        return w.egressDenied[slot];
+      },
+      out);
+  auto sum = [&](auto member) {
+    uint64_t n = 0;
+    for (const auto* w : ws) n += (w->*member).get();
+    return n;
+  };
+  using C = telemetry::WorkerCounters;
+  telemetry::renderCounter(out, "gatehouse_fault_delays_total",
+                           "Requests delayed by a route's fault injection.", sum(&C::faultDelayed));
+  telemetry::renderCounter(out, "gatehouse_fault_aborts_total",
+                           "Requests aborted by a route's fault injection.", sum(&C::faultAborted));
+  telemetry::renderCounter(out, "gatehouse_mirror_requests_total",
+                           "Request copies sent to a RequestMirror shadow Service.",
+                           sum(&C::mirrorSent));
+  telemetry::renderCounter(out, "gatehouse_mirror_dropped_total",
+                           "Request copies not sent (too many in flight, or a body not buffered).",
+                           sum(&C::mirrorDropped));
+  telemetry::renderCounter(out, "gatehouse_mirror_failed_total",
+                           "Request copies that failed (connect, reset or timeout).",
+                           sum(&C::mirrorFailed));
+}
+
 std::string Server::renderMetrics() {
   std::string out;
   std::vector<const telemetry::WorkerCounters*> ws;
@@ -445,6 +487,7 @@ std::string Server::renderMetrics() {
                            "series table was full.",
                            registry_.overflowed());
   policySlots_.render(ws, out);
+  renderTrafficMetrics(ws, out);
   if (accessLog_) accessLog_->renderMetrics(out);
   if (tracing_) tracing_->renderMetrics(out);
   if (health_) health_->renderMetrics(out);

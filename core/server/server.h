@@ -24,6 +24,7 @@
 #include "core/event/loop.h"
 #include "core/server/health_checker.h"
 #include "core/server/mesh_node.h"
+#include "core/telemetry/label_slots.h"
 #include "core/server/worker.h"
 #include "core/telemetry/access_log.h"
 #include "core/telemetry/exchange_metrics.h"
@@ -100,6 +101,10 @@ class Server {
   std::vector<std::unique_ptr<telemetry::WorkerTracing>> workerTracing_;
   script::SharedDict sharedDict_;        // gatehouse.shared, for every worker's Lua host
   telemetry::PolicySlots policySlots_;  // authz denial counters by policy, stable across reloads
+  telemetry::LabelSlots rateLimitSlots_;  // rate-limit refusals by limit
+  telemetry::LabelSlots egressSlots_;     // egress denials by workload and destination
+  void renderTrafficMetrics(const std::vector<const telemetry::WorkerCounters*>& ws,
+                            std::string& out) const;
   std::unique_ptr<admin::AdminApi> adminApi_;  // before admin_, whose handler uses it
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<event::Timer> pollTimer_;

@@ -23,6 +23,9 @@ const char* localReasonName(LocalReason r) {
     case LocalReason::kExtAuthzError: return "ext_authz_error";
     case LocalReason::kOverflow: return "overflow";
     case LocalReason::kLuaError: return "lua_error";
+    case LocalReason::kRateLimited: return "rate_limited";
+    case LocalReason::kEgressDenied: return "egress_denied";
+    case LocalReason::kFaultAbort: return "fault_abort";
     case LocalReason::kCount: break;
   }
   return "unknown";

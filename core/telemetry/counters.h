@@ -46,6 +46,9 @@ enum class LocalReason : uint8_t {
   kExtAuthzError,          // 403: the CUSTOM provider did not answer (and failOpen is off)
   kOverflow,               // 503: over the Service's connectionPool limits (circuit breaking)
   kLuaError,               // 500: a Lua hook failed (and its script is not failOpen)
+  kRateLimited,            // 429: a RateLimit (or an EgressPolicy destination's rateLimit)
+  kEgressDenied,           // 403: no EgressPolicy of the Workload allows the destination
+  kFaultAbort,             // the route's fault.abort.httpStatus: an injected fault
   kCount
 };
 const char* localReasonName(LocalReason r);
@@ -57,6 +60,9 @@ constexpr int kMeshPeerReasons = 16;
 // last slot, reported as policy="other").
 constexpr int kAuthzSteps = 5;
 constexpr int kAuthzPolicySlots = 1024;
+// Rate-limit refusals per RateLimit and egress denials per (workload, destination), in stable
+// slots handed out by LabelSlots (slot 0: beyond the last slot).
+constexpr int kTrafficSlots = 256;
 
 struct WorkerCounters {
   Counter downstreamCxTotal;
@@ -88,6 +94,14 @@ struct WorkerCounters {
   Counter authzDeniedByPolicy[kAuthzPolicySlots];
   Counter authzDryRunDenied;  // requests a dry-run policy would have denied
   Counter authzAudited;       // requests an AUDIT policy matched
+  // Request policies (docs/traffic.md).
+  Counter rateLimited[kTrafficSlots];   // 429s, by RateLimit / egress destination slot
+  Counter egressDenied[kTrafficSlots];  // 403 egress_denied, by workload/destination slot
+  Counter faultDelayed;                 // requests delayed by a route's fault
+  Counter faultAborted;                 // requests answered by a route's fault.abort
+  Counter mirrorSent;                   // mirror copies sent to a shadow Service
+  Counter mirrorDropped;                // copies not sent: too many in flight, body not buffered
+  Counter mirrorFailed;                 // copies that failed (connect, reset, timeout)
 };
 
 }  // namespace gh::telemetry

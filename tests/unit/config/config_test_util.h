@@ -67,10 +67,17 @@ inline Resource withoutLocations(Resource r) {
     lua->sourceLoc = {};
     for (LuaAttachment& a : lua->attachTo) a.loc = {};
   }
+  if (auto* rl = std::get_if<RateLimitSpec>(&r.spec))
+    for (RateLimitTargetRef& t : rl->targetRefs) t.loc = {};
+  if (auto* e = std::get_if<EgressPolicySpec>(&r.spec)) {
+    e->workloadLoc = {};
+    for (EgressDestination& d : e->egress) d.loc = {};
+  }
   if (auto* route = std::get_if<HttpRouteSpec>(&r.spec)) {
     for (ParentRef& p : route->parentRefs) p.loc = {};
     for (RouteRule& rule : route->rules) {
       for (BackendRef& b : rule.backendRefs) b.loc = {};
+      for (RouteFilter& f : rule.filters) f.mirror.backendRef.loc = {};
       for (RouteMatch& m : rule.matches) {
         m.path.loc = {};
         for (NameValueMatch& h : m.headers) h.loc = {};

@@ -280,12 +280,10 @@ spec: {port: 1, protocol: MESH, workload: app, tls: {}}
             "253 characters",
             "t.yaml:16:8: Listener default/out: spec.tls: must not be set for protocol "
             "MESH_OUTBOUND: mesh listeners use this node's workload certificate",
-            "t.yaml:17:13: Listener default/out: spec.workload: must not be set for protocol "
-            "MESH_OUTBOUND: only a MESH_INBOUND listener forwards to a Workload",
             "t.yaml:22:28: Listener default/http: spec.workload: must not be set for protocol "
-            "HTTP: only a MESH_INBOUND listener forwards to a Workload",
+            "HTTP: a mesh listener belongs to a Workload, an edge one does not",
             "t.yaml:27:46: Listener default/https: spec.workload: must not be set for protocol "
-            "HTTPS: only a MESH_INBOUND listener forwards to a Workload",
+            "HTTPS: a mesh listener belongs to a Workload, an edge one does not",
             "t.yaml:32:27: Listener default/typo: spec.protocol: must be one of HTTP, HTTPS, "
             "MESH_INBOUND or MESH_OUTBOUND",
         });
