@@ -271,9 +271,9 @@ struct ContextCallbacks {
   static ssl_select_cert_result_t selectCertificate(const SSL_CLIENT_HELLO* hello) {
     const ServerContext* sc = of(hello->ssl);
     const char* name = SSL_get_servername(hello->ssl, TLSEXT_NAMETYPE_host_name);
-    size_t i =
-        sc->select(name ? std::string_view(name) : std::string_view(),
-                   sc->certificates_.size() > 1 ? clientKeyTypes(hello) : ServerContext::kAnyKey);
+    uint8_t keys = ServerContext::kAnyKey;
+    if (sc->certificates_.size() > 1) keys = clientKeyTypes(hello);
+    size_t i = sc->select(name ? std::string_view(name) : std::string_view(), keys);
     return sc->certificates_[i]->install(hello->ssl) ? ssl_select_cert_success
                                                      : ssl_select_cert_error;
   }
