@@ -24,9 +24,10 @@ FIXTURES = os.path.join(ROOT, "tests", "unit", "tls", "fixtures")
 # Scripts that need what a loopback test cannot produce.
 SKIP = {
     "23_trailers": "request trailers are not kept by the HTTP/1.1 codec (trailers() is nil)",
-    "33_peer_certificate": "needs a client certificate with a chosen subject and digest "
-                           "(mesh mTLS peers are covered by test_lua_sandbox)",
-    "35_peer_principal": "needs a MESH_INBOUND listener and a workload identity",
+    "33_peer_certificate": "needs a client certificate with a chosen subject and digest; "
+                           "the same API over a real mTLS peer is test_lua_peer",
+    "35_peer_principal": "needs a MESH_INBOUND listener and a workload identity: "
+                         "test_lua_peer",
     "47_route_metadata": "HTTPRoute has no metadata field in this build",
 }
 # Directives that name values only the fake session has (a made-up client address).
