@@ -216,6 +216,21 @@ spec:
     await page.locator('#explain-result', { hasText: 'allowed' }).waitFor();
     await shot('09-policies');
     await go('scripts', 'Lua scripts');
+    // A new script: a syntax error is shown at the source field with the script's line; the
+    // fixed script saves as a new version and is listed with its attach point.
+    await page.getByRole('button', { name: 'New script' }).click();
+    await page.fill('#l-name', 'hello');
+    await page.fill('#l-source', 'function envoy_on_request(h)\n  h:headers(:add("x", "1")\nend\n');
+    const luaErr = page.locator('.field.invalid .field-error[data-path="spec.source.inline"]');
+    await luaErr.waitFor();
+    assert.match(await luaErr.textContent(), /Lua syntax error \(script line 2\)/);
+    await page.fill('#l-source', 'function envoy_on_request(h)\n  h:headers():add("x-hello", "lua")\nend\n');
+    await page.locator('#validation-state', { hasText: 'valid' }).waitFor();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#save-result').waitFor();
+    await page.getByRole('button', { name: 'Close' }).click().catch(() => {});
+    await go('scripts', 'Lua scripts');
+    await page.locator('#scripts-table td', { hasText: 'Listener/default' }).waitFor();
     await shot('10-lua-scripts');
     await go('certificates', 'Certificates');
     await page.fill('#jt-workload', 'orders');
