@@ -4,6 +4,7 @@
 
 #include "core/admin/api_internal.h"
 #include "core/telemetry/live_stats.h"
+#include "core/upstream/health.h"
 
 namespace gh::admin {
 namespace {
@@ -63,10 +64,11 @@ AdminResponse handleObservability(Call& call) {
   }
 
   if (seg.size() == 1 && seg[0] == "clusters") {
-    // Services as the workers route to them. Health: this build has no active health checks,
-    // so every configured endpoint is a candidate. Outlier detection ejects per worker (each
-    // judges what it sees), so there is no single ejected set to show: the policy is shown,
-    // and gatehouse_upstream_outlier_ejections_total counts ejections.
+    // Services as the workers route to them. Health: with spec.healthCheck, what the node's
+    // prober last decided per endpoint (healthy, unhealthy; an endpoint not yet probed counts as
+    // healthy, as the balancer treats it), else "unchecked". Outlier detection ejects per
+    // worker (each judges what it sees), so there is no single ejected set to show: the policy
+    // is shown, and gatehouse_upstream_outlier_ejections_total counts ejections.
     json::Value services = json::Value::array();
     std::map<std::string, telemetry::LiveRow> live;
     if (call.ctx.liveStats)
@@ -74,18 +76,25 @@ AdminResponse handleObservability(Call& call) {
     if (snap) {
       for (const upstream::Service& s : snap->services) {
         json::Value eps = json::Value::array();
-        for (const upstream::Endpoint& e : s.endpoints)
+        for (size_t i = 0; i < s.endpoints.size(); ++i) {
+          const upstream::Endpoint& e = s.endpoints[i];
+          const char* health = "unchecked";
+          if (s.health && i < s.health->size())
+            health = s.health->routable(i) ? "healthy" : "unhealthy";
           eps.push(json::Value::object()
                        .set("address", e.label)
                        .set("weight", static_cast<uint64_t>(e.weight))
-                       .set("health", "unchecked"));
+                       .set("health", health));
+        }
         json::Value j = json::Value::object();
         j.set("name", s.label)
             .set("mesh", s.mesh)
             .set("identity", s.identity)
             .set("direct", s.directResponse.has_value())
             .set("connectTimeoutMs", s.connectTimeoutMs)
-            .set("endpoints", eps);
+            .set("endpoints", eps)
+            .set("healthCheck", s.health ? json::Value::object().set("path", s.healthPath)
+                                         : json::Value());
         if (s.outlier.enabled()) {
           j.set("outlierDetection",
                 json::Value::object()

@@ -200,3 +200,48 @@ class HealthCheckValidationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClustersHealthTest(unittest.TestCase):
+    """The admin's /api/v1/clusters reports what the prober decided per endpoint (the UI's
+    Services table shows it): healthy, unhealthy, or unchecked without spec.healthCheck."""
+
+    def test_clusters_show_each_endpoints_health(self):
+        from test_admin_api import PASSWORD, Client
+        ups = [CheckedUpstream("c0"), CheckedUpstream("c1")]
+        ups[1].healthy = False
+        port = free_port()
+        gh = Gatehouse(workers=1)
+        try:
+            gh.apply(config(port, ups, extra="""---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: plain}
+spec: {endpoints: [{address: 127.0.0.1, port: 9}]}
+"""))
+            gh.start()
+            initial = open(os.path.join(gh.data_dir, "initial-admin-password")).read().strip()
+            admin = Client(gh.admin_port)
+            self.assertEqual(admin.login("admin", initial)[0], 200)
+            self.assertEqual(admin.api("POST", "password",
+                                       {"current": initial, "new": PASSWORD})[0], 200)
+
+            def health():
+                status, c = admin.api("GET", "clusters")
+                self.assertEqual(status, 200, c)
+                svc = {s["name"]: s for s in c["services"]}
+                return ({e["address"]: e["health"] for e in svc["default/app"]["endpoints"]},
+                        svc["default/app"]["healthCheck"], svc["default/plain"])
+
+            want = {f"127.0.0.1:{ups[0].port}": "healthy", f"127.0.0.1:{ups[1].port}": "unhealthy"}
+            wait_for(lambda: health()[0] == want, what="c1 unhealthy in /clusters")
+            _, check, plain = health()
+            self.assertEqual(check, {"path": "/healthz"})
+            self.assertIsNone(plain["healthCheck"])
+            self.assertEqual(plain["endpoints"][0]["health"], "unchecked")
+            ups[1].healthy = True
+            wait_for(lambda: set(health()[0].values()) == {"healthy"}, what="c1 healthy again")
+        finally:
+            gh.cleanup()
+            for u in ups:
+                u.stop()

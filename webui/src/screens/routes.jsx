@@ -130,7 +130,7 @@ function ServiceForm({ doc, setDoc, diags, isNew, disabled }) {
         </table>
       )}
       {!direct && !disabled && <button onClick={() => update((d) => { d.spec.endpoints = [...(d.spec.endpoints || []), { address: '127.0.0.1', port: 8000 }]; })}>Add endpoint</button>}
-      <p class="muted small">Endpoint health and outlier ejection are not reported by this build yet.</p>
+      <p class="muted small">Endpoint health (active checks: <code>spec.healthCheck</code>) shows in the Services table; outlier ejection is decided per worker and counted in <code>gatehouse_upstream_outlier_ejections_total</code>.</p>
     </div>
   );
 }
@@ -152,9 +152,24 @@ function describeService(doc) {
   return (s.endpoints || []).map((e) => `${e.address}:${e.port}`).join(', ') + (s.mesh ? ' · mesh' : '');
 }
 
+// Endpoint health of a Service as /api/v1/clusters reports it: what the node's active health
+// checks last decided ("2 of 3 healthy"), or that the Service has none.
+function healthCell(cluster) {
+  if (!cluster) return <span class="muted">—</span>;
+  if (cluster.direct) return <span class="muted">direct response</span>;
+  const eps = cluster.endpoints || [];
+  if (!cluster.healthCheck) return <span class="muted">not checked</span>;
+  const healthy = eps.filter((e) => e.health === 'healthy').length;
+  const down = eps.filter((e) => e.health === 'unhealthy').map((e) => e.address);
+  return <span title={down.length ? `unhealthy: ${down.join(', ')}` : 'every endpoint passes its checks'}
+    class={'badge ' + (healthy === eps.length ? 'ok' : healthy === 0 ? 'bad' : 'warn')}>{healthy} of {eps.length} healthy</span>;
+}
+
 export function Routes({ session }) {
   const [routes, err1, reload1] = useApi('resources?kind=HTTPRoute');
   const [services, err2, reload2] = useApi('resources?kind=Service');
+  const [clusters] = useApi('clusters', 5000);
+  const clusterOf = (r) => ((clusters && clusters.services) || []).find((c) => c.name === `${r.namespace}/${r.name}`);
   const [q, setQ] = useState('');
   const [editing, setEditing] = useState(null);
   const canEdit = session.role === 'editor' || session.role === 'admin';
@@ -187,7 +202,7 @@ export function Routes({ session }) {
         <div class="table-wrap"><table id="services-table">
           <thead><tr><th scope="col">Service</th><th scope="col">Endpoints</th><th scope="col">Health</th><th /></tr></thead>
           <tbody>{services.items.filter(match).map((r) => (
-            <tr><td>{r.namespace}/{r.name}</td><td>{describeService(r.document)}</td><td class="muted">not reported</td>
+            <tr><td>{r.namespace}/{r.name}</td><td>{describeService(r.document)}</td><td>{healthCell(clusterOf(r))}</td>
               <td><button aria-label={`${canEdit ? 'Edit' : 'View'} service ${r.namespace}/${r.name}`} onClick={() => setEditing({ kind: 'Service', ns: r.namespace, name: r.name })}>{canEdit ? 'Edit' : 'View'}</button></td></tr>
           ))}</tbody>
         </table></div>
