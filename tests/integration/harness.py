@@ -89,6 +89,13 @@ class Upstream:
 
     def stop(self):
         self.stopping = True
+        # shutdown() first: close() alone does not end the accept() the loop thread is blocked
+        # in, so the socket would stay listening and answer one more connection as this
+        # upstream; a later test whose port it is could then be answered by a stopped one.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:
