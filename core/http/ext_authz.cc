@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/base/strings.h"
+#include "core/http/whole_response.h"
 #include "core/net/socket.h"
 
 namespace gh::http {
@@ -115,43 +116,13 @@ void ExtAuthzCheck::onReadable() {
 }
 
 bool ExtAuthzCheck::parseResponse(bool eof) {
-  ResponseParser parser;
   ResponseHead head;
-  ParseStatus st = parser.parse(response_.data(), response_.size(), false, head);
-  if (st == ParseStatus::kError) {
-    fail("bad response from the provider");
-    return true;
-  }
-  if (st == ParseStatus::kIncomplete) return false;
-  std::string_view rest(response_.data() + head.headLength, response_.size() - head.headLength);
   std::string body;
-  switch (head.body) {
-    case BodyKind::kNone:
-      break;
-    case BodyKind::kContentLength:
-      if (rest.size() < head.contentLength) return false;
-      body.assign(rest.substr(0, head.contentLength));
-      break;
-    case BodyKind::kChunked: {
-      ChunkedDecoder decoder;
-      size_t off = 0;
-      while (off < rest.size()) {
-        ChunkedDecoder::Step step = decoder.feed(rest.data() + off, rest.size() - off);
-        if (step.error != ParseError::kNone) {
-          fail("bad chunked body from the provider");
-          return true;
-        }
-        body.append(step.data);
-        off += step.consumed;
-        if (step.done || step.consumed == 0) break;
-      }
-      if (!decoder.done()) return false;
-      break;
-    }
-    default:  // delimited by the end of the connection
-      if (!eof) return false;
-      body.assign(rest);
-      break;
+  switch (readWholeResponse(response_, eof, &head, &body)) {
+    case WholeResponse::kIncomplete: return false;
+    case WholeResponse::kBadHead: fail("bad response from the provider"); return true;
+    case WholeResponse::kBadChunked: fail("bad chunked body from the provider"); return true;
+    case WholeResponse::kDone: break;
   }
   ExtAuthzOutcome out;
   if (head.status >= 200 && head.status < 300) {

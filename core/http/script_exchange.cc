@@ -8,6 +8,7 @@
 #include "core/base/strings.h"
 #include "core/http/context.h"
 #include "core/http/serialize.h"
+#include "core/http/whole_response.h"
 #include "core/net/socket.h"
 #include "core/tls/tls_transport.h"
 
@@ -130,43 +131,13 @@ class HttpCallClient final : public net::Stream::Handler {
 
   // True when finished.
   bool parse(bool eof) {
-    ResponseParser parser;
     ResponseHead head;
-    ParseStatus st = parser.parse(response_.data(), response_.size(), false, head);
-    if (st == ParseStatus::kError) {
-      fail();
-      return true;
-    }
-    if (st == ParseStatus::kIncomplete) return false;
-    std::string_view rest(response_.data() + head.headLength, response_.size() - head.headLength);
     std::string body;
-    switch (head.body) {
-      case BodyKind::kNone:
-        break;
-      case BodyKind::kContentLength:
-        if (rest.size() < head.contentLength) return false;
-        body.assign(rest.substr(0, head.contentLength));
-        break;
-      case BodyKind::kChunked: {
-        ChunkedDecoder decoder;
-        size_t off = 0;
-        while (off < rest.size()) {
-          ChunkedDecoder::Step step = decoder.feed(rest.data() + off, rest.size() - off);
-          if (step.error != ParseError::kNone) {
-            fail();
-            return true;
-          }
-          body.append(step.data);
-          off += step.consumed;
-          if (step.done || step.consumed == 0) break;
-        }
-        if (!decoder.done()) return false;
-        break;
-      }
-      default:
-        if (!eof) return false;
-        body.assign(rest);
-        break;
+    switch (readWholeResponse(response_, eof, &head, &body)) {
+      case WholeResponse::kIncomplete: return false;
+      case WholeResponse::kBadHead:
+      case WholeResponse::kBadChunked: fail(); return true;
+      case WholeResponse::kDone: break;
     }
     script::HttpCallResponse out;
     out.headers.emplace_back(":status", std::to_string(head.status));
