@@ -386,6 +386,11 @@ void AccessLogWriter::run() {
     if (lines) {
       if (!writeAll(batch)) return;  // stopping with a stalled sink: give up
       written_.fetch_add(lines, std::memory_order_relaxed);
+      // A small batch means the rings were nearly empty: nap before draining again, so that
+      // under steady traffic one write() carries hundreds of lines instead of a few (the
+      // rings hold far more than a nap's worth of lines).
+      if (batch.size() < (64 << 10) && !stopping)
+        std::this_thread::sleep_for(std::chrono::milliseconds(opts_.idleSleepMs));
       continue;
     }
     if (stopping) return;  // everything queued before stop() has been written
