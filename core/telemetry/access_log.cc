@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 namespace gh::telemetry {
 namespace {
@@ -78,9 +81,9 @@ struct JsonPlainTable {
 constexpr JsonPlainTable kJsonPlain;
 inline bool jsonPlain(unsigned char c) { return kJsonPlain.plain[c]; }
 
-void appendJsonString(std::string_view s, std::string& out) {
+// The characters of a JSON string, escaped; the quotes around them are the caller's.
+void appendJsonChars(std::string_view s, std::string& out) {
   static const char kHex[] = "0123456789abcdef";
-  out += '"';
   // Runs of plain characters are appended at once; only what needs escaping goes one by one.
   size_t i = 0;
   while (i < s.size()) {
@@ -108,7 +111,6 @@ void appendJsonString(std::string_view s, std::string& out) {
         }
     }
   }
-  out += '"';
 }
 
 // Text values: printable ASCII except '"' and '\\' as is, the rest \xHH; empty -> "-".
@@ -201,47 +203,46 @@ void formatAccessLogText(const AccessLogEntry& e, std::string& out) {
 
 void formatAccessLogJson(const AccessLogEntry& e, std::string& out) {
   using namespace std::string_view_literals;
-  // Keys are literals with their punctuation ("," "\"key\":"), appended in one piece each:
-  // this runs for every exchange.
-  auto str = [&out](std::string_view key, std::string_view v) {
-    out.append(key);
-    appendJsonString(v, out);
+  // This runs for every exchange, so the punctuation between two values (a closing quote, a
+  // comma, the next key and its opening quote) is one literal appended in one piece.
+  auto str = [&out](std::string_view before, std::string_view v) {
+    out.append(before);
+    appendJsonChars(v, out);
   };
-  auto num = [&out](std::string_view key, uint64_t v) {
-    out.append(key);
+  auto num = [&out](std::string_view before, uint64_t v) {
+    out.append(before);
     appendUint(v, out);
   };
-  out.reserve(out.size() + 512 + e.path.size() + e.userAgent.size() + e.authority.size());
+  out.reserve(out.size() + 640 + 6 * (e.path.size() + e.userAgent.size() + e.authority.size()));
   out.append("{\"time\":\""sv);
   appendTime(e.startUnixMs, out);  // digits and punctuation only: nothing to escape
-  out += '"';
-  str(",\"request_id\":"sv, e.requestId);
-  str(",\"trace_id\":"sv, e.traceId);
-  str(",\"listener\":"sv, e.listener);
-  str(",\"route\":"sv, e.route);
-  str(",\"method\":"sv, e.method);
-  str(",\"authority\":"sv, e.authority);
-  str(",\"path\":"sv, e.path);
-  str(",\"protocol\":"sv, e.protocol);
-  num(",\"status\":"sv, static_cast<uint64_t>(e.status < 0 ? 0 : e.status));
-  str(",\"response_flags\":"sv, e.responseFlags.empty() ? "-"sv : e.responseFlags);
-  num(",\"bytes_in\":"sv, e.bytesIn);
+  str("\",\"request_id\":\""sv, e.requestId);
+  str("\",\"trace_id\":\""sv, e.traceId);
+  str("\",\"listener\":\""sv, e.listener);
+  str("\",\"route\":\""sv, e.route);
+  str("\",\"method\":\""sv, e.method);
+  str("\",\"authority\":\""sv, e.authority);
+  str("\",\"path\":\""sv, e.path);
+  str("\",\"protocol\":\""sv, e.protocol);
+  num("\",\"status\":"sv, static_cast<uint64_t>(e.status < 0 ? 0 : e.status));
+  str(",\"response_flags\":\""sv, e.responseFlags.empty() ? "-"sv : e.responseFlags);
+  num("\",\"bytes_in\":"sv, e.bytesIn);
   num(",\"bytes_out\":"sv, e.bytesOut);
   out.append(",\"duration_ms\":"sv);
   appendMs(e.durationMs, out);
   out.append(",\"upstream_duration_ms\":"sv);
   if (e.upstreamDurationMs < 0) out.append("null"sv);
   else appendMs(e.upstreamDurationMs, out);
-  str(",\"upstream\":"sv, e.upstreamEndpoint);
-  str(",\"peer_principal\":"sv, e.peerPrincipal);
-  str(",\"client_address\":"sv, e.clientAddress);
-  str(",\"authz_decision\":"sv, authzResultName(e.authz));
-  str(",\"authz_policy\":"sv, e.authzPolicy);
-  str(",\"authz_rule\":"sv, e.authzRule);
-  num(",\"lua_errors\":"sv, e.luaErrors);
-  str(",\"lua_error\":"sv, e.luaError);
-  str(",\"user_agent\":"sv, e.userAgent);
-  out.append("}\n"sv);
+  str(",\"upstream\":\""sv, e.upstreamEndpoint);
+  str("\",\"peer_principal\":\""sv, e.peerPrincipal);
+  str("\",\"client_address\":\""sv, e.clientAddress);
+  str("\",\"authz_decision\":\""sv, authzResultName(e.authz));
+  str("\",\"authz_policy\":\""sv, e.authzPolicy);
+  str("\",\"authz_rule\":\""sv, e.authzRule);
+  num("\",\"lua_errors\":"sv, e.luaErrors);
+  str(",\"lua_error\":\""sv, e.luaError);
+  str("\",\"user_agent\":\""sv, e.userAgent);
+  out.append("\"}\n"sv);
 }
 
 void formatAccessLog(AccessLogFormat f, const AccessLogEntry& e, std::string& out) {
@@ -249,7 +250,11 @@ void formatAccessLog(AccessLogFormat f, const AccessLogEntry& e, std::string& ou
   else formatAccessLogText(e, out);
 }
 
-// ---- Producer: a single-producer single-consumer ring of [u32 length][bytes] records --------
+// ---- Producer: a single-producer single-consumer ring of whole lines -------------------------
+//
+// The ring holds the lines' bytes and nothing else: a line is pushed whole or not at all, so
+// the bytes between tail and head are always whole lines and the writer hands them to
+// writev() where they lie (two pieces when they wrap), with no copy on its side.
 
 AccessLogWriter::Producer::Producer(size_t bytes) {
   size_t cap = 4096;
@@ -262,46 +267,35 @@ bool AccessLogWriter::Producer::push(std::string_view line) {
   uint64_t head = head_.load(std::memory_order_relaxed);
   uint64_t tail = tail_.load(std::memory_order_acquire);
   size_t cap = mask_ + 1;
-  size_t need = 4 + line.size();
-  if (line.size() > UINT32_MAX || need > cap - (head - tail)) {
+  if (line.size() > cap - (head - tail)) {
     dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return false;
   }
-  auto put = [&](uint64_t at, const char* p, size_t n) {
-    size_t off = at & mask_;
-    size_t first = std::min(n, cap - off);
-    memcpy(&buf_[off], p, first);
-    memcpy(&buf_[0], p + first, n - first);
-  };
-  uint32_t len = static_cast<uint32_t>(line.size());
-  put(head, reinterpret_cast<const char*>(&len), 4);
-  put(head + 4, line.data(), line.size());
-  head_.store(head + need, std::memory_order_release);
+  size_t off = head & mask_;
+  size_t first = std::min(line.size(), cap - off);
+  memcpy(&buf_[off], line.data(), first);
+  memcpy(&buf_[0], line.data() + first, line.size() - first);
+  head_.store(head + line.size(), std::memory_order_release);
   return true;
 }
 
-size_t AccessLogWriter::Producer::drainInto(std::string& out, size_t max) {
-  uint64_t tail = tail_.load(std::memory_order_relaxed);
+int AccessLogWriter::Producer::pending(uint64_t* end, iovec* iov) const {
+  uint64_t tail = tail_.load(std::memory_order_relaxed);  // only the writer moves it
   uint64_t head = head_.load(std::memory_order_acquire);
+  *end = head;
+  if (head == tail) return 0;
   size_t cap = mask_ + 1;
-  auto get = [&](uint64_t at, char* p, size_t n) {
-    size_t off = at & mask_;
-    size_t first = std::min(n, cap - off);
-    memcpy(p, &buf_[off], first);
-    memcpy(p + first, &buf_[0], n - first);
-  };
-  size_t lines = 0;
-  while (tail < head && out.size() < max) {
-    uint32_t len;
-    get(tail, reinterpret_cast<char*>(&len), 4);
-    size_t at = out.size();
-    out.resize(at + len);
-    get(tail + 4, out.data() + at, len);
-    tail += 4 + len;
-    ++lines;
-  }
-  tail_.store(tail, std::memory_order_release);
-  return lines;
+  size_t off = tail & mask_;
+  size_t len = head - tail;
+  size_t first = std::min(len, cap - off);
+  iov[0] = {&buf_[off], first};
+  if (first == len) return 1;
+  iov[1] = {&buf_[0], len - first};
+  return 2;
+}
+
+void AccessLogWriter::Producer::release(uint64_t end) {
+  tail_.store(end, std::memory_order_release);
 }
 
 // ---- AccessLogWriter --------------------------------------------------------------------------
@@ -351,9 +345,8 @@ uint64_t AccessLogWriter::dropped() const {
   return n;
 }
 
-bool AccessLogWriter::writeAll(const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
+bool AccessLogWriter::writeAll(iovec* iov, int count) {
+  while (count > 0) {
     // Wait for room with a timeout, so a stalled sink still lets stop() finish.
     pollfd p{fd_, POLLOUT, 0};
     int r = ::poll(&p, 1, 100);
@@ -361,35 +354,66 @@ bool AccessLogWriter::writeAll(const std::string& data) {
       if (stop_.load(std::memory_order_acquire) && nowMs() >= stopDeadlineMs_) return false;
       continue;
     }
-    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
+    ssize_t n = ::writev(fd_, iov, std::min(count, IOV_MAX));
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       writeErrors_.fetch_add(1, std::memory_order_relaxed);  // background thread only
       return true;  // the batch is lost; keep draining rather than letting rings fill
     }
-    off += static_cast<size_t>(n);
+    // Skip what was written; a partial write resumes mid-line, which a byte stream allows.
+    auto done = static_cast<size_t>(n);
+    while (count > 0 && done >= iov->iov_len) {
+      done -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+      iov->iov_len -= done;
+    }
   }
   return true;
 }
 
+// Lines in `iov`: one '\n' ends each.
+static uint64_t countLines(const iovec* iov, int count) {
+  uint64_t lines = 0;
+  for (int i = 0; i < count; ++i) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    const char* end = p + iov[i].iov_len;
+    while ((p = static_cast<const char*>(memchr(p, '\n', static_cast<size_t>(end - p))))) {
+      ++lines;
+      ++p;
+    }
+  }
+  return lines;
+}
+
 void AccessLogWriter::run() {
-  std::string batch;
-  batch.reserve(256 << 10);
+  std::vector<iovec> iov(2 * producers_.size());
+  std::vector<iovec> toWrite(iov.size());
+  std::vector<uint64_t> ends(producers_.size());
   for (;;) {
     if (reopen_.exchange(false, std::memory_order_relaxed) && !opts_.path.empty()) {
       if (!openSink()) writeErrors_.fetch_add(1, std::memory_order_relaxed);
     }
     bool stopping = stop_.load(std::memory_order_acquire);
-    size_t lines = 0;
-    batch.clear();
-    for (auto& p : producers_) lines += p->drainInto(batch, 256 << 10);
-    if (lines) {
-      if (!writeAll(batch)) return;  // stopping with a stalled sink: give up
+    // Everything every ring holds now goes out in one writev(), straight from the rings.
+    int count = 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < producers_.size(); ++i)
+      count += producers_[i]->pending(&ends[i], &iov[count]);
+    for (int i = 0; i < count; ++i) bytes += iov[i].iov_len;
+    if (count) {
+      uint64_t lines = countLines(iov.data(), count);
+      std::copy(iov.begin(), iov.begin() + count, toWrite.begin());  // writeAll advances it
+      if (!writeAll(toWrite.data(), count)) return;  // stopping with a stalled sink: give up
+      for (size_t i = 0; i < producers_.size(); ++i) producers_[i]->release(ends[i]);
       written_.fetch_add(lines, std::memory_order_relaxed);
       // A small batch means the rings were nearly empty: nap before draining again, so that
       // under steady traffic one write() carries hundreds of lines instead of a few (the
       // rings hold far more than a nap's worth of lines).
-      if (batch.size() < (64 << 10) && !stopping)
+      if (bytes < (64 << 10) && !stopping)
         std::this_thread::sleep_for(std::chrono::milliseconds(opts_.idleSleepMs));
       continue;
     }

@@ -7,12 +7,13 @@
 // quotes, backslashes and every byte outside printable ASCII as \xHH.
 //
 // Writing (AccessLogWriter) follows the shared-nothing rule. Each worker has an
-// AccessLogWriter::Producer: a lock-free single-producer/single-consumer ring of bytes that only
-// that worker writes. One background thread drains every ring and writes batches to the sink
-// (stdout, which journald captures under systemd, or a file opened O_APPEND). A worker never
-// blocks and never takes a lock: when its ring has no room for a line, the line is dropped and
-// counted (gatehouse_access_log_dropped_total). A stalled sink (a full pipe, a hung disk) only
-// stalls the background thread; the rings fill and further lines are dropped.
+// AccessLogWriter::Producer: a lock-free single-producer/single-consumer ring of whole lines that
+// only that worker writes. One background thread writes what all the rings hold with one
+// writev() straight from them to the sink (stdout, which journald captures under systemd, or
+// a file opened O_APPEND). A worker never blocks and never takes a lock: when its ring has no
+// room for a line, the line is dropped and counted (gatehouse_access_log_dropped_total). A
+// stalled sink (a full pipe, a hung disk) only stalls the background thread; the rings fill
+// and further lines are dropped.
 //
 // reopen() asks the background thread to close and reopen the file (log rotation: logrotate
 // renames the file, then SIGUSR1). It only sets an atomic flag, so it may be called from any
@@ -35,6 +36,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+struct iovec;
 
 namespace gh::telemetry {
 
@@ -93,7 +96,10 @@ class AccessLogWriter {
    private:
     friend class AccessLogWriter;
     explicit Producer(size_t bytes);
-    size_t drainInto(std::string& out, size_t max);  // background thread
+    // Background thread: the bytes queued now, as 0, 1 or 2 pieces in iov (valid until
+    // release()), and in *end the position to release() once they are written.
+    int pending(uint64_t* end, struct iovec* iov) const;
+    void release(uint64_t end);
     std::unique_ptr<char[]> buf_;
     size_t mask_;
     alignas(64) std::atomic<uint64_t> head_{0};  // written by the producer
@@ -116,7 +122,8 @@ class AccessLogWriter {
  private:
   void run();
   bool openSink();
-  bool writeAll(const std::string& data);  // false: stopping and the sink is stalled
+  // Writes all of iov[0..count) (advancing it). False: stopping and the sink is stalled.
+  bool writeAll(struct iovec* iov, int count);
 
   Options opts_;
   std::vector<std::unique_ptr<Producer>> producers_;

@@ -20,7 +20,7 @@ exists, so scenarios can be added one file at a time.
 import importlib
 import os
 
-ORDER = ["h1", "tls", "handshake", "mtls", "lua", "authz", "routes", "reload", "idle"]
+ORDER = ["h1", "tls", "handshake", "mtls", "lua", "authz", "routes", "reload", "idle", "obs"]
 
 
 def implemented():

@@ -50,6 +50,7 @@ NGINX_LUA = {
 }
 
 MODULES = "/usr/share/nginx/modules"
+ROWS = [f"gatehouse-{k}" for k in LUA] + [f"nginx-{k}" for k in NGINX_LUA]
 
 
 class LuaGatehouse(srv.Gatehouse):
@@ -165,7 +166,8 @@ def run(ctx):
         bad = [r for r in case["runs"] if not r["valid"]]
         if bad or not all(c["ok"] for c in case["check"].values()):
             valid = False
-        md += ["", f"### {spec['title']}", "", compare.markdown_table(case), "",
+        md += ["", f"### {spec['title']}", "", compare.markdown_table(case, order=ROWS),
+               "",
                "| ratio (CPU µs/req, medians) | value | goal |", "|---|--:|---|",
                f"| Gatehouse no-op / no hook | {compare.fmt_ratio(ratios['gatehouse_noop_vs_none'])}"
                f" | ≤ 1.03: {compare.verdict(case['goals']['noop_le_1.03'])} |",
