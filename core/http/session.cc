@@ -751,6 +751,7 @@ Session::PhaseResult Session::customCheckDone(ExtAuthzOutcome outcome) {
     auto it = slots.find(c.policy);
     ctx_.counters.authzDeniedByPolicy[it == slots.end() ? 0 : it->second].inc();
     ctx_.counters.localReplies[static_cast<int>(LocalReason::kExtAuthzDenied)].inc();
+    setFlag(telemetry::ResponseFlag::kUnauthorizedExternalService);
     int status = outcome.status >= 200 && outcome.status <= 599 ? outcome.status : 403;
     localReply(status, telemetry::localReasonName(LocalReason::kExtAuthzDenied), outcome.body,
                outcome.contentType.empty() ? std::string_view("text/plain")
@@ -806,6 +807,7 @@ Session::PhaseResult Session::rateLimitedReply(const config::CompiledRateLimit& 
                                                const policy::RateDecision& d) {
   ctx_.counters.rateLimited[limit.slot].inc();
   ctx_.counters.localReplies[static_cast<int>(LocalReason::kRateLimited)].inc();
+  setFlag(telemetry::ResponseFlag::kRateLimited);
   char retryAfter[24];
   snprintf(retryAfter, sizeof retryAfter, "%llu",
            static_cast<unsigned long long>(d.retryAfterSeconds()));
@@ -902,6 +904,7 @@ Session::PhaseResult Session::luaCheckDone() {
       errorReply(403, LocalReason::kLuaError, "RBAC: access denied\n");
     } else {
       ctx_.counters.localReplies[static_cast<int>(LocalReason::kExtAuthzDenied)].inc();
+      setFlag(telemetry::ResponseFlag::kUnauthorizedExternalService);
       localReply(403, telemetry::localReasonName(LocalReason::kExtAuthzDenied),
                  "RBAC: access denied\n");
     }

@@ -22,6 +22,24 @@ spec:
   rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
 """
 
+# Host limited.test: a route whose rate limit allows 2 requests an hour, then answers 429.
+LIMITED = """---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: limited}
+spec:
+  parentRefs: [{name: edge}]
+  hostnames: [limited.test]
+  rules: [{backendRefs: [{name: app}]}]
+---
+apiVersion: gatehouse.dev/v1
+kind: RateLimit
+metadata: {name: two-an-hour}
+spec:
+  targetRefs: [{kind: HTTPRoute, name: limited}]
+  limit: {requests: 2, per: 1h}
+"""
+
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -61,7 +79,7 @@ class AccessLogTest(unittest.TestCase):
         self.gh = Gatehouse(workers=2)
         self.path = os.path.join(self.gh.data_dir, "access.log")
         self.gh.apply(simple_config(self.port, [self.upstream.port],
-                                    extra=POLICY + dead_service(free_port())))
+                                    extra=POLICY + dead_service(free_port()) + LIMITED))
         self.gh.start("--access-log", self.path, "--access-log-format", fmt)
 
     def tearDown(self):
@@ -136,6 +154,25 @@ class AccessLogTest(unittest.TestCase):
         for e in (ok, denied, failed):
             self.assertEqual(e["trace_id"], "")  # tracing is off
             self.assertEqual((e["lua_errors"], e["lua_error"]), (0, ""))
+
+    def test_json_line_of_a_rate_limited_exchange(self):
+        self.start("json")
+        # The limit is per worker share: with 2 workers, at most 2 pass in all.
+        statuses = [get(self.port, f"/rl/{i}", {"Host": "limited.test"}) for i in range(5)]
+        self.assertEqual(statuses.count(200), 2, statuses)
+        entries = [json.loads(line) for line in self.lines(n=5)]
+        limited = [e for e in entries if e["status"] == 429]
+        self.assertEqual(len(limited), 3, entries)
+        for e in limited:
+            self.assertEqual((e["response_flags"], e["route"], e["authority"]),
+                             ("RL", "default/limited/0", "limited.test"))
+            self.assertTrue(e["path"].startswith("/rl/"), e)
+            self.assertEqual(e["upstream"], "")  # never went upstream
+            self.assertIsNone(e["upstream_duration_ms"])
+            self.assertRegex(e["request_id"], UUID4)
+            self.assertGreater(e["bytes_out"], 0)
+        passed = [e for e in entries if e["status"] == 200]
+        self.assertEqual([e["response_flags"] for e in passed], ["-", "-"])
 
     def test_text_format_and_reopen_on_sigusr1(self):
         self.start("text")

@@ -154,6 +154,11 @@ class ExtAuthzTest(unittest.TestCase):
         m = self.gh.metrics()
         self.assertEqual(m['gatehouse_authz_denied_total{policy="default/ext-check-api"}'], 1)
         self.assertEqual(m['gatehouse_authz_requests_total{result="denied",by="custom"}'], 1)
+        # The exchange carries Envoy's flag for an external authorization denial.
+        flags = {k: v for k, v in m.items() if k.startswith("istio_requests_total{")
+                 and 'response_code="403"' in k}
+        self.assertEqual(sum(flags.values()), 1, flags)
+        self.assertIn('response_flags="UAEX"', next(iter(flags)))
 
     def test_requests_no_custom_rule_selects_are_not_checked(self):
         self.start()
