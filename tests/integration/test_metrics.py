@@ -208,6 +208,17 @@ class IstioMetricsTest(unittest.TestCase):
                                  if "istio_request_duration_milliseconds" not in l) + "\n"
                 self.assertEqual(promtool(rest), [])
 
+    def test_every_family_is_documented(self):
+        # docs/observability.md lists every metric with its labels and meaning: each family a
+        # node exposes has a row there (the histogram and summary series by their family).
+        with open(os.path.join(ROOT, "docs", "observability.md")) as f:
+            documented = set(re.findall(r"^\| `([a-z_:]+)`", f.read(), re.M))
+        for name, text in (("front", self.front_text), ("back", self.back_text)):
+            families = set(re.findall(r"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) ", text, re.M))
+            self.assertGreater(len(families), 40)
+            with self.subTest(node=name):
+                self.assertEqual(sorted(families - documented), [])
+
     def test_edge_requests_by_code_and_flag(self):
         req = samples(self.front_text, "istio_requests_total")
         common = dict(reporter="source", destination_service="shop.default",
