@@ -26,6 +26,17 @@ inline std::vector<std::string> formatAll(const std::vector<Diagnostic>& diags) 
   return out;
 }
 
+// A MeshConfig spec with the four fields most tests state; the rest keep their defaults.
+inline MeshConfigSpec meshSpec(std::string trustDomain, MtlsMode mtls, uint64_t ttlMs,
+                               std::string caAddress) {
+  MeshConfigSpec m;
+  m.trustDomain = std::move(trustDomain);
+  m.mtls = mtls;
+  m.certificateTtlMs = ttlMs;
+  m.caAddress = std::move(caAddress);
+  return m;
+}
+
 inline Decoded decode(std::string_view text, const std::string& file = "t.yaml") {
   Decoded d;
   std::vector<Diagnostic> diags;

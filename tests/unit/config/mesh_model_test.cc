@@ -125,7 +125,7 @@ spec: {trustDomain: prod.example.org, mtls: PERMISSIVE, certificateTTL: 1h}
 )");
   REQUIRE(p.errors == Errors{});
   CHECK(p.resources.at(0).meshConfig() ==
-        MeshConfigSpec{"prod.example.org", MtlsMode::kPermissive, 3'600'000, ""});
+        testing::meshSpec("prod.example.org", MtlsMode::kPermissive, 3'600'000, ""));
 }
 
 TEST_CASE("MeshConfig errors", "[config][mesh]") {
@@ -516,7 +516,7 @@ TEST_CASE("mesh resources round-trip through canonical JSON", "[config][mesh]") 
   built.apiVersion = "gatehouse.dev/v1";
   built.kind = Kind::kMeshConfig;
   built.meta.name = "default";
-  built.spec = MeshConfigSpec{"cluster.local", MtlsMode::kPermissive, 3'600'000, "ca:15012"};
+  built.spec = testing::meshSpec("cluster.local", MtlsMode::kPermissive, 3'600'000, "ca:15012");
   CHECK(canonicalJson(built) ==
         R"({"apiVersion":"gatehouse.dev/v1","kind":"MeshConfig",)"
         R"("metadata":{"name":"default","namespace":"default"},)"

@@ -11,6 +11,7 @@
 using namespace gh::config;
 using gh::config::testing::decode;
 using gh::config::testing::decodeAndValidate;
+using gh::config::testing::meshSpec;
 using Errors = std::vector<std::string>;
 
 namespace {
@@ -198,7 +199,7 @@ spec:
   CHECK(w == WorkloadSpec{"orders", "127.0.0.1", 8080});
   CHECK(d.resources[5].meta.labels.at("app") == "orders-service");
   CHECK(d.resources[6].meshConfig() ==
-        MeshConfigSpec{"cluster.local", MtlsMode::kStrict, 86'400'000, "ca.internal:15012"});
+        meshSpec("cluster.local", MtlsMode::kStrict, 86'400'000, "ca.internal:15012"));
 }
 
 TEST_CASE("without its namespace the spec's parentRef does not resolve", "[config][examples]") {
