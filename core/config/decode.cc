@@ -153,7 +153,7 @@ constexpr std::string_view kFilterFields[] = {"requestHeaderModifier",
                                               "extensionRef",
                                               "cors",
                                               "externalAuth"};
-constexpr int kSupportedFilterTypes = 4;  // RequestMirror: decoded, not yet served
+constexpr int kSupportedFilterTypes = 5;
 static_assert(std::size(kFilterTypes) == std::size(kFilterFields));
 
 // --- Value rules -------------------------------------------------------------------------
@@ -884,7 +884,8 @@ void decodeRule(RouteContext& c, const YamlNode& node, const std::string& path, 
   for (const FilterFacts& f : facts) {
     if (f.type < 0 || f.type >= kSupportedFilterTypes) continue;
     std::string name(kFilterTypes[f.type]);
-    if (firstOfType[f.type] != nullptr) {
+    // RequestMirror alone may repeat (Gateway API): one copy to each shadow.
+    if (firstOfType[f.type] != nullptr && f.type != static_cast<int>(FilterType::kRequestMirror)) {
       c.errors.add(*f.typeNode, f.typePath, "a rule may have only one " + name + " filter");
       continue;
     }

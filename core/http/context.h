@@ -13,6 +13,7 @@
 
 #include "core/config/snapshot.h"
 #include "core/event/loop.h"
+#include "core/http/mirror.h"
 #include "core/script/runtime.h"
 #include "core/http/parser.h"
 #include "core/telemetry/access_log.h"
@@ -165,6 +166,7 @@ struct WorkerContext {
   // This worker's Lua host (one VM per worker per script set); created by the worker before
   // its loop runs (Worker::setScriptShared), or by the first exchange that needs it.
   std::unique_ptr<script::ScriptRuntime> scripts;
+  std::unique_ptr<MirrorSender> mirror;  // RequestMirror copies; created on first use
   Session* sessions = nullptr;         // intrusive list of live sessions
   size_t sessionCount = 0;
   void (*onSessionsEmpty)(void* arg) = nullptr;  // called while draining when the last ends

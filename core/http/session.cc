@@ -11,6 +11,7 @@
 #include "core/http/serialize.h"
 #include "core/http/ext_authz.h"
 #include "core/http/script_exchange.h"
+#include "core/http/mirror.h"
 #include "core/http/request_policy.h"
 #include "core/net/socket.h"
 #include "core/policy/fault.h"
@@ -1137,8 +1138,55 @@ Session::PhaseResult Session::phaseSelectUpstream() {
     down_.send("HTTP/1.1 100 Continue\r\n\r\n");
     x.sent100 = true;
   }
+  if (!rule.mirrors.empty()) sendMirrors();
   if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
   return PhaseResult::kContinue;
+}
+
+// RequestMirror: a copy of the request as it goes upstream, Host "<host>-shadow" (Envoy's
+// convention), to an endpoint of the shadow Service, fire-and-forget (mirror.h). The body goes
+// along only when the whole of it is already here (in the client buffer, or buffered by a Lua
+// hook) and at most MirrorSender::kMaxBody: waiting for the rest would tie the real request's
+// bytes to the shadow. Such a request, and one with no usable shadow endpoint, is not mirrored
+// and is counted as dropped. WebSocket upgrades are never mirrored.
+void Session::sendMirrors() {
+  Exchange& x = *ex_;
+  if (x.req.upgradeWebsocket || x.req.method == "CONNECT") return;
+  for (const route::Mirror& m : x.match.rule->mirrors) {
+    if (!mirrorSampled(m.perMillion, ctx_.random())) continue;
+    std::string_view body;
+    bool whole = true;
+    if (x.script && x.script->bodyBuffered(script::Direction::kRequest)) {
+      body = scriptedRequestBody();
+    } else if (x.req.body == BodyKind::kChunked) {
+      whole = false;
+    } else if (x.req.body == BodyKind::kContentLength) {
+      whole = x.reqRemaining == x.req.contentLength && down_.in().size() >= x.req.contentLength;
+      if (whole) body = std::string_view(down_.in().begin(), x.req.contentLength);
+    }
+    const upstream::Service& shadow = x.snapshot->get().services[m.service];
+    uint32_t pick = !whole || body.size() > MirrorSender::kMaxBody || shadow.endpoints.empty()
+                        ? upstream::kNoEndpoint
+                        : shadow.balancer.pick(x.snapshot->balancer(shadow.index),
+                                               x.snapshot->usable(shadow), ctx_.random());
+    if (pick == upstream::kNoEndpoint) {
+      ctx_.counters.mirrorDropped.inc();
+      continue;
+    }
+    if (!ctx_.mirror) ctx_.mirror = std::make_unique<MirrorSender>(ctx_.loop, ctx_.counters);
+    std::string copy;
+    std::string_view host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
+    serializeRequestHead(copy, shadowHost(host));
+    copy.resize(copy.size() - 2);  // the head's final CRLF: one more field first
+    copy.append("Connection: close\r\n\r\n");
+    copy.append(body);
+    MirrorTarget target{shadow.endpoints[pick].address, nullptr, {}};
+    if (shadow.mesh) {  // mutual TLS like any call to a mesh Service
+      target.tls = x.snapshot->get().mesh.client;
+      target.identity = shadow.identity;
+    }
+    ctx_.mirror->send(std::move(target), std::move(copy));
+  }
 }
 
 // The access log's view of a decision: allowed or denied, and what decided (a dry-run policy
@@ -1511,17 +1559,23 @@ void Session::advanceUpstreamHandshake() {
   upstreamFailed(LocalReason::kUpstreamTlsFailed);
 }
 
+// A Lua hook buffered (and may have changed) the request body: it goes with its own length.
+// Sets the framing the head is serialized with (idempotent: a mirror copy asks first).
+std::string_view Session::scriptedRequestBody() {
+  Exchange& x = *ex_;
+  std::string_view scripted = x.script->body(script::Direction::kRequest);
+  if (!scripted.empty() || x.req.body != BodyKind::kNone) {
+    x.req.body = BodyKind::kContentLength;
+    x.req.contentLength = scripted.size();
+  }
+  return scripted;
+}
+
 void Session::sendRequestHead() {
   Exchange& x = *ex_;
   std::string_view scripted;
-  if (x.script && x.script->bodyBuffered(script::Direction::kRequest)) {
-    // A Lua hook buffered (and may have changed) the body: it goes with its own length.
-    scripted = x.script->body(script::Direction::kRequest);
-    if (!scripted.empty() || x.req.body != BodyKind::kNone) {
-      x.req.body = BodyKind::kContentLength;
-      x.req.contentLength = scripted.size();
-    }
-  }
+  if (x.script && x.script->bodyBuffered(script::Direction::kRequest))
+    scripted = scriptedRequestBody();
   std::string& head = ctx_.scratch;
   serializeRequestHead(head);
   x.upstreamStartUs = monotonicUs();
@@ -1555,13 +1609,15 @@ void Session::sendRequestHead() {
   }
 }
 
-void Session::serializeRequestHead(std::string& out) {
-  const Exchange& x = *ex_;
+void Session::serializeRequestHead(std::string& out, std::string_view host) {
+  Exchange& x = *ex_;
   RequestHeadInput in;
   in.head = &x.req;
   in.path = x.upstreamPath.empty() ? std::string_view(x.path) : std::string_view(x.upstreamPath);
   in.query = x.target.query;
-  in.host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
+  in.host = !host.empty()              ? host
+            : x.upstreamHost.empty() ? x.req.host
+                                     : std::string_view(x.upstreamHost);
   in.clientIp = peerIp_;
   in.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
   in.secure = down_.transport().secure();

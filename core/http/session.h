@@ -157,7 +157,10 @@ class Session final : public net::Stream::Handler {
   PhaseResult customCheckDone(ExtAuthzOutcome outcome);
   static void onExtAuthz(void* arg, ExtAuthzOutcome outcome);
   void sendRequestHead();
-  void serializeRequestHead(std::string& out);
+  // `host` (may be empty: the request's, or the URLRewrite's) replaces the Host sent.
+  void serializeRequestHead(std::string& out, std::string_view host = {});
+  void sendMirrors();
+  std::string_view scriptedRequestBody();
   void forwardRequestBody();
   void readUpstream();
   bool parseResponseHead();

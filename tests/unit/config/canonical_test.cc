@@ -49,6 +49,10 @@ spec:
           requestHeaderModifier: {add: [{name: x-a, value: "1"}], remove: [x-b],
                                   set: [{name: x-c, value: on}]}
         - {type: ResponseHeaderModifier, responseHeaderModifier: {remove: [server]}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: shadow}, percent: 25}}
+        - type: RequestMirror
+          requestMirror: {backendRef: {name: shadow2, namespace: qa},
+                          fraction: {numerator: 1, denominator: 3}}
         - type: URLRewrite
           urlRewrite: {hostname: Internal.Example.com,
                        path: {type: ReplaceFullPath, replaceFullPath: /v2}}

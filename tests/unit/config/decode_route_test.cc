@@ -368,7 +368,7 @@ TEST_CASE("methods, headers and query parameters", "[config][route]") {
 TEST_CASE("filter types and their configuration", "[config][route]") {
   CHECK(routeErrors(R"(  rules:
     - filters:
-        - {type: RequestMirror, requestMirror: {backendRef: {name: shadow}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: shadow}, percent: 101}}
         - {type: ExtensionRef, extensionRef: {group: x, kind: y, name: z}}
         - {type: CORS, cors: {}}
         - {type: Rewrite}
@@ -376,7 +376,7 @@ TEST_CASE("filter types and their configuration", "[config][route]") {
         - {type: RequestHeaderModifier}
         - {type: ResponseHeaderModifier, responseHeaderModifier: {}, urlRewrite: {}}
 )") == Errors{
-           "7:18: spec.rules[0].filters[0].type: filter type RequestMirror is not supported yet",
+           "7:86: spec.rules[0].filters[0].requestMirror.percent: must be between 0 and 100",
            "8:18: spec.rules[0].filters[1].type: filter type ExtensionRef is not supported yet",
            "9:18: spec.rules[0].filters[2].type: filter type CORS is not supported yet",
            "10:18: spec.rules[0].filters[3].type: must be one of RequestHeaderModifier, "
@@ -387,6 +387,52 @@ TEST_CASE("filter types and their configuration", "[config][route]") {
            "RequestHeaderModifier",
            "13:82: spec.rules[0].filters[6].urlRewrite: must not be set when type is "
            "ResponseHeaderModifier",
+       });
+}
+
+TEST_CASE("request mirrors", "[config][route]") {
+  auto d = decode(route(R"(  rules:
+    - filters:
+        - {type: RequestMirror, requestMirror: {backendRef: {name: shadow}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s2, namespace: qa, port: 80}, percent: 25}}
+        - type: RequestMirror
+          requestMirror: {backendRef: {name: s3}, fraction: {numerator: 1, denominator: 3}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s4}, fraction: {numerator: 5}}}
+      backendRefs: [{name: orders}]
+)"));
+  const HttpRouteSpec& r = only(d);
+  const std::vector<RouteFilter>& f = r.rules.at(0).filters;
+  REQUIRE(f.size() == 4);
+  for (const RouteFilter& x : f) CHECK(x.type == FilterType::kRequestMirror);
+  CHECK(f[0].mirror.backendRef.name == "shadow");
+  CHECK(f[0].mirror.backendRef.ns == "shop");  // the route's namespace by default
+  CHECK(f[0].mirror.perMillion == 1'000'000);  // every request by default
+  CHECK(f[1].mirror.backendRef.ns == "qa");
+  CHECK(f[1].mirror.perMillion == 250'000);
+  CHECK(f[2].mirror.perMillion == 333'333);
+  CHECK(f[3].mirror.perMillion == 50'000);  // the denominator defaults to 100
+
+  CHECK(routeErrors(R"(  rules:
+    - filters:
+        - {type: RequestMirror, requestMirror: {}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s, weight: 3}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s}, percent: 5, fraction: {numerator: 1}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s}, fraction: {numerator: 3, denominator: 2}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s}, fraction: {denominator: 0}}}
+        - {type: RequestMirror, requestMirror: {backendRef: {name: s}, percent: -1, host: x}}
+)") == Errors{
+           "7:48: spec.rules[0].filters[0].requestMirror.backendRef: is required",
+           "8:61: spec.rules[0].filters[1].requestMirror.backendRef: a mirror's backendRef has "
+           "no weight",
+           "9:94: spec.rules[0].filters[2].requestMirror.fraction: cannot be combined with "
+           "percent: write one of them",
+           "10:94: spec.rules[0].filters[3].requestMirror.fraction.numerator: must not be "
+           "greater than the denominator",
+           "11:82: spec.rules[0].filters[4].requestMirror.fraction.numerator: is required",
+           "11:96: spec.rules[0].filters[4].requestMirror.fraction.denominator: must be between "
+           "1 and 1000000",
+           "12:81: spec.rules[0].filters[5].requestMirror.percent: must be between 0 and 100",
+           "12:85: spec.rules[0].filters[5].requestMirror.host: unknown field",
        });
 }
 

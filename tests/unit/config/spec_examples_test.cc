@@ -101,8 +101,6 @@ TEST_CASE("the spec's examples: everything beyond this build is named", "[config
   auto d = decode(kSpecExamples, "config.md");
   CHECK(d.errors ==
         Errors{
-            "config.md:28:17: HTTPRoute production/shop: spec.rules[0].filters[1].type: filter "
-            "type RequestMirror is not supported yet",
             "config.md:50:16: Service production/orders: spec.healthCheck: is not supported yet "
             "on mesh Services (probes would need the mesh's mutual TLS); use outlierDetection",
         });
@@ -112,7 +110,7 @@ TEST_CASE("the spec's examples, as far as this build goes, are valid", "[config]
   // The spec's examples less what is not supported yet (mesh, identity, Workload and
   // MeshConfig are all in). Two changes beyond removal: the route names its Listener's
   // namespace (a parentRef defaults to the route's own namespace, and the Listener lives in
-  // "default"), and orders-v2 exists.
+  // "default"), and orders-v2 and orders-shadow exist.
   auto d = decodeAndValidate(R"(apiVersion: gatehouse.dev/v1
 kind: Listener
 metadata: {name: edge}
@@ -135,6 +133,8 @@ spec:
       filters:
         - type: RequestHeaderModifier
           requestHeaderModifier: {set: [{name: x-env, value: prod}]}
+        - type: RequestMirror
+          requestMirror: {backendRef: {name: orders-shadow}}
       backendRefs:
         - {name: orders, weight: 90}
         - {name: orders-v2, weight: 10}
@@ -185,12 +185,20 @@ spec:
   mtls: STRICT
   certificateTTL: 24h
   caAddress: ca.internal:15012
+---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: orders-shadow, namespace: production}
+spec:
+  endpoints:
+    - {address: 10.0.0.14, port: 8080}
 )",
                              "config.md");
   CHECK(d.errors == Errors{});
-  REQUIRE(d.resources.size() == 7);
+  REQUIRE(d.resources.size() == 8);
   const RouteRule& rule = d.resources[1].route().rules.at(0);
   CHECK(rule.backendRefs.at(0).weight == 90);
+  CHECK(rule.filters.at(1).mirror.backendRef.name == "orders-shadow");
   CHECK(rule.timeouts.backendRequestMs == 2000);
   CHECK(d.resources[2].service().connectTimeoutMs == 1000);
   CHECK(d.resources[2].service().mesh);

@@ -1,0 +1,189 @@
+// MirrorSender and its helpers: the shadow Host, sampling by parts per million, the per-worker
+// bounds (copies in flight, bytes not yet written) and one copy's life on a real loop (sent
+// whole, response head read, connection closed; a refused connect counted as failed).
+
+#include "core/http/mirror.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <memory>
+#include <string>
+
+#include "core/net/socket.h"
+
+using namespace gh;
+using namespace gh::http;
+
+namespace {
+
+// A loopback listener the test accepts from by hand (or never).
+struct Listener {
+  int fd = -1;
+  net::Address address;
+  Listener() {
+    net::Address any;
+    REQUIRE(net::Address::parse("127.0.0.1", 0, &any));
+    auto l = net::listenTcp(any, false, 128);
+    REQUIRE(l.ok());
+    fd = l.value();
+    address = net::localAddress(fd);
+  }
+  ~Listener() { close(fd); }
+};
+
+// A shadow on the loop: accepts one connection, reads the request until `expect` bytes came,
+// answers with a response head only, and stops the loop once the sender has nothing in flight.
+struct Shadow {
+  event::Loop& loop;
+  Listener& listener;
+  MirrorSender& sender;
+  size_t expect;
+  std::string received;
+  int conn = -1;
+  std::unique_ptr<event::IoWatcher> acceptWatch;
+  std::unique_ptr<event::IoWatcher> readWatch;
+  event::Timer poll;
+  event::Timer giveUp;
+
+  Shadow(event::Loop& l, Listener& li, MirrorSender& s, size_t n)
+      : loop(l), listener(li), sender(s), expect(n), poll(l, &Shadow::onPoll, this),
+        giveUp(l, &Shadow::onGiveUp, this) {
+    acceptWatch = std::make_unique<event::IoWatcher>(loop, listener.fd, &Shadow::onAccept, this);
+    acceptWatch->enableRead();
+    poll.arm(5, false);
+    giveUp.arm(10'000, false);
+  }
+  ~Shadow() {
+    readWatch.reset();
+    if (conn >= 0) close(conn);
+  }
+  static void onAccept(void* arg, short) {
+    auto* s = static_cast<Shadow*>(arg);
+    s->conn = net::acceptOne(s->listener.fd, nullptr);
+    if (s->conn < 0) return;
+    s->acceptWatch->disableRead();
+    s->readWatch = std::make_unique<event::IoWatcher>(s->loop, s->conn, &Shadow::onRead, s);
+    s->readWatch->enableRead();
+  }
+  static void onRead(void* arg, short) {
+    auto* s = static_cast<Shadow*>(arg);
+    char buf[4096];
+    ssize_t n = read(s->conn, buf, sizeof buf);
+    if (n <= 0) {
+      s->readWatch->disableRead();
+      return;
+    }
+    s->received.append(buf, static_cast<size_t>(n));
+    if (s->received.size() >= s->expect) {
+      const char answer[] = "HTTP/1.1 204 No Content\r\n\r\n";
+      REQUIRE(write(s->conn, answer, sizeof answer - 1) == sizeof answer - 1);
+    }
+  }
+  static void onPoll(void* arg) {
+    auto* s = static_cast<Shadow*>(arg);
+    if (s->sender.inFlight() == 0) {
+      s->loop.stop();
+      return;
+    }
+    s->poll.arm(5, false);
+  }
+  static void onGiveUp(void* arg) { static_cast<Shadow*>(arg)->loop.stop(); }
+};
+
+}  // namespace
+
+TEST_CASE("the shadow Host is the host with -shadow before the port", "[http][mirror]") {
+  CHECK(shadowHost("orders.example.com") == "orders.example.com-shadow");
+  CHECK(shadowHost("orders.example.com:8080") == "orders.example.com-shadow:8080");
+  CHECK(shadowHost("10.0.0.1:80") == "10.0.0.1-shadow:80");
+  CHECK(shadowHost("[::1]:8080") == "[::1]-shadow:8080");
+  CHECK(shadowHost("[::1]") == "[::1]-shadow");
+  CHECK(shadowHost("") == "-shadow");
+}
+
+TEST_CASE("mirror sampling holds its share", "[http][mirror]") {
+  uint64_t s[2] = {0x9e3779b97f4a7c15ull, 0xbf58476d1ce4e5b9ull};
+  auto next = [&s] {  // xorshift128+, as the workers use
+    uint64_t a = s[0];
+    const uint64_t b = s[1];
+    s[0] = b;
+    a ^= a << 23;
+    s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+    return s[1] + b;
+  };
+  const int n = 200'000;
+  for (uint32_t perMillion : {0u, 1u, 100'000u, 250'000u, 500'000u, 999'999u, 1'000'000u}) {
+    int hits = 0;
+    for (int i = 0; i < n; ++i) hits += mirrorSampled(perMillion, next()) ? 1 : 0;
+    double expected = n * (perMillion / 1e6);
+    CHECK(std::abs(hits - expected) <= 0.01 * n);
+    if (perMillion == 0) CHECK(hits == 0);
+    if (perMillion == 1'000'000) CHECK(hits == n);
+  }
+  CHECK(mirrorSampled(1'000'000, 0xffffffffffffffffull));
+  CHECK_FALSE(mirrorSampled(0, 0));
+  CHECK(mirrorSampled(1, 0));  // the lowest draw is taken by any share above zero
+}
+
+TEST_CASE("copies in flight are bounded per worker, the excess dropped and counted",
+          "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  Listener shadow;  // never accepts: every copy stays in flight
+  {
+    MirrorSender sender(loop, counters);
+    for (size_t i = 0; i < MirrorSender::kMaxInFlight + 6; ++i)
+      sender.send(MirrorTarget{shadow.address, nullptr, {}}, "GET / HTTP/1.1\r\n\r\n");
+    CHECK(sender.inFlight() == MirrorSender::kMaxInFlight);
+    CHECK(counters.mirrorSent.get() == MirrorSender::kMaxInFlight);
+    CHECK(counters.mirrorDropped.get() == 6);
+    CHECK(counters.mirrorFailed.get() == 0);
+  }  // destroying the sender closes every copy's connection
+  MirrorSender sender(loop, counters);
+  const std::string big(1 << 20, 'x');
+  for (int i = 0; i < 5; ++i) sender.send(MirrorTarget{shadow.address, nullptr, {}}, big);
+  CHECK(sender.inFlight() == MirrorSender::kMaxQueuedBytes / big.size());
+  CHECK(sender.queuedBytes() == MirrorSender::kMaxQueuedBytes);
+  CHECK(counters.mirrorDropped.get() == 6 + 5 - MirrorSender::kMaxQueuedBytes / big.size());
+}
+
+TEST_CASE("a copy is written whole, its response head read, and it ends", "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  Listener listener;
+  MirrorSender sender(loop, counters);
+  const std::string request =
+      "POST /orders HTTP/1.1\r\nHost: a-shadow\r\nContent-Length: 5\r\nConnection: close\r\n"
+      "\r\nhello";
+  sender.send(MirrorTarget{listener.address, nullptr, {}}, request);
+  CHECK(sender.queuedBytes() == request.size());
+  Shadow shadow(loop, listener, sender, request.size());
+  loop.run();
+  CHECK(shadow.received == request);
+  CHECK(sender.inFlight() == 0);
+  CHECK(sender.queuedBytes() == 0);
+  CHECK(counters.mirrorSent.get() == 1);
+  CHECK(counters.mirrorFailed.get() == 0);
+  CHECK(counters.mirrorDropped.get() == 0);
+}
+
+TEST_CASE("a copy to a closed port fails and is counted", "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  net::Address closed;
+  {
+    Listener l;  // bound then closed: nothing listens on its port any more
+    closed = l.address;
+  }
+  MirrorSender sender(loop, counters);
+  sender.send(MirrorTarget{closed, nullptr, {}}, "GET / HTTP/1.1\r\n\r\n");
+  Listener unused;
+  Shadow waiter(loop, unused, sender, 1);
+  loop.run();
+  CHECK(sender.inFlight() == 0);
+  CHECK(counters.mirrorFailed.get() == 1);
+}
