@@ -30,6 +30,7 @@ ResponseFlag responseFlagFor(LocalReason r) {
     case LocalReason::kUpstreamBadResponse: return ResponseFlag::kUpstreamProtocolError;
     case LocalReason::kUpstreamTimeout: return ResponseFlag::kUpstreamRequestTimeout;
     case LocalReason::kNoHealthyUpstream: return ResponseFlag::kNoHealthyUpstream;
+    case LocalReason::kOverflow: return ResponseFlag::kUpstreamOverflow;
     case LocalReason::kRbacDenied: return ResponseFlag::kRbacAccessDenied;
     case LocalReason::kExtAuthzDenied:
     case LocalReason::kExtAuthzError: return ResponseFlag::kUnauthorizedExternalService;
@@ -58,7 +59,7 @@ ExchangeMetrics::ExchangeMetrics(MetricsRegistry& reg) : reg_(reg), istio_(reg) 
   serviceErrors_ = reg.addFamily(
       "gatehouse_service_upstream_errors_total",
       "Exchanges a Service's upstream failed (no healthy endpoint, connect failure, reset, "
-      "timeout, bad response), by Service and Envoy response flag.",
+      "timeout, bad response, circuit breaker overflow), by Service and Envoy response flag.",
       MetricType::kCounter, {"service", "response_flags"});
   serviceDuration_ = reg.addFamily(
       "gatehouse_service_upstream_request_duration_seconds",
@@ -181,6 +182,7 @@ void ExchangeMetrics::record(WorkerMetrics& w, const SnapshotLabels& labels,
       case ResponseFlag::kUpstreamRequestTimeout:
       case ResponseFlag::kUpstreamRemoteReset:
       case ResponseFlag::kUpstreamProtocolError:
+      case ResponseFlag::kUpstreamOverflow:
         s.v[1] = flags_[static_cast<int>(r.flag)];
         w.add(serviceErrors_, s);
         break;

@@ -21,6 +21,7 @@ const char* responseFlagName(ResponseFlag f) {
     case ResponseFlag::kDownstreamProtocolError: return "DPE";
     case ResponseFlag::kUpstreamProtocolError: return "UPE";
     case ResponseFlag::kNoClusterFound: return "NC";
+    case ResponseFlag::kUpstreamOverflow: return "UO";
     case ResponseFlag::kCount: break;
   }
   return "-";

@@ -56,6 +56,7 @@ enum class ResponseFlag : uint8_t {
   kDownstreamProtocolError,    // DPE
   kUpstreamProtocolError,      // UPE
   kNoClusterFound,             // NC (no backend)
+  kUpstreamOverflow,           // UO (circuit breaking: over the connectionPool limits)
   kCount
 };
 const char* responseFlagName(ResponseFlag f);

@@ -4,8 +4,11 @@ once while the others succeed; maxRequestsPerConnection rotates connections; idl
 pooled connections. One worker, so the per-worker share of each limit is the limit itself."""
 
 import http.client
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -37,12 +40,12 @@ spec:
 
 
 class CircuitBreakingTest(unittest.TestCase):
-    def start(self, pool, workers=1):
+    def start(self, pool, workers=1, *extra):
         self.upstream = Upstream("u1")
         self.port = free_port()
         self.gh = Gatehouse(workers=workers)
         self.gh.apply(config(self.port, self.upstream, pool))
-        self.gh.start()
+        self.gh.start(*extra)
 
     def tearDown(self):
         self.gh.cleanup()
@@ -88,7 +91,9 @@ class CircuitBreakingTest(unittest.TestCase):
         self.assertEqual(self.request("/")[0], 200)
 
     def test_no_queue_refuses_at_the_connection_limit(self):
-        self.start("{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 0}}")
+        log = os.path.join(tempfile.mkdtemp(prefix="gh-cb-log-"), "access.log")
+        self.start("{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 0}}", 1,
+                   "--access-log", log, "--access-log-format", "json")
         done = []
 
         def slow():
@@ -102,6 +107,22 @@ class CircuitBreakingTest(unittest.TestCase):
         t.join(30)
         self.assertEqual(done, [(200, None)])
         self.assertEqual(self.request("/")[0], 200)
+        # The refusal carries Envoy's upstream-overflow flag, in the access log and the
+        # Service's error counter.
+
+        def lines():
+            try:
+                with open(log) as f:
+                    return [json.loads(x) for x in f if x.strip()]
+            except OSError:
+                return []
+        logged = wait_for(lambda: len(lines()) >= 3 and lines(), what="3 access-log lines")
+        self.assertEqual(sorted((x["status"], x["response_flags"]) for x in logged),
+                         [(200, "-"), (200, "-"), (503, "UO")])
+        m = self.gh.metrics()
+        self.assertEqual(m['gatehouse_service_upstream_errors_total{service="default/app",'
+                           'response_flags="UO"}'], 1)
+        shutil.rmtree(os.path.dirname(log), ignore_errors=True)
 
     def test_max_requests_per_connection_rotates_connections(self):
         self.start("{http: {maxRequestsPerConnection: 2}}")
