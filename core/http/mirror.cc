@@ -163,6 +163,12 @@ void MirrorSender::send(MirrorTarget target, std::string request) {
   counters_.mirrorSent.inc();
 }
 
+bool MirrorSender::reserve(size_t n) {
+  if (queuedBytes_ + n > kMaxQueuedBytes) return false;
+  queuedBytes_ += n;
+  return true;
+}
+
 void MirrorSender::written(Copy* c) {
   queuedBytes_ -= c->charged;
   c->charged = 0;
@@ -179,6 +185,44 @@ void MirrorSender::finished(Copy* c, bool ok) {
   if (c->next) c->next->prev = c->prev;
   --inFlight_;
   delete c;
+}
+
+PendingMirrors::~PendingMirrors() { abandon(); }
+
+void PendingMirrors::add(MirrorTarget target, std::string head) {
+  copies_.emplace_back(std::move(target), std::move(head));
+}
+
+void PendingMirrors::append(const iovec* pieces, int n) {
+  if (copies_.empty()) return;
+  size_t total = 0;
+  for (int i = 0; i < n; ++i) total += pieces[i].iov_len;
+  if (body_.size() + total > MirrorSender::kMaxBody || !sender_.reserve(total)) {
+    abandon();
+    return;
+  }
+  reserved_ += total;
+  for (int i = 0; i < n; ++i)
+    body_.append(static_cast<const char*>(pieces[i].iov_base), pieces[i].iov_len);
+}
+
+void PendingMirrors::complete() {
+  sender_.release(reserved_);
+  reserved_ = 0;
+  for (auto& [target, head] : copies_) {
+    head.append(body_);
+    sender_.send(std::move(target), std::move(head));
+  }
+  copies_.clear();
+  std::string().swap(body_);
+}
+
+void PendingMirrors::abandon() {
+  sender_.release(reserved_);
+  reserved_ = 0;
+  sender_.countDropped(copies_.size());
+  copies_.clear();
+  std::string().swap(body_);
 }
 
 }  // namespace gh::http

@@ -2,14 +2,15 @@
 // MirrorSender: the RequestMirror copies of one worker, sent fire-and-forget to shadow
 // Services (docs/traffic.md "Mirroring").
 //
-// A copy is a complete HTTP/1.1 request built by the session (head, and the body when it was
-// already buffered whole), with `Connection: close`. Each copy gets its own connection:
+// A copy is a complete HTTP/1.1 request built by the session (head and body, the body framed as
+// it went upstream), with `Connection: close`; PendingMirrors holds the copies of a request
+// whose body was still on its way when it was routed. Each copy gets its own connection:
 // connect (and the mTLS handshake for a mesh shadow), write, wait for the response head,
 // close. The answer is never looked at beyond "a response head came": nothing about a copy can
 // delay, change or fail the real request, which does not wait for it and shares nothing with
 // it but the worker's loop.
 //
-// Bounded: at most kMaxInFlight copies and kMaxQueuedBytes of copy requests per worker;
+// Bounded: at most kMaxInFlight copies and kMaxQueuedBytes of copy bytes per worker;
 // beyond either, copies are dropped and counted (gatehouse_mirror_dropped_total), so a slow or
 // dead shadow costs a bounded number of sockets and bytes. A copy that cannot connect, fails
 // its handshake, is reset, or gets no response head within kTimeoutMs is counted as failed
@@ -19,11 +20,15 @@
 // Owned by the worker's context; one worker thread. Destroying it cancels every copy in
 // flight (their connections close).
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/event/loop.h"
 #include "core/net/address.h"
@@ -47,7 +52,7 @@ struct MirrorTarget {
 class MirrorSender {
  public:
   static constexpr size_t kMaxInFlight = 64;
-  static constexpr size_t kMaxQueuedBytes = 4 << 20;  // copy requests not yet written
+  static constexpr size_t kMaxQueuedBytes = 4 << 20;  // unwritten copies, bodies collected
   static constexpr uint64_t kTimeoutMs = 5'000;
   static constexpr size_t kMaxBody = 64 * 1024;  // bodies up to this size are mirrored
 
@@ -62,6 +67,11 @@ class MirrorSender {
   size_t inFlight() const { return inFlight_; }
   size_t queuedBytes() const { return queuedBytes_; }
 
+  // The byte budget, for bodies PendingMirrors collects: false when `n` more would exceed it.
+  bool reserve(size_t n);
+  void release(size_t n) { queuedBytes_ -= n; }
+  void countDropped(size_t n) { counters_.mirrorDropped.inc(n); }
+
  private:
   struct Copy;
   void finished(Copy* c, bool ok);
@@ -72,6 +82,39 @@ class MirrorSender {
   Copy* head_ = nullptr;  // intrusive list of copies in flight
   size_t inFlight_ = 0;
   size_t queuedBytes_ = 0;
+};
+
+// The copies of one exchange whose request body had not all arrived when it was routed. The
+// body is appended as it goes upstream (framed as sent there: the copies' heads say the same
+// framing), and the copies leave when it is complete: the real request never waits for them.
+// Beyond MirrorSender::kMaxBody, or beyond the worker's byte budget, the copies are abandoned;
+// so are copies whose exchange ends before its body does. Both are counted as dropped.
+//
+// Owned by the exchange; one worker thread.
+class PendingMirrors {
+ public:
+  explicit PendingMirrors(MirrorSender& sender) : sender_(sender) {}
+  ~PendingMirrors();  // drops (and counts) copies still waiting
+  PendingMirrors(const PendingMirrors&) = delete;
+  PendingMirrors& operator=(const PendingMirrors&) = delete;
+
+  void add(MirrorTarget target, std::string head);
+  void append(const iovec* pieces, int n);
+  void append(std::string_view bytes) {
+    iovec v{const_cast<char*>(bytes.data()), bytes.size()};
+    append(&v, 1);
+  }
+  // The body is complete: every copy waiting goes, with it.
+  void complete();
+  size_t waiting() const { return copies_.size(); }
+
+ private:
+  void abandon();
+
+  MirrorSender& sender_;
+  std::vector<std::pair<MirrorTarget, std::string>> copies_;
+  std::string body_;
+  size_t reserved_ = 0;  // bytes of body_ counted in the sender's budget
 };
 
 // The Host a copy carries: Envoy's convention, "-shadow" appended to the host name, before

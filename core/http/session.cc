@@ -116,6 +116,7 @@ struct Session::Exchange {
   const policy::PolicyRef* authzPolicy = nullptr;
   int authzRule = -1;
   std::unique_ptr<upstream::Connection> up;
+  std::unique_ptr<PendingMirrors> mirrors;  // RequestMirror copies waiting for the body
   size_t phase = 0;
   // Lua hooks (script_exchange.h): the exchange's ScriptHost when scripts attach here, and
   // whether a hook waits for the body the session is buffering for it (request, response), or
@@ -189,6 +190,7 @@ struct Session::Exchange {
     authzPolicy = nullptr;
     authzRule = -1;
     up.reset();
+    mirrors.reset();
     phase = 0;
     script.reset();
     reqScriptBody = respScriptBody = respHeld = respHeadInHost = false;
@@ -1144,11 +1146,11 @@ Session::PhaseResult Session::phaseSelectUpstream() {
 }
 
 // RequestMirror: a copy of the request as it goes upstream, Host "<host>-shadow" (Envoy's
-// convention), to an endpoint of the shadow Service, fire-and-forget (mirror.h). The body goes
-// along only when the whole of it is already here (in the client buffer, or buffered by a Lua
-// hook) and at most MirrorSender::kMaxBody: waiting for the rest would tie the real request's
-// bytes to the shadow. Such a request, and one with no usable shadow endpoint, is not mirrored
-// and is counted as dropped. WebSocket upgrades are never mirrored.
+// convention), to an endpoint of the shadow Service, fire-and-forget (mirror.h). A body of at
+// most MirrorSender::kMaxBody goes along: at once when it is all here (in the client buffer,
+// or buffered by a Lua hook), else the copies wait for it in x.mirrors, collecting the body as
+// it is forwarded (teeMirrorBody), so the real request never waits for them. A larger body, or
+// no usable shadow endpoint, drops the copy (counted). WebSocket upgrades are never mirrored.
 void Session::sendMirrors() {
   Exchange& x = *ex_;
   if (x.req.upgradeWebsocket || x.req.method == "CONNECT") return;
@@ -1164,8 +1166,11 @@ void Session::sendMirrors() {
       whole = x.reqRemaining == x.req.contentLength && down_.in().size() >= x.req.contentLength;
       if (whole) body = std::string_view(down_.in().begin(), x.req.contentLength);
     }
+    const bool tooLarge = x.req.body == BodyKind::kContentLength && !whole
+                              ? x.req.contentLength > MirrorSender::kMaxBody
+                              : body.size() > MirrorSender::kMaxBody;
     const upstream::Service& shadow = x.snapshot->get().services[m.service];
-    uint32_t pick = !whole || body.size() > MirrorSender::kMaxBody || shadow.endpoints.empty()
+    uint32_t pick = tooLarge || shadow.endpoints.empty()
                         ? upstream::kNoEndpoint
                         : shadow.balancer.pick(x.snapshot->balancer(shadow.index),
                                                x.snapshot->usable(shadow), ctx_.random());
@@ -1179,13 +1184,29 @@ void Session::sendMirrors() {
     serializeRequestHead(copy, shadowHost(host));
     copy.resize(copy.size() - 2);  // the head's final CRLF: one more field first
     copy.append("Connection: close\r\n\r\n");
-    copy.append(body);
     MirrorTarget target{shadow.endpoints[pick].address, nullptr, {}};
     if (shadow.mesh) {  // mutual TLS like any call to a mesh Service
       target.tls = x.snapshot->get().mesh.client;
       target.identity = shadow.identity;
     }
+    if (!whole) {
+      if (!x.mirrors) x.mirrors = std::make_unique<PendingMirrors>(*ctx_.mirror);
+      x.mirrors->add(std::move(target), std::move(copy));
+      continue;
+    }
+    copy.append(body);
     ctx_.mirror->send(std::move(target), std::move(copy));
+  }
+}
+
+// Request body bytes on their way upstream, as framed there, for copies waiting for the body;
+// `done`: that was the end of the body, the copies go.
+void Session::teeMirrorBody(const iovec* pieces, int n, bool done) {
+  Exchange& x = *ex_;
+  x.mirrors->append(pieces, n);
+  if (done) {
+    x.mirrors->complete();
+    x.mirrors.reset();
   }
 }
 
@@ -1594,6 +1615,7 @@ void Session::sendRequestHead() {
     upstreamFailed(LocalReason::kUpstreamReset);
     return;
   }
+  if (x.mirrors && bodyNow) teeMirrorBody(&v[1], 1, x.reqRemaining == bodyNow);
   if (bodyNow) {
     in.consume(bodyNow);
     x.reqRemaining -= bodyNow;
@@ -1655,6 +1677,10 @@ void Session::forwardRequestBody() {
         upstreamFailed(LocalReason::kUpstreamReset);
         return;
       }
+      if (x.mirrors) {
+        iovec v{in.begin(), n};
+        teeMirrorBody(&v, 1, x.reqRemaining == n);
+      }
       in.consume(n);
       x.reqRemaining -= n;
       x.reqBodyBytes += n;
@@ -1689,11 +1715,16 @@ void Session::forwardRequestBody() {
         upstreamFailed(LocalReason::kUpstreamReset);
         return;
       }
+      if (x.mirrors) teeMirrorBody(frame.v, 3, false);
     }
     if (step.done) {
       if (!up.send("0\r\n\r\n")) {
         upstreamFailed(LocalReason::kUpstreamReset);
         return;
+      }
+      if (x.mirrors) {
+        iovec v{const_cast<char*>("0\r\n\r\n"), 5};
+        teeMirrorBody(&v, 1, true);
       }
       x.reqBodyDone = true;
     }

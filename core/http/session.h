@@ -160,6 +160,7 @@ class Session final : public net::Stream::Handler {
   // `host` (may be empty: the request's, or the URLRewrite's) replaces the Host sent.
   void serializeRequestHead(std::string& out, std::string_view host = {});
   void sendMirrors();
+  void teeMirrorBody(const iovec* pieces, int n, bool done);
   std::string_view scriptedRequestBody();
   void forwardRequestBody();
   void readUpstream();

@@ -85,6 +85,16 @@ class SlowShadow:
         with self.lock:
             return len([r for r in self.requests if host is None or r[0] == host])
 
+    def release(self):
+        """Closes the connections held so far (their copies end as failed)."""
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def stop(self):
         self.stopping = True
         try:
@@ -219,25 +229,27 @@ class MirrorTest(unittest.TestCase):
         self.assertEqual(copy.header("x-request-id"), real)
 
     def test_percent_and_fraction(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        # The share is decided per request: copies sent plus copies dropped (the worker's
+        # bound, when the shadow falls behind) is the number the sampling picked.
         n = 2000
-        for i in range(n):
-            self.assertEqual(self.request("half.test", path=f"/h/{i}", conn=c)[0], 200)
-            self.assertEqual(self.request("tenth.test", path=f"/t/{i}", conn=c)[0], 200)
-        c.close()
-        # Copies are fire-and-forget: wait until the counts stop moving.
-        last = None
-        for _ in range(50):
-            now = (len(self.shadow_requests("half.test-shadow")),
-                   len(self.shadow_requests("tenth.test-shadow")))
-            if now == last:
-                break
-            last = now
-            time.sleep(0.2)
-        half, tenth = last
+
+        def sampled(host):
+            before = (self.metric("gatehouse_mirror_requests_total")
+                      + self.metric("gatehouse_mirror_dropped_total"))
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            for i in range(n):
+                self.assertEqual(self.request(host, path=f"/p/{i}", conn=c)[0], 200)
+            c.close()
+            return (self.metric("gatehouse_mirror_requests_total")
+                    + self.metric("gatehouse_mirror_dropped_total") - before)
+
+        half = sampled("half.test")
+        tenth = sampled("tenth.test")
         # Binomial: 50% of 2000 has sd 22.4, 10% of 2000 sd 13.4; allow about 4.5 sd.
         self.assertLess(abs(half - n * 0.5), 100, half)
         self.assertLess(abs(tenth - n * 0.1), 60, tenth)
+        wait_for(lambda: self.shadow_requests("half.test-shadow")
+                 and self.shadow_requests("tenth.test-shadow"), what="copies at the shadow")
 
     def run_requests(self, host, count=20, path="/sleep/20"):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -294,6 +306,7 @@ class MirrorTest(unittest.TestCase):
         # and counted; the real requests are not affected.
         dropped = self.metric("gatehouse_mirror_dropped_total")
         sent = self.metric("gatehouse_mirror_requests_total")
+        failed = self.metric("gatehouse_mirror_failed_total")
         results = self.run_requests("silent.test", count=300, path="/")
         self.assertEqual([s for s, _, _ in results], [200] * 300)
         new_sent = self.metric("gatehouse_mirror_requests_total") - sent
@@ -302,21 +315,57 @@ class MirrorTest(unittest.TestCase):
         self.assertLessEqual(new_sent, 2 * 64)  # 2 workers
         self.assertGreaterEqual(new_dropped, 300 - 2 * 64)
         self.assertLessEqual(self.silent.count(), 2 * 64)
+        # The shadow lets go: the held copies end (as failed) and free the worker's slots for
+        # the other tests.
+        wait_for(lambda: self.silent.count() >= new_sent, what="the held copies accepted")
+        self.silent.release()
+        wait_for(lambda: self.metric("gatehouse_mirror_failed_total") >= failed + new_sent,
+                 what="the held copies ended")
 
-    def test_large_or_streamed_bodies_are_not_mirrored(self):
-        dropped = self.metric("gatehouse_mirror_dropped_total")
-        before = len(self.shadow_requests("up.test-shadow"))
-        status, data, _ = self.request("up.test", "POST", "/sink", body=b"x" * (100 * 1024))
-        self.assertEqual((status, data), (200, b"102400"))
+    def test_bodies_arriving_later_or_chunked_are_mirrored_when_complete(self):
+        # The head first, the body 0.3 s later: the real request streams on; the copy waits
+        # for the body, collecting it as it goes upstream, and leaves when it is complete.
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s.sendall(b"POST /echo/late HTTP/1.1\r\nHost: up.test\r\nContent-Length: 10\r\n"
+                  b"Connection: close\r\n\r\n")
+        time.sleep(0.3)
+        s.sendall(b"0123456789")
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data)
+        copy = wait_for(lambda: [r for r in self.shadow_requests("up.test-shadow")
+                                 if r.target == "/echo/late"], what="the late-body copy")[0]
+        self.assertEqual((copy.method, copy.body), ("POST", b"0123456789"))
 
         def chunks():
             yield b"abc"
             yield b"def"
-        status, data, _ = self.request("up.test", "POST", "/sink", body=chunks())  # chunked
+        status, data, _ = self.request("up.test", "POST", "/sink/chunked", body=chunks())
         self.assertEqual((status, data), (200, b"6"))
+        copy = wait_for(lambda: [r for r in self.shadow_requests("up.test-shadow")
+                                 if r.target == "/sink/chunked"], what="the chunked copy")[0]
+        self.assertEqual(copy.header("transfer-encoding"), "chunked")
+        self.assertEqual(copy.body_len, 6)
+
+    def test_bodies_over_64_kib_are_not_mirrored(self):
+        dropped = self.metric("gatehouse_mirror_dropped_total")
+        status, data, _ = self.request("up.test", "POST", "/sink/big", body=b"x" * (100 * 1024))
+        self.assertEqual((status, data), (200, b"102400"))
+
+        def chunks():
+            for _ in range(100):
+                yield b"y" * 1024
+        status, data, _ = self.request("up.test", "POST", "/sink/bigchunked", body=chunks())
+        self.assertEqual((status, data), (200, b"102400"))
         self.assertEqual(self.metric("gatehouse_mirror_dropped_total"), dropped + 2)
         time.sleep(0.3)
-        self.assertEqual(len(self.shadow_requests("up.test-shadow")), before)
+        self.assertEqual([r for r in self.shadow_requests("up.test-shadow")
+                          if r.target.startswith("/sink/big")], [])
 
     def test_copies_are_not_route_traffic(self):
         # The shadow is nobody's backend: mirroring to it adds no request to any route's or

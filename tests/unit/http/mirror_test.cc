@@ -187,3 +187,57 @@ TEST_CASE("a copy to a closed port fails and is counted", "[http][mirror]") {
   CHECK(sender.inFlight() == 0);
   CHECK(counters.mirrorFailed.get() == 1);
 }
+
+TEST_CASE("copies waiting for the body leave with it, whole", "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  Listener listener;
+  MirrorSender sender(loop, counters);
+  const std::string head = "POST /late HTTP/1.1\r\nHost: a-shadow\r\nContent-Length: 10\r\n\r\n";
+  {
+    PendingMirrors pending(sender);
+    pending.add(MirrorTarget{listener.address, nullptr, {}}, head);
+    pending.append("01234");
+    CHECK(sender.queuedBytes() == 5);  // the body collected so far is in the worker's budget
+    pending.append("56789");
+    CHECK(sender.inFlight() == 0);  // nothing leaves before the body is complete
+    pending.complete();
+    CHECK(pending.waiting() == 0);
+  }
+  CHECK(sender.inFlight() == 1);
+  CHECK(sender.queuedBytes() == head.size() + 10);
+  Shadow shadow(loop, listener, sender, head.size() + 10);
+  loop.run();
+  CHECK(shadow.received == head + "0123456789");
+  CHECK(counters.mirrorSent.get() == 1);
+  CHECK(counters.mirrorDropped.get() == 0);
+}
+
+TEST_CASE("copies waiting for a body that is too large or never ends are dropped",
+          "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  Listener listener;
+  MirrorSender sender(loop, counters);
+  {
+    PendingMirrors pending(sender);
+    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
+    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
+    const std::string piece(MirrorSender::kMaxBody / 2 + 1, 'x');
+    pending.append(piece);
+    pending.append(piece);  // past kMaxBody: both copies abandoned
+    CHECK(pending.waiting() == 0);
+    CHECK(counters.mirrorDropped.get() == 2);
+    CHECK(sender.queuedBytes() == 0);
+    pending.complete();  // nothing left to send
+  }
+  {
+    PendingMirrors pending(sender);
+    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
+    pending.append("abc");
+  }  // the exchange ended before its body did
+  CHECK(counters.mirrorDropped.get() == 3);
+  CHECK(sender.queuedBytes() == 0);
+  CHECK(sender.inFlight() == 0);
+  CHECK(counters.mirrorSent.get() == 0);
+}
