@@ -1,5 +1,6 @@
 #include "core/http/mirror.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
 
@@ -27,19 +28,21 @@ std::string shadowHost(std::string_view host) {
 // Deleted by MirrorSender::finished, which may run inside the copy's own stream callback (the
 // Stream allows its handler to destroy it there; nothing touches the copy afterwards).
 struct MirrorSender::Copy final : net::Stream::Handler {
-  enum class State { kConnecting, kHandshaking, kWaiting };
+  enum class State { kConnecting, kHandshaking, kWaiting, kBody };
 
   Copy(MirrorSender& owner, event::Loop& loop)
       : owner(owner), timer(loop, &Copy::onTimeout, this) {}
 
+  net::Stream& stream() { return conn->stream(); }
+
   void onDrained() override {
     switch (state) {
       case State::kConnecting:
-        if (net::connectResult(stream->fd()) != 0) {
+        if (net::connectResult(stream().fd()) != 0) {
           owner.finished(this, false);
           return;
         }
-        if (stream->transport().handshaking()) {
+        if (stream().transport().handshaking()) {
           state = State::kHandshaking;
           handshake();
           return;
@@ -50,7 +53,8 @@ struct MirrorSender::Copy final : net::Stream::Handler {
         handshake();
         return;
       case State::kWaiting:
-        if (stream->lastError()) owner.finished(this, false);
+      case State::kBody:
+        if (stream().lastError()) owner.finished(this, state == State::kBody);
         return;
     }
   }
@@ -60,35 +64,91 @@ struct MirrorSender::Copy final : net::Stream::Handler {
       handshake();
       return;
     }
-    if (state != State::kWaiting) return;
-    auto r = stream->fill(kMaxResponseHead);
+    if (state != State::kWaiting && state != State::kBody) return;
+    auto r = stream().fill(kMaxResponseHead);
     if (r == net::Stream::ReadResult::kAgain) return;
     if (r != net::Stream::ReadResult::kData) {
-      owner.finished(this, false);
+      // Before the head: a failed copy. In the body: the copy is done, the connection not
+      // reusable.
+      owner.finished(this, state == State::kBody);
       return;
     }
-    // A response head ends the copy's business; the body, if any, is not read.
-    IoBuffer& in = stream->in();
-    ResponseParser parser;
-    ResponseHead head;
-    ParseStatus st = parser.parse(in.begin(), in.size(), false, head);
-    if (st == ParseStatus::kIncomplete) return;  // fill() refuses to grow past the limit
-    owner.finished(this, st == ParseStatus::kDone);
+    if (state == State::kWaiting) {
+      IoBuffer& in = stream().in();
+      ResponseParser parser;
+      ResponseHead head;
+      ParseStatus st = parser.parse(in.begin(), in.size(), headRequest, head);
+      if (st == ParseStatus::kIncomplete) return;  // fill() refuses to grow past the limit
+      if (st == ParseStatus::kError) {
+        owner.finished(this, false);
+        return;
+      }
+      // A response head ends the copy's business. The connection is kept only when the
+      // response is complete with a small body and the shadow keeps it open.
+      in.consume(head.headLength);
+      keepAlive = head.keepAlive && head.status >= 200;
+      state = State::kBody;
+      switch (head.body) {
+        case BodyKind::kNone:
+          break;
+        case BodyKind::kContentLength:
+          bodyLeft = head.contentLength;
+          if (bodyLeft > kMaxDrain) keepAlive = false;
+          break;
+        case BodyKind::kChunked:
+          chunked = true;
+          break;
+        default:
+          keepAlive = false;
+          break;
+      }
+      if (!keepAlive) {
+        owner.finished(this, true);
+        return;
+      }
+    }
+    drainBody();
+  }
+
+  // Reads past the response body so the connection can carry the next copy.
+  void drainBody() {
+    IoBuffer& in = stream().in();
+    if (!chunked) {
+      size_t n = std::min<uint64_t>(bodyLeft, in.size());
+      in.consume(n);
+      bodyLeft -= n;
+      if (bodyLeft == 0) owner.finished(this, true, in.empty());
+      return;
+    }
+    while (!in.empty()) {
+      ChunkedDecoder::Step step = chunks.feed(in.begin(), in.size());
+      drained += step.consumed;
+      if (step.error != ParseError::kNone || drained > kMaxDrain) {
+        owner.finished(this, true);
+        return;
+      }
+      in.consume(step.consumed);
+      if (step.done) {
+        owner.finished(this, true, in.empty());
+        return;
+      }
+      if (step.consumed == 0) return;
+    }
   }
 
   // Drives the mTLS handshake (a mesh shadow), as the session does for its upstreams.
   void handshake() {
-    net::Transport& t = *transport;
-    int r = t.handshake(stream->fd());
+    auto& t = const_cast<net::Transport&>(stream().transport());
+    int r = t.handshake(stream().fd());
     if (r == 1) {
       sendRequest();
       return;
     }
     if (errno == EAGAIN) {
       if (t.wantsWrite())
-        stream->waitWritable();
+        stream().waitWritable();
       else
-        stream->enableRead();
+        stream().enableRead();
       return;
     }
     owner.finished(this, false);
@@ -96,34 +156,41 @@ struct MirrorSender::Copy final : net::Stream::Handler {
 
   void sendRequest() {
     state = State::kWaiting;
-    if (!stream->send(request)) {
+    if (!stream().send(request)) {
       owner.finished(this, false);
       return;
     }
     // What the socket did not take now sits in the stream's buffer: the copy's own string
     // can go (and leaves the worker's byte budget).
     owner.written(this);
-    stream->enableRead();
+    stream().enableRead();
   }
 
   static void onTimeout(void* arg) {
     auto* c = static_cast<Copy*>(arg);
-    c->owner.finished(c, false);
+    c->owner.finished(c, c->state == State::kBody);
   }
 
   MirrorSender& owner;
   event::Deadline timer;
-  std::unique_ptr<tls::TlsTransport> transport;  // declared before the stream: outlives it
-  std::unique_ptr<net::Stream> stream;
+  std::unique_ptr<upstream::Connection> conn;
   std::string request;
   size_t charged = 0;  // bytes of request counted in the worker's queuedBytes_
+  uint64_t idleTimeoutMs = 60'000;
+  bool headRequest = false;
   State state = State::kConnecting;
+  // The response body being read past.
+  bool keepAlive = false;
+  bool chunked = false;
+  uint64_t bodyLeft = 0;
+  size_t drained = 0;
+  ChunkedDecoder chunks;
   Copy* prev = nullptr;
   Copy* next = nullptr;
 };
 
 MirrorSender::MirrorSender(event::Loop& loop, telemetry::WorkerCounters& counters)
-    : loop_(loop), counters_(counters) {}
+    : loop_(loop), counters_(counters), pool_(loop) {}
 
 MirrorSender::~MirrorSender() {
   while (head_) {
@@ -138,29 +205,44 @@ void MirrorSender::send(MirrorTarget target, std::string request) {
     counters_.mirrorDropped.inc();
     return;
   }
-  auto fd = net::connectNonBlocking(target.address);
-  if (!fd.ok()) {
-    counters_.mirrorFailed.inc();
-    return;
+  const void* credentials = target.tls.get();
+  std::unique_ptr<upstream::Connection> conn =
+      pool_.take(target.address, target.poolIdentity, credentials);
+  const bool reused = conn != nullptr;
+  if (!conn) {
+    auto fd = net::connectNonBlocking(target.address);
+    if (!fd.ok()) {
+      counters_.mirrorFailed.inc();
+      return;
+    }
+    std::unique_ptr<net::Transport> tls;
+    if (target.tls) {
+      tls = std::make_unique<tls::TlsTransport>(std::move(target.tls), fd.value(), &counters_,
+                                                std::move(target.identity));
+    }
+    conn = std::make_unique<upstream::Connection>(loop_, fd.value(), target.address,
+                                                  std::move(tls), target.poolIdentity,
+                                                  credentials);
   }
   auto* c = new Copy(*this, loop_);
   c->request = std::move(request);
   c->charged = c->request.size();
+  c->idleTimeoutMs = target.idleTimeoutMs;
+  c->headRequest = target.headRequest;
+  c->conn = std::move(conn);
+  c->conn->stream().setHandler(c);
   queuedBytes_ += c->charged;
-  net::Transport* transport = net::Transport::plain();
-  if (target.tls) {
-    c->transport = std::make_unique<tls::TlsTransport>(std::move(target.tls), fd.value(),
-                                                       &counters_, std::move(target.identity));
-    transport = c->transport.get();
-  }
-  c->stream = std::make_unique<net::Stream>(loop_, fd.value(), c, transport);
-  c->stream->waitWritable();
   c->timer.set(kTimeoutMs);
   c->next = head_;
   if (head_) head_->prev = c;
   head_ = c;
   ++inFlight_;
   counters_.mirrorSent.inc();
+  if (reused) {
+    c->sendRequest();  // may finish (and delete) the copy at once
+    return;
+  }
+  c->stream().waitWritable();
 }
 
 bool MirrorSender::reserve(size_t n) {
@@ -175,8 +257,9 @@ void MirrorSender::written(Copy* c) {
   std::string().swap(c->request);
 }
 
-void MirrorSender::finished(Copy* c, bool ok) {
+void MirrorSender::finished(Copy* c, bool ok, bool reuse) {
   if (!ok) counters_.mirrorFailed.inc();
+  if (reuse && c->keepAlive) pool_.put(std::move(c->conn), c->idleTimeoutMs);
   queuedBytes_ -= c->charged;
   if (c->prev)
     c->prev->next = c->next;

@@ -3,12 +3,15 @@
 // Services (docs/traffic.md "Mirroring").
 //
 // A copy is a complete HTTP/1.1 request built by the session (head and body, the body framed as
-// it went upstream), with `Connection: close`; PendingMirrors holds the copies of a request
-// whose body was still on its way when it was routed. Each copy gets its own connection:
-// connect (and the mTLS handshake for a mesh shadow), write, wait for the response head,
-// close. The answer is never looked at beyond "a response head came": nothing about a copy can
+// it went upstream); PendingMirrors holds the copies of a request whose body was still on its
+// way when it was routed. A copy takes an idle keep-alive connection to the shadow endpoint
+// from the sender's own pool, or opens one (with the mTLS handshake for a mesh shadow), writes,
+// and reads the response: the head ends the copy's business; a small body (at most
+// kMaxDrain) is read past so the connection goes back to the pool, anything else closes it.
+// The answer is never looked at beyond "a response head came": nothing about a copy can
 // delay, change or fail the real request, which does not wait for it and shares nothing with
-// it but the worker's loop.
+// it but the worker's loop. (A pool of its own: shadow connections never mix with the real
+// traffic's, and a copy never takes a connection a real request could use.)
 //
 // Bounded: at most kMaxInFlight copies and kMaxQueuedBytes of copy bytes per worker;
 // beyond either, copies are dropped and counted (gatehouse_mirror_dropped_total), so a slow or
@@ -33,6 +36,7 @@
 #include "core/event/loop.h"
 #include "core/net/address.h"
 #include "core/telemetry/counters.h"
+#include "core/upstream/pool.h"
 
 namespace gh::tls {
 class ClientContext;
@@ -47,6 +51,9 @@ struct MirrorTarget {
   // SPIFFE ID the shadow must present ("" accepts any valid workload certificate).
   std::shared_ptr<const tls::ClientContext> tls;
   std::string identity;
+  std::string poolIdentity;        // the pool key part: identity, or "*" (upstream::Service)
+  uint64_t idleTimeoutMs = 60'000;  // the shadow Service's: how long an idle connection stays
+  bool headRequest = false;        // a HEAD copy: its response has no body
 };
 
 class MirrorSender {
@@ -55,6 +62,7 @@ class MirrorSender {
   static constexpr size_t kMaxQueuedBytes = 4 << 20;  // unwritten copies, bodies collected
   static constexpr uint64_t kTimeoutMs = 5'000;
   static constexpr size_t kMaxBody = 64 * 1024;  // bodies up to this size are mirrored
+  static constexpr size_t kMaxDrain = 64 * 1024;  // response bodies read past to keep alive
 
   MirrorSender(event::Loop& loop, telemetry::WorkerCounters& counters);
   ~MirrorSender();
@@ -66,6 +74,7 @@ class MirrorSender {
   void send(MirrorTarget target, std::string request);
   size_t inFlight() const { return inFlight_; }
   size_t queuedBytes() const { return queuedBytes_; }
+  size_t idleConnections() const { return pool_.idleCount(); }
 
   // The byte budget, for bodies PendingMirrors collects: false when `n` more would exceed it.
   bool reserve(size_t n);
@@ -74,11 +83,13 @@ class MirrorSender {
 
  private:
   struct Copy;
-  void finished(Copy* c, bool ok);
+  // `reuse`: the response ended cleanly on a keep-alive connection, which goes to the pool.
+  void finished(Copy* c, bool ok, bool reuse = false);
   void written(Copy* c);
 
   event::Loop& loop_;
   telemetry::WorkerCounters& counters_;
+  upstream::Pool pool_;  // idle keep-alive connections to shadow endpoints
   Copy* head_ = nullptr;  // intrusive list of copies in flight
   size_t inFlight_ = 0;
   size_t queuedBytes_ = 0;

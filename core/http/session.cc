@@ -1182,12 +1182,14 @@ void Session::sendMirrors() {
     std::string copy;
     std::string_view host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
     serializeRequestHead(copy, shadowHost(host));
-    copy.resize(copy.size() - 2);  // the head's final CRLF: one more field first
-    copy.append("Connection: close\r\n\r\n");
-    MirrorTarget target{shadow.endpoints[pick].address, nullptr, {}};
+    MirrorTarget target;
+    target.address = shadow.endpoints[pick].address;
+    target.idleTimeoutMs = shadow.idleTimeoutMs;
+    target.headRequest = x.req.method == "HEAD";
     if (shadow.mesh) {  // mutual TLS like any call to a mesh Service
       target.tls = x.snapshot->get().mesh.client;
       target.identity = shadow.identity;
+      target.poolIdentity = shadow.poolIdentity;
     }
     if (!whole) {
       if (!x.mirrors) x.mirrors = std::make_unique<PendingMirrors>(*ctx_.mirror);

@@ -469,7 +469,8 @@ void Server::renderTrafficMetrics(const std::vector<const telemetry::WorkerCount
                            "Request copies sent to a RequestMirror shadow Service.",
                            sum(&C::mirrorSent));
   telemetry::renderCounter(out, "gatehouse_mirror_dropped_total",
-                           "Request copies not sent (too many in flight, or a body not buffered).",
+                           "Request copies not sent (the worker's bound, a body over 64 KiB or "
+                           "never completed, no usable shadow endpoint).",
                            sum(&C::mirrorDropped));
   telemetry::renderCounter(out, "gatehouse_mirror_failed_total",
                            "Request copies that failed (connect, reset or timeout).",

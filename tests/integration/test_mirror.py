@@ -243,6 +243,7 @@ class MirrorTest(unittest.TestCase):
             return (self.metric("gatehouse_mirror_requests_total")
                     + self.metric("gatehouse_mirror_dropped_total") - before)
 
+        connections = self.shadow.connections
         half = sampled("half.test")
         tenth = sampled("tenth.test")
         # Binomial: 50% of 2000 has sd 22.4, 10% of 2000 sd 13.4; allow about 4.5 sd.
@@ -250,6 +251,8 @@ class MirrorTest(unittest.TestCase):
         self.assertLess(abs(tenth - n * 0.1), 60, tenth)
         wait_for(lambda: self.shadow_requests("half.test-shadow")
                  and self.shadow_requests("tenth.test-shadow"), what="copies at the shadow")
+        # Copies go out on kept-alive connections: a handful for 1 200 copies, not one each.
+        self.assertLess(self.shadow.connections - connections, (half + tenth) / 10)
 
     def run_requests(self, host, count=20, path="/sleep/20"):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

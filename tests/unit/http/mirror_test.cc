@@ -1,6 +1,7 @@
 // MirrorSender and its helpers: the shadow Host, sampling by parts per million, the per-worker
-// bounds (copies in flight, bytes not yet written) and one copy's life on a real loop (sent
-// whole, response head read, connection closed; a refused connect counted as failed).
+// bounds (copies in flight, bytes not yet written), one copy's life on a real loop (sent whole,
+// response read, connection kept alive and reused; a refused connect counted as failed), and
+// copies waiting for their request body.
 
 #include "core/http/mirror.h"
 
@@ -43,6 +44,8 @@ struct Shadow {
   MirrorSender& sender;
   size_t expect;
   std::string received;
+  size_t answered = 0;
+  int accepted = 0;
   int conn = -1;
   std::unique_ptr<event::IoWatcher> acceptWatch;
   std::unique_ptr<event::IoWatcher> readWatch;
@@ -65,6 +68,7 @@ struct Shadow {
     auto* s = static_cast<Shadow*>(arg);
     s->conn = net::acceptOne(s->listener.fd, nullptr);
     if (s->conn < 0) return;
+    ++s->accepted;
     s->acceptWatch->disableRead();
     s->readWatch = std::make_unique<event::IoWatcher>(s->loop, s->conn, &Shadow::onRead, s);
     s->readWatch->enableRead();
@@ -78,9 +82,11 @@ struct Shadow {
       return;
     }
     s->received.append(buf, static_cast<size_t>(n));
-    if (s->received.size() >= s->expect) {
-      const char answer[] = "HTTP/1.1 204 No Content\r\n\r\n";
+    // One answer per `expect` bytes: each copy on a kept-alive connection gets its own.
+    while (s->received.size() >= s->expect * (s->answered + 1)) {
+      const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
       REQUIRE(write(s->conn, answer, sizeof answer - 1) == sizeof answer - 1);
+      ++s->answered;
     }
   }
   static void onPoll(void* arg) {
@@ -169,6 +175,18 @@ TEST_CASE("a copy is written whole, its response head read, and it ends", "[http
   CHECK(counters.mirrorSent.get() == 1);
   CHECK(counters.mirrorFailed.get() == 0);
   CHECK(counters.mirrorDropped.get() == 0);
+  // The response (with its small body read past) left the connection reusable: it is idle in
+  // the sender's pool, and the next copy to that endpoint goes out on it.
+  CHECK(sender.idleConnections() == 1);
+  sender.send(MirrorTarget{listener.address, nullptr, {}}, request);
+  CHECK(sender.idleConnections() == 0);
+  shadow.poll.arm(5, false);
+  loop.run();
+  CHECK(shadow.received == request + request);
+  CHECK(shadow.accepted == 1);
+  CHECK(sender.idleConnections() == 1);
+  CHECK(counters.mirrorSent.get() == 2);
+  CHECK(counters.mirrorFailed.get() == 0);
 }
 
 TEST_CASE("a copy to a closed port fails and is counted", "[http][mirror]") {
