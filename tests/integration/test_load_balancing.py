@@ -1,12 +1,15 @@
 """Load balancing per Service (issue 6, docs/traffic.md): RANDOM spreads requests, consistent
 hashing by header, cookie or source IP keeps a key on one endpoint (ring hash and Maglev), and
-adding an endpoint moves only a share of the keys. Round robin (the default) is covered by
-test_routing's weight tests."""
+adding an endpoint moves only a share of the keys; round robin (the default) follows endpoint
+weights exactly, and LEAST_REQUEST steers requests away from a slow endpoint. Outlier
+detection ejects a dead endpoint and takes it back. Weighted backendRefs across Services are in
+test_routing."""
 
 import collections
 import http.client
 import os
 import subprocess
+import threading
 import time
 import unittest
 
@@ -142,10 +145,6 @@ spec:
         self.assertEqual(self.check("{simple: LEAST_REQUEST}").returncode, 0)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class OutlierDetectionTest(unittest.TestCase):
     """trafficPolicy.outlierDetection: an endpoint that dies is ejected after a few failures
     and traffic flows on with no more errors; when it recovers it comes back after the ejection
@@ -214,3 +213,114 @@ spec:
         time.sleep(1.5)
         seen = {self.get()[1] for _ in range(30)}
         self.assertIn("u1-back", seen)
+
+
+class SlowUpstream(Upstream):
+    """An Upstream that takes `delay` seconds over every request."""
+
+    delay = 0.3
+
+    def _respond(self, conn, req):
+        time.sleep(self.delay)
+        return super()._respond(conn, req)
+
+
+class RoundRobinAndLeastRequestTest(unittest.TestCase):
+    """ROUND_ROBIN with endpoint weights, and LEAST_REQUEST's power of two choices, on one
+    worker (the balancers' state is per worker)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.upstreams = [Upstream(f"u{i}") for i in range(3)]
+        cls.slow = SlowUpstream("slow")
+        cls.port = free_port()
+        cls.gh = Gatehouse(workers=1)
+        u = [x.port for x in cls.upstreams]
+        listener = f"""apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: edge}}
+spec: {{address: 127.0.0.1, port: {cls.port}, protocol: HTTP}}
+"""
+
+        def service(name, endpoints, lb=""):
+            eps = ", ".join(f"{{address: 127.0.0.1, port: {p}{w}}}" for p, w in endpoints)
+            policy = f"\n  trafficPolicy: {{loadBalancer: {lb}}}" if lb else ""
+            return f"""---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  endpoints: [{eps}]{policy}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: [{name}.test]
+  rules: [{{backendRefs: [{{name: {name}}}]}}]
+"""
+        cls.gh.apply(listener
+                     + service("rr", [(p, "") for p in u])
+                     + service("rr-weighted", [(u[0], ", weight: 5"), (u[1], ", weight: 2"),
+                                               (u[2], "")])
+                     + service("least", [(cls.slow.port, ""), (u[1], ""), (u[2], "")],
+                               "{simple: LEAST_REQUEST}")
+                     + service("rr-slow", [(cls.slow.port, ""), (u[1], ""), (u[2], "")]))
+        cls.gh.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gh.cleanup()
+        for x in cls.upstreams + [cls.slow]:
+            x.stop()
+
+    def counts(self, service, n):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        out = collections.Counter()
+        for _ in range(n):
+            c.request("GET", "/", headers={"Host": f"{service}.test"})
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+            out[r.getheader("x-upstream")] += 1
+        c.close()
+        return out
+
+    def test_round_robin_takes_endpoints_in_turn(self):
+        self.assertEqual(self.counts("rr", 300), {"u0": 100, "u1": 100, "u2": 100})
+
+    def test_round_robin_follows_endpoint_weights(self):
+        # Weights 5:2:1 (1 by default), in whole rounds of 8.
+        self.assertEqual(self.counts("rr-weighted", 400), {"u0": 250, "u1": 100, "u2": 50})
+
+    def concurrent(self, service, clients=8, each=15):
+        got, lock = collections.Counter(), threading.Lock()
+
+        def run():
+            mine = self.counts(service, each)
+            with lock:
+                got.update(mine)
+        threads = [threading.Thread(target=run) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sum(got.values()), clients * each)
+        return got
+
+    def test_least_request_steers_away_from_a_slow_endpoint(self):
+        # 120 requests from 8 clients; the slow endpoint holds each of its requests 300 ms.
+        # Round robin gives it a third (40) whatever its speed. LEAST_REQUEST draws two
+        # endpoints (with replacement, as Envoy) and takes the one with fewer requests in
+        # flight, so the slow one, nearly always busy, gets little more than the draws that
+        # picked it twice: 1/9 of 120 is 13 (one standard deviation 3.4).
+        rr = self.concurrent("rr-slow")
+        self.assertEqual(rr["slow"], 40, rr)
+        least = self.concurrent("least")
+        self.assertLess(least["slow"], 26, least)
+        self.assertEqual(set(least) - {"slow"}, {"u1", "u2"})
+
+
+if __name__ == "__main__":
+    unittest.main()
