@@ -308,6 +308,15 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
     auto table = route::RouteTable::compile(attached, resolve);
     if (!table.ok()) return Status::error(what + table.status().message());
     l.routes = table.value();
+    if (snap->scripts) {
+      l.scriptChain = snap->scripts->chainFor(l.label, {});
+      for (size_t i = 0; i < l.routes->ruleCount(); ++i) {
+        const route::Rule& rule = l.routes->rule(i);
+        std::vector<int> chain =
+            snap->scripts->chainFor(l.label, rule.routeNamespace + "/" + rule.routeName);
+        if (chain != l.scriptChain) l.ruleScriptChains.emplace(&rule, std::move(chain));
+      }
+    }
 
     if (spec.protocol == Protocol::kMeshOutbound) {
       // Host `name.namespace` always; bare `name` for the Service of that name in the

@@ -75,6 +75,17 @@ struct CompiledListener {
   RateLimitList rateLimits;
   std::vector<RouteRateLimits> routeRateLimits;
   std::shared_ptr<const CompiledEgress> egress;
+  // LuaScript request chains (ScriptSet ids in run order), built once per snapshot so the
+  // request path finds its chain by rule instead of building "namespace/name" keys: the
+  // listener's own hooks, and for each rule of `routes` whose HTTPRoute has hooks of its own,
+  // the listener's and the route's together. A rule that is not in the map (one of
+  // `serviceRoutes`, or a route without hooks) runs the listener's.
+  std::vector<int> scriptChain;
+  std::unordered_map<const route::Rule*, std::vector<int>> ruleScriptChains;
+  const std::vector<int>& scriptChainFor(const route::Rule* rule) const {
+    auto it = ruleScriptChains.find(rule);
+    return it == ruleScriptChains.end() ? scriptChain : it->second;
+  }
 };
 
 // The mesh as this node takes part in it. `client` is set when a mesh Service exists.

@@ -168,9 +168,9 @@ class HttpCallClient final : public net::Stream::Handler {
 
 // --- ScriptHost ---------------------------------------------------------------------------
 
-ScriptHost::ScriptHost(Env env, std::vector<int> chain, Done done, void* arg)
+ScriptHost::ScriptHost(Env env, std::span<const int> chain, Done done, void* arg)
     : env_(std::move(env)),
-      chain_(std::move(chain)),
+      chain_(chain),
       done_(done),
       arg_(arg),
       resumeTimer_(env_.ctx->loop, &ScriptHost::onResumeTimer, this) {}

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -109,7 +110,8 @@ class ScriptHost final : public script::ScriptExchange {
     bool secure = false;
   };
 
-  ScriptHost(Env env, std::vector<int> chain, Done done, void* arg);
+  // `chain` (and every chain given to setChain) must outlive the host: it is the snapshot's.
+  ScriptHost(Env env, std::span<const int> chain, Done done, void* arg);
   ~ScriptHost() override;
   ScriptHost(const ScriptHost&) = delete;
   ScriptHost& operator=(const ScriptHost&) = delete;
@@ -124,7 +126,7 @@ class ScriptHost final : public script::ScriptExchange {
   Outcome authorize(int script);
   const script::AuthzVerdict& verdict() const { return verdict_; }
   // The request hooks to run after authorization (the host may exist already for it).
-  void setChain(std::vector<int> chain) { chain_ = std::move(chain); }
+  void setChain(std::span<const int> chain) { chain_ = chain; }
   // After kNeedBody: body(dir) holds the whole body (empty: none). `hadBody`: a body existed.
   Outcome bodyComplete(script::Direction dir, bool hadBody);
   // The bytes the session buffers for a hook (kNeedBody), and whether the body to send is the
@@ -192,7 +194,7 @@ class ScriptHost final : public script::ScriptExchange {
   static void onResumeTimer(void* arg);
 
   Env env_;
-  std::vector<int> chain_;
+  std::span<const int> chain_;
   Done done_;
   void* arg_;
   Side sides_[2];

@@ -848,15 +848,10 @@ Session::PhaseResult Session::checkEgress() {
 // (script_exchange.h does the work; the session buffers bodies for hooks that ask).
 Session::PhaseResult Session::phaseScriptRequest() {
   Exchange& x = *ex_;
-  const auto& scripts = x.snapshot->get().scripts;
-  if (!scripts) return PhaseResult::kContinue;
-  const route::Rule& rule = *x.match.rule;
-  std::string routeKey;
-  routeKey.reserve(rule.routeNamespace.size() + 1 + rule.routeName.size());
-  routeKey.append(rule.routeNamespace).append("/").append(rule.routeName);
-  std::vector<int> chain = scripts->chainFor(x.listener->label, routeKey);
+  if (!x.snapshot->get().scripts) return PhaseResult::kContinue;
+  const std::vector<int>& chain = x.listener->scriptChainFor(x.match.rule);
   if (chain.empty()) return PhaseResult::kContinue;
-  scriptHost().setChain(std::move(chain));
+  scriptHost().setChain(chain);  // owned by the snapshot, which the exchange holds
   return scriptOutcome(script::Direction::kRequest, x.script->run(script::Direction::kRequest));
 }
 
@@ -883,7 +878,7 @@ ScriptHost& Session::scriptHost() {
   env.routeName = rule.routeName;
   env.xffTrustedHops = x.listener->spec.http.xffTrustedHops;
   env.secure = down_.transport().secure();
-  x.script = std::make_unique<ScriptHost>(std::move(env), std::vector<int>(),
+  x.script = std::make_unique<ScriptHost>(std::move(env), std::span<const int>(),
                                           &Session::onScriptDone, this);
   return *x.script;
 }
