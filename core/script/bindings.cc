@@ -39,36 +39,29 @@ enum Which : uint8_t { kWhichHeaders = 0, kWhichTrailers = 1, kWhichDynMeta = 2,
 struct Obj {
   Scope* scope;
   ScriptBuffer* buf;
+  uint32_t gen;    // scope->gen when made: dead once they differ (vm.h)
   uint32_t index;  // iterators: the next entry
   uint8_t which;
 };
 
+// A wrapper of `scope` (live now: every caller made or checked it in this resume).
 Obj* newObj(lua_State* L, const char* meta, Scope* scope, uint8_t which = 0,
             ScriptBuffer* buf = nullptr) {
   auto* o = static_cast<Obj*>(lua_newuserdata(L, sizeof(Obj)));
   o->scope = scope;
   o->buf = buf;
+  o->gen = scope->gen;
   o->index = 0;
   o->which = which;
-  scope->refs++;
   luaL_getmetatable(L, meta);
   lua_setmetatable(L, -2);
   return o;
 }
 
-int objGc(lua_State* L) {
-  auto* o = static_cast<Obj*>(lua_touserdata(L, 1));
-  if (o && o->scope) {
-    Scope::unref(o->scope);
-    o->scope = nullptr;
-  }
-  return 0;
-}
-
 // The live call behind argument `idx` of type `meta`, or a Lua error.
 HookCall* live(lua_State* L, const char* meta, Obj** out = nullptr, int idx = 1) {
   auto* o = static_cast<Obj*>(luaL_checkudata(L, idx, meta));
-  if (o->scope == nullptr || !o->scope->live || o->scope->call == nullptr)
+  if (o->gen != o->scope->gen || !o->scope->live || o->scope->call == nullptr)
     luaL_error(L, "object used outside of proper scope");
   if (out) *out = o;
   return o->scope->call;
@@ -1070,8 +1063,6 @@ void registerType(lua_State* L, const char* name, const luaL_Reg* methods, lua_C
   lua_newtable(L);
   luaL_register(L, nullptr, methods);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, objGc);
-  lua_setfield(L, -2, "__gc");
   if (pairs) {
     lua_pushcfunction(L, pairs);
     lua_setfield(L, -2, "__pairs");
@@ -1257,7 +1248,7 @@ int Bindings::pushBodyResult(lua_State* L, HookCall* call) {
 
 int Bindings::pushChunk(lua_State* L, HookCall* call, ScriptBuffer* chunk) {
   if (chunk == nullptr) return 0;
-  call->chunkScope_ = Scope::make(call);
+  call->chunkScope_ = call->vm_->scopes().acquire(call);
   newObj(L, kBuffer, call->chunkScope_, 0, chunk);
   return 1;
 }

@@ -268,15 +268,11 @@ bool HookCall::defined() const {
 
 void HookCall::release() {
   if (scope_) {
-    scope_->live = false;
-    scope_->call = nullptr;
-    Scope::unref(scope_);
+    vm_->scopes().release(scope_);
     scope_ = nullptr;
   }
   if (chunkScope_) {
-    chunkScope_->live = false;
-    chunkScope_->call = nullptr;
-    Scope::unref(chunkScope_);
+    vm_->scopes().release(chunkScope_);
     chunkScope_ = nullptr;
   }
   if (co_ != nullptr) {
@@ -323,7 +319,7 @@ HookResult HookCall::start() {
     coRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
   }
   cacheRef_ = LUA_NOREF;
-  scope_ = Scope::make(this);
+  scope_ = vm_->scopes().acquire(this);
   lua_rawgeti(co_, LUA_REGISTRYINDEX, fn);
   Bindings::pushHandle(co_, this);
   return resume(1);
@@ -341,9 +337,7 @@ HookResult HookCall::resumeBodyChunk(ScriptBuffer* chunk) {
   int n = Bindings::pushChunk(co_, this, chunk);
   HookResult r = resume(n);
   if (chunkScope_) {  // a chunk is only valid for the resume it was handed to
-    chunkScope_->live = false;
-    chunkScope_->call = nullptr;
-    Scope::unref(chunkScope_);
+    vm_->scopes().release(chunkScope_);
     chunkScope_ = nullptr;
   }
   return r;

@@ -15,20 +15,43 @@ namespace gh::script {
 
 // Liveness of the Lua objects a call hands out (handle, header maps, body buffers, ...).
 // Envoy's scope guard: a wrapper used while its scope is not live raises
-// "object used outside of proper scope". Refcounted by the HookCall and every wrapper (freed
-// by the wrapper's __gc), so a wrapper that outlives its call never points at freed memory.
+// "object used outside of proper scope". A wrapper holds its Scope and the scope's generation
+// when it was made; releasing a scope moves its generation on, so every wrapper made in it is
+// dead from then on, also when the scope is reused by a later call. Scopes are pooled by their
+// VM (ScopePool) and freed with it, after the lua_State: a wrapper never points at freed
+// memory, and wrappers need no finalizer (__gc), which keeps them cheap for the collector.
 struct Scope {
   HookCall* call = nullptr;  // nullptr once the call released it
   bool live = false;         // true only while the call's coroutine runs
-  int refs = 1;
-  static Scope* make(HookCall* call) {
-    Scope* s = new Scope;
+  uint32_t gen = 0;          // moves on at every release
+};
+
+// A VM's scopes: acquire() hands out a free one for `call`, release() kills its wrappers and
+// keeps it for the next call. VM thread only.
+class ScopePool {
+ public:
+  Scope* acquire(HookCall* call) {
+    Scope* s;
+    if (free_.empty()) {
+      all_.push_back(std::make_unique<Scope>());
+      s = all_.back().get();
+    } else {
+      s = free_.back();
+      free_.pop_back();
+    }
     s->call = call;
     return s;
   }
-  static void unref(Scope* s) {
-    if (s && --s->refs == 0) delete s;
+  void release(Scope* s) {
+    s->call = nullptr;
+    s->live = false;
+    ++s->gen;
+    free_.push_back(s);
   }
+
+ private:
+  std::vector<std::unique_ptr<Scope>> all_;
+  std::vector<Scope*> free_;
 };
 
 // The VM's memory account; the allocator's user data.
@@ -73,10 +96,12 @@ class ScriptVm {
   std::vector<PooledThread> threadPool;
   static constexpr size_t kThreadPoolMax = 64;
   bool budgetHookOn = false;  // the count hook is installed (see HookCall::resume)
+  ScopePool& scopes() { return scopes_; }
 
  private:
   void loadScript(int i);
 
+  ScopePool scopes_;  // declared first: destroyed after the destructor closed L_
   const ScriptSet* set_;
   std::weak_ptr<const ScriptSet> weakSet_;
   SharedDict* shared_;
