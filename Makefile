@@ -32,8 +32,8 @@ $(BSSL)/lib/libssl.a: packaging/boringssl/build.sh
 	@OUT=$(BSSL) packaging/boringssl/build.sh
 
 VERSION_STRING := $(shell cat VERSION)
-$(BUILD)/obj/cmd/gatehouse/version.o: CXXFLAGS += -DGATEHOUSE_VERSION='"$(VERSION_STRING)"'
-$(BUILD)/obj/cmd/gatehouse/version.o: VERSION
+$(BUILD)/obj/core/server/versions.o: CXXFLAGS += -DGATEHOUSE_VERSION='"$(VERSION_STRING)"'
+$(BUILD)/obj/core/server/versions.o: VERSION
 
 $(BUILD)/obj/%.o: %.cc | $(BSSL)/lib/libssl.a
 	@mkdir -p $(@D)

@@ -21,6 +21,7 @@
 #include "core/identity/ca.h"
 #include "core/server/embedded_default.h"
 #include "core/server/notify.h"
+#include "core/server/versions.h"
 #include "core/telemetry/prometheus.h"
 
 namespace gh::server {
@@ -392,8 +393,14 @@ admin::AdminResponse Server::handleAdmin(const admin::AdminRequest& req) {
     }
     return {ready ? 200 : 503, "text/plain; charset=utf-8", body, {}};
   }
-  if (path == "/metrics")
-    return {200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(), {}};
+  if (path == "/metrics") {
+    // OpenMetrics when the scraper asks for it (Prometheus does, first in its Accept list),
+    // else the classic text format.
+    if (req.header("accept").find("application/openmetrics-text") != std::string_view::npos)
+      return {200, telemetry::kOpenMetricsContentType, telemetry::toOpenMetrics(renderMetrics()),
+              {}};
+    return {200, telemetry::kTextContentType, renderMetrics(), {}};
+  }
   // Everything else is the admin API and the web UI.
   return adminApi_->handle(req);
 }
@@ -527,6 +534,12 @@ std::string Server::renderMetrics() {
                            static_cast<double>(mesh_->renewAt()));
   telemetry::renderGauge(out, "gatehouse_workers", "Worker threads.",
                          static_cast<double>(workers_.size()));
+  out += "# HELP gatehouse_build_info This binary's version and the versions of the libraries "
+         "linked into it; always 1.\n# TYPE gatehouse_build_info gauge\ngatehouse_build_info{"
+         "version=\"" + telemetry::escapeLabelValue(gatehouseVersion()) + "\"";
+  for (const auto& [library, version] : linkedLibraryVersions())
+    out += "," + library + "=\"" + telemetry::escapeLabelValue(version) + "\"";
+  out += "} 1\n";
   return out;
 }
 

@@ -6,7 +6,13 @@
 #include "core/store/library_version.h"
 #include "core/tls/library_version.h"
 
+#ifndef GATEHOUSE_VERSION
+#define GATEHOUSE_VERSION "unknown"
+#endif
+
 namespace gh::server {
+
+const char* gatehouseVersion() { return GATEHOUSE_VERSION; }
 
 std::vector<std::pair<std::string, std::string>> linkedLibraryVersions() {
   return {

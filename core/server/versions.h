@@ -1,10 +1,12 @@
 #pragma once
-// Versions of the libraries linked into this binary, for `gatehouse version`.
+// This binary's version and the versions of the libraries linked into it, for `gatehouse
+// version` and the gatehouse_build_info metric.
 
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace gh::server {
+const char* gatehouseVersion();  // the VERSION file's, given by the Makefile
 std::vector<std::pair<std::string, std::string>> linkedLibraryVersions();
 }  // namespace gh::server

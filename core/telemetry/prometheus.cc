@@ -1,5 +1,6 @@
 #include "core/telemetry/prometheus.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/policy/authz.h"
@@ -186,6 +187,56 @@ std::string escapeLabelValue(std::string_view v) {
       out += c;
     }
   }
+  return out;
+}
+
+std::string toOpenMetrics(std::string_view text) {
+  // Counter families first: a family's HELP line comes before the TYPE line that says so.
+  std::vector<std::string_view> counters;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.starts_with("# TYPE ") && line.ends_with(" counter"))
+      counters.push_back(line.substr(7, line.size() - 7 - 8));
+  }
+  std::sort(counters.begin(), counters.end());
+  auto familyName = [&](std::string_view name) {
+    if (name.ends_with("_total") && std::binary_search(counters.begin(), counters.end(), name))
+      name.remove_suffix(6);
+    return name;
+  };
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    if (line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
+      std::string_view rest = line.substr(7);
+      size_t space = rest.find(' ');
+      std::string_view name = rest.substr(0, space);
+      std::string_view tail = space == std::string_view::npos ? "" : rest.substr(space);
+      out.append(line.substr(0, 7)).append(familyName(name));
+      if (line[2] == 'T') {
+        out.append(tail == " untyped" ? std::string_view(" unknown") : tail);
+      } else {
+        // OpenMetrics escapes a double quote in HELP too (0.0.4 only backslash and newline).
+        for (char c : tail) {
+          if (c == '"') out += '\\';
+          out += c;
+        }
+      }
+    } else if (!line.empty() && line[0] == '#') {
+      continue;  // other comments are not allowed in OpenMetrics
+    } else {
+      out.append(line);
+    }
+    if (!line.empty()) out += '\n';
+  }
+  out += "# EOF\n";
   return out;
 }
 

@@ -18,4 +18,13 @@ void renderCounter(std::string& out, const char* name, const char* help, uint64_
 // A label value in the exposition format: backslash, double quote and newline escaped.
 std::string escapeLabelValue(std::string_view v);
 
+// OpenMetrics 1.0 (what /metrics answers when the scraper's Accept asks for
+// application/openmetrics-text) from a complete text 0.0.4 exposition as rendered here: a
+// counter family is named without its samples' `_total`, double quotes in HELP are escaped,
+// `untyped` is `unknown`, and `# EOF` ends it. Samples are unchanged.
+std::string toOpenMetrics(std::string_view text);
+constexpr const char* kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
+constexpr const char* kOpenMetricsContentType =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 }  // namespace gh::telemetry

@@ -208,6 +208,40 @@ class IstioMetricsTest(unittest.TestCase):
                                  if "istio_request_duration_milliseconds" not in l) + "\n"
                 self.assertEqual(promtool(rest), [])
 
+    def test_build_info(self):
+        with open(os.path.join(ROOT, "VERSION")) as f:
+            version = f.read().strip()
+        info = [l for l in self.front_text.splitlines() if l.startswith("gatehouse_build_info{")]
+        self.assertEqual(len(info), 1, info)
+        self.assertTrue(info[0].startswith(f'gatehouse_build_info{{version="{version}",'), info)
+        self.assertIn('sqlite="3.', info[0])
+        self.assertTrue(info[0].endswith("} 1"), info)
+
+    def test_openmetrics_when_the_scraper_asks_for_it(self):
+        # Prometheus' own Accept header.
+        accept = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+        req = urllib.request.Request(f"http://127.0.0.1:{self.front.admin_port}/metrics",
+                                     headers={"Accept": accept})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            ctype, text = r.headers["Content-Type"], r.read().decode()
+        self.assertEqual(ctype, "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        self.assertTrue(text.endswith("\n# EOF\n"), text[-200:])
+        lines = text.splitlines()
+        self.assertIn("# TYPE istio_requests counter", lines)
+        self.assertNotIn("# TYPE istio_requests_total counter", lines)
+        self.assertTrue(any(l.startswith("istio_requests_total{") for l in lines))
+        self.assertIn("# TYPE istio_request_duration_milliseconds histogram", lines)
+        self.assertNotIn("", lines)  # no blank lines in OpenMetrics
+        # The same series as the classic format (values move with the scrapes themselves).
+        series = lambda t: {l.rsplit(" ", 1)[0] for l in t.splitlines()
+                            if l and not l.startswith("#") and "istio_" in l}
+        self.assertEqual(series(text), series(self.front_text))
+        # Without the Accept header: the classic format.
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.front.admin_port}/metrics",
+                                    timeout=5) as r:
+            self.assertEqual(r.headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+
     def test_every_family_is_documented(self):
         # docs/observability.md lists every metric with its labels and meaning: each family a
         # node exposes has a row there (the histogram and summary series by their family).
