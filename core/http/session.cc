@@ -1341,6 +1341,7 @@ void Session::recordMetrics() {
     r.upstreamMs = static_cast<double>(x.upstreamEndUs - x.upstreamStartUs) / 1000.0;
   r.requestBytes = x.req.headLength + x.reqBodyBytes;
   r.responseBytes = x.respBytes;
+  r.retries = x.tries - 1;
   ctx_.exchangeMetrics->record(*ctx_.metrics, labels, r);
 }
 

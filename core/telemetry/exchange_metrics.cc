@@ -61,6 +61,10 @@ ExchangeMetrics::ExchangeMetrics(MetricsRegistry& reg) : reg_(reg), istio_(reg) 
       "Exchanges a Service's upstream failed (no healthy endpoint, connect failure, reset, "
       "timeout, bad response, circuit breaker overflow), by Service and Envoy response flag.",
       MetricType::kCounter, {"service", "response_flags"});
+  serviceRetries_ = reg.addFamily(
+      "gatehouse_service_upstream_retries_total",
+      "Retries of requests to a Service made by routes' retry policies, by Service.",
+      MetricType::kCounter, {"service"});
   serviceDuration_ = reg.addFamily(
       "gatehouse_service_upstream_request_duration_seconds",
       "Seconds from upstream request sent to last upstream response byte, by Service.",
@@ -188,6 +192,11 @@ void ExchangeMetrics::record(WorkerMetrics& w, const SnapshotLabels& labels,
         break;
       default:
         break;
+    }
+    if (r.retries) {
+      LabelKey t;
+      t.v[0] = svc->name;
+      w.add(serviceRetries_, t, r.retries);
     }
     if (r.upstreamMs >= 0) {
       LabelKey d;

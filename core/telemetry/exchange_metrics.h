@@ -7,6 +7,7 @@
 //   gatehouse_request_duration_seconds{listener,route}                      histogram
 //   gatehouse_service_requests_total{service,code_class}                    counter
 //   gatehouse_service_upstream_errors_total{service,response_flags}         counter
+//   gatehouse_service_upstream_retries_total{service}                       counter
 //   gatehouse_service_upstream_request_duration_seconds{service}            histogram
 //
 // Gatehouse's own durations are in seconds, Prometheus' base unit; only Istio's family keeps
@@ -85,6 +86,7 @@ struct ExchangeRecord {
   double upstreamMs = -1;  // < 0: no upstream request was sent
   uint64_t requestBytes = 0;
   uint64_t responseBytes = 0;
+  uint32_t retries = 0;  // retries the rule's retry policy made (tries after the first)
 };
 
 class ExchangeMetrics {
@@ -115,7 +117,8 @@ class ExchangeMetrics {
  private:
   MetricsRegistry& reg_;
   IstioMetrics istio_;
-  FamilyId requests_, duration_, serviceRequests_, serviceErrors_, serviceDuration_;
+  FamilyId requests_, duration_, serviceRequests_, serviceErrors_, serviceRetries_,
+      serviceDuration_;
   ValueId classes_[6];  // [0] "none" (no response), "1xx".."5xx"
   ValueId flags_[static_cast<int>(ResponseFlag::kCount)];
   ValueId none_;

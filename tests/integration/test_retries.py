@@ -89,6 +89,11 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(self.upstreams[1].count(), 20)
         m = self.gh.metrics()
         self.assertEqual(m["gatehouse_upstream_rq_retry_total"], reset_seen)
+        by_service = {k: v for k, v in m.items()
+                      if k.startswith("gatehouse_service_upstream_retries_total{")}
+        self.assertEqual(by_service,
+                         {'gatehouse_service_upstream_retries_total{service="default/app"}':
+                          reset_seen})
 
     def test_listed_status_is_retried_elsewhere(self):
         self.start(["503", "ok"], "{attempts: 1, backoff: 5ms, codes: [503]}")
