@@ -71,6 +71,9 @@ class Timer {
     if (armed_) disarm();  // most cancels find nothing armed: skip libevent entirely
   }
   bool armed() const { return armed_; }
+  // What the callback is given from now on; only while not armed (an object recycled for a
+  // new owner).
+  void setArg(void* arg) { arg_ = arg; }
 
  private:
   static void fire(int, short, void* arg);

@@ -70,6 +70,16 @@ struct ChunkFrame {
 };
 
 struct Session::Exchange {
+  // The exchange's timers and head parser live here rather than in the Session: an idle
+  // keep-alive connection holds no exchange, so it does not pay for them (spec/bench.md
+  // "idle"). The timers call back the session that acquired the exchange (setArg).
+  explicit Exchange(event::Loop& loop)
+      : exchangeTimer(loop, &Session::onExchangeTimer, nullptr),
+        upstreamTimer(loop, &Session::onUpstreamTimer, nullptr) {}
+  RequestParser parser;
+  event::Timer exchangeTimer;  // route request timeout, fault delay
+  event::Timer upstreamTimer;  // connect timeout, then backendRequest timeout; retry backoff
+
   RequestHead req;
   ResponseHead resp;
   ResponseParser respParser;
@@ -97,19 +107,19 @@ struct Session::Exchange {
   bool outcomeReported = false;                    // to outlier detection
   // Circuit breaking: the exchange holds one of its worker's connection slots for the Service
   // (from admission to its end), or waits in the Service's queue for one; slotGranted: a
-  // releasing exchange handed it a slot and its upstreamTimer_ fires (at 0 ms) to go on.
+  // releasing exchange handed it a slot and its upstreamTimer fires (at 0 ms) to go on.
   bool holdsSlot = false;
   bool queued = false;
   bool slotGranted = false;
   // Retries (the rule's retry policy): tries made so far, whether this exchange counts in
   // its Service's retry budget as a request and holds one retry of it, whether the head went
-  // upstream in the current try, and a retry waiting for its backoff (upstreamTimer_).
+  // upstream in the current try, and a retry waiting for its backoff (upstreamTimer).
   uint32_t tries = 1;
   bool budgetCounted = false;
   bool retryHeld = false;
   bool headSent = false;
   bool retryPending = false;
-  bool faultDelaying = false;   // paused in rate_limit by a fault delay (exchangeTimer_)
+  bool faultDelaying = false;   // paused in rate_limit by a fault delay (exchangeTimer)
   uint16_t faultAbortStatus = 0;  // the fault's abort, once the delay is over
   // What authorization decided, for the access log.
   telemetry::AuthzResult authzResult = telemetry::AuthzResult::kNone;
@@ -224,9 +234,7 @@ Session::Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net
       down_(ctx.loop, fd, this, transport_ ? transport_.get() : net::Transport::plain()),
       peer_(peer),
       local_(local),
-      downTimer_(ctx.loop, &Session::onDownTimer, this),
-      exchangeTimer_(ctx.loop, &Session::onExchangeTimer, this),
-      upstreamTimer_(ctx.loop, &Session::onUpstreamTimer, this) {
+      downTimer_(ctx.loop, &Session::onDownTimer, this) {
   upHandler_.s = this;
   peerIp_ = peer_.ip();
   if (ctx_.accessLog) peerLabel_ = peer_.toString();
@@ -237,7 +245,6 @@ Session::Session(WorkerContext& ctx, WorkerListener* listener, int fd, const net
   ++ctx_.sessionCount;
   ctx_.counters.downstreamCxTotal.inc();
   ctx_.counters.downstreamCxActive.inc();
-  if (listener_->current) parser_.setLimits(listener_->current->limits);
 }
 
 Session::~Session() {
@@ -303,15 +310,19 @@ void Session::acquireExchange() {
     ex_ = std::move(tFreeExchanges->back());
     tFreeExchanges->pop_back();
   } else {
-    ex_ = std::make_unique<Exchange>();
+    ex_ = std::make_unique<Exchange>(ctx_.loop);
   }
+  ex_->exchangeTimer.setArg(this);
+  ex_->upstreamTimer.setArg(this);
+  ex_->parser.reset();
+  ex_->parser.setLimits(listener_->current->limits);
 }
 
 // Gives the exchange object back, whatever stage it reached: an exchange whose head never
 // completed was never counted and holds no snapshot, one that started releases both.
 void Session::releaseExchange() {
-  exchangeTimer_.cancel();
-  upstreamTimer_.cancel();
+  ex_->exchangeTimer.cancel();
+  ex_->upstreamTimer.cancel();
   if (ex_->snapshot) {
     // The log phase: an exchange that ended without a response was cut by the client.
     if (ex_->status == 0 || !ex_->respDone)
@@ -482,10 +493,10 @@ bool Session::parseHead() {
     down_.in().compact();
   }
   IoBuffer& in = down_.in();
-  ParseStatus st = parser_.parse(in.begin(), in.size(), ex_->req);
+  ParseStatus st = ex_->parser.parse(in.begin(), in.size(), ex_->req);
   if (st == ParseStatus::kIncomplete) return false;
   if (st == ParseStatus::kError) {
-    parseErrorReply(parser_.error());
+    parseErrorReply(ex_->parser.error());
     return false;
   }
   // A request with a body needs room for body bytes behind the pinned head; growing moves the
@@ -494,15 +505,15 @@ bool Session::parseHead() {
                  (ex_->req.body == BodyKind::kContentLength && ex_->req.contentLength > 0);
   if (hasBody && in.capacity() - ex_->req.headLength < kMinBodyRoom) {
     in.prepareWrite(in.capacity() + kMinBodyRoom, in.capacity() + kMinBodyRoom * 2);
-    parser_.reset();
+    ex_->parser.reset();
     ex_->req.clear();
-    st = parser_.parse(in.begin(), in.size(), ex_->req);
+    st = ex_->parser.parse(in.begin(), in.size(), ex_->req);
     if (st != ParseStatus::kDone) {
-      parseErrorReply(st == ParseStatus::kError ? parser_.error() : ParseError::kHeadersTooLarge);
+      parseErrorReply(st == ParseStatus::kError ? ex_->parser.error() : ParseError::kHeadersTooLarge);
       return false;
     }
   }
-  parser_.reset();
+  ex_->parser.reset();
   in.consumeAndPin(ex_->req.headLength);
   return true;
 }
@@ -798,7 +809,7 @@ Session::PhaseResult Session::phaseRateLimit() {
       // timeout is armed later, in select_upstream, so the delay is not part of it).
       ctx_.counters.faultDelayed.inc();
       x.faultDelaying = true;
-      exchangeTimer_.arm(d.delayMs, false);
+      ex_->exchangeTimer.arm(d.delayMs, false);
       return PhaseResult::kPause;
     }
     if (d.abortStatus) return faultAbortReply();
@@ -1136,7 +1147,7 @@ Session::PhaseResult Session::phaseSelectUpstream() {
     x.sent100 = true;
   }
   if (!rule.mirrors.empty()) sendMirrors();
-  if (rule.timeouts.requestMs) exchangeTimer_.arm(*rule.timeouts.requestMs);
+  if (rule.timeouts.requestMs) ex_->exchangeTimer.arm(*rule.timeouts.requestMs);
   return PhaseResult::kContinue;
 }
 
@@ -1453,7 +1464,7 @@ void Session::releaseSlot() {
     next->leaveQueue();
     next->ex_->holdsSlot = true;
     next->ex_->slotGranted = true;
-    next->upstreamTimer_.arm(0, false);
+    next->ex_->upstreamTimer.arm(0, false);
     return;
   }
   x.snapshot->breaker(x.service->index).onConnectionClosed();
@@ -1499,7 +1510,7 @@ void Session::connectUpstream() {
   x.up->stream().setHandler(&upHandler_);
   x.connecting = true;
   x.up->stream().waitWritable();
-  upstreamTimer_.arm(x.service->connectTimeoutMs);
+  ex_->upstreamTimer.arm(x.service->connectTimeoutMs);
 }
 
 void Session::UpstreamHandler::onReadable() {
@@ -1517,7 +1528,7 @@ void Session::onUpstreamDrained() {
   net::Stream& up = x.up->stream();
   if (x.connecting) {
     x.connecting = false;
-    upstreamTimer_.cancel();
+    ex_->upstreamTimer.cancel();
     int err = net::connectResult(up.fd());
     if (err != 0) {
       ctx_.counters.upstreamCxConnectFail.inc();
@@ -1529,7 +1540,7 @@ void Session::onUpstreamDrained() {
       // The mTLS handshake runs under the connect timeout: a connection is usable once the
       // peer has proved its identity.
       x.connecting = true;
-      upstreamTimer_.arm(x.service->connectTimeoutMs);
+      ex_->upstreamTimer.arm(x.service->connectTimeoutMs);
       advanceUpstreamHandshake();
       return;
     }
@@ -1557,7 +1568,7 @@ void Session::advanceUpstreamHandshake() {
   int r = const_cast<net::Transport&>(up.transport()).handshake(up.fd());
   if (r == 1) {
     x.connecting = false;
-    upstreamTimer_.cancel();
+    ex_->upstreamTimer.cancel();
     sendRequestHead();
     return;
   }
@@ -1570,7 +1581,7 @@ void Session::advanceUpstreamHandshake() {
     return;
   }
   x.connecting = false;
-  upstreamTimer_.cancel();
+  ex_->upstreamTimer.cancel();
   const auto& peer = static_cast<const tls::TlsTransport&>(up.transport()).peer();
   LOG_WARN("mTLS to %s (Service %s) failed: %s", x.endpoint->label.c_str(),
            x.service->label.c_str(),
@@ -1621,7 +1632,7 @@ void Session::sendRequestHead() {
     if (x.reqRemaining == 0) x.reqBodyDone = true;
   }
   if (x.match.rule->timeouts.backendRequestMs)
-    upstreamTimer_.arm(*x.match.rule->timeouts.backendRequestMs);
+    ex_->upstreamTimer.arm(*x.match.rule->timeouts.backendRequestMs);
   x.up->stream().enableRead();
   if (!x.reqBodyDone) {
     forwardRequestBody();
@@ -1839,7 +1850,7 @@ bool Session::parseResponseHead() {
     }
     break;
   }
-  upstreamTimer_.cancel();
+  ex_->upstreamTimer.cancel();
   x.status = x.resp.status;
   reportOutcome(upstream::outcomeForStatus(x.status));
   if (x.match.rule->retry.attempts != 0 && maybeRetry(upstream::AttemptFailure::kStatus, x.status))
@@ -1877,7 +1888,7 @@ void Session::sendResponseHead() {
   if (tunnel) {
     if (!sendDown(nullptr, 0)) return;
     state_ = State::kTunnel;
-    exchangeTimer_.cancel();
+    ex_->exchangeTimer.cancel();
     down_.in().unpin();
     x.reqBodyDone = x.respDone = true;
     down_.enableRead();
@@ -2027,7 +2038,7 @@ bool Session::maybeRetry(upstream::AttemptFailure failure, int status) {
     x.up.reset();
     ctx_.counters.upstreamCxActive.dec();
   }
-  upstreamTimer_.cancel();
+  ex_->upstreamTimer.cancel();
   lb.onRequestEnd(previous);
   x.endpoint = &x.service->endpoints[pick];
   x.endpointIndex = pick;
@@ -2045,7 +2056,7 @@ bool Session::maybeRetry(upstream::AttemptFailure failure, int status) {
                                                                  ctx_.random());
   ++x.tries;
   x.retryPending = true;
-  upstreamTimer_.arm(wait, false);
+  ex_->upstreamTimer.arm(wait, false);
   return true;
 }
 

@@ -207,10 +207,7 @@ class Session final : public net::Stream::Handler {
   net::Address peer_;
   net::Address local_;
   event::Deadline downTimer_;   // head timeout, idle timeout, linger
-  event::Timer exchangeTimer_;  // route request timeout
-  event::Timer upstreamTimer_;  // connect timeout, then backendRequest timeout
   UpstreamHandler upHandler_;
-  RequestParser parser_;
   State state_ = State::kIdle;
   bool headTimerArmed_ = false;
   bool handshaking_ = false;  // TLS: until the handshake is done, the head timeout applies
