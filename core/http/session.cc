@@ -808,6 +808,8 @@ Session::PhaseResult Session::phaseRateLimit() {
       // On a timer, never blocking the worker; onExchangeTimer resumes (the route's request
       // timeout is armed later, in select_upstream, so the delay is not part of it).
       ctx_.counters.faultDelayed.inc();
+      // Envoy's DI; a request also aborted shows FI (one flag per exchange here).
+      if (!d.abortStatus) setFlag(telemetry::ResponseFlag::kDelayInjected);
       x.faultDelaying = true;
       ex_->exchangeTimer.arm(d.delayMs, false);
       return PhaseResult::kPause;

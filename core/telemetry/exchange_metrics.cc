@@ -31,6 +31,7 @@ ResponseFlag responseFlagFor(LocalReason r) {
     case LocalReason::kUpstreamTimeout: return ResponseFlag::kUpstreamRequestTimeout;
     case LocalReason::kNoHealthyUpstream: return ResponseFlag::kNoHealthyUpstream;
     case LocalReason::kOverflow: return ResponseFlag::kUpstreamOverflow;
+    case LocalReason::kFaultAbort: return ResponseFlag::kFaultInjected;
     case LocalReason::kRbacDenied: return ResponseFlag::kRbacAccessDenied;
     case LocalReason::kExtAuthzDenied:
     case LocalReason::kExtAuthzError: return ResponseFlag::kUnauthorizedExternalService;

@@ -22,6 +22,8 @@ const char* responseFlagName(ResponseFlag f) {
     case ResponseFlag::kUpstreamProtocolError: return "UPE";
     case ResponseFlag::kNoClusterFound: return "NC";
     case ResponseFlag::kUpstreamOverflow: return "UO";
+    case ResponseFlag::kFaultInjected: return "FI";
+    case ResponseFlag::kDelayInjected: return "DI";
     case ResponseFlag::kCount: break;
   }
   return "-";

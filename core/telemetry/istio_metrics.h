@@ -57,6 +57,8 @@ enum class ResponseFlag : uint8_t {
   kUpstreamProtocolError,      // UPE
   kNoClusterFound,             // NC (no backend)
   kUpstreamOverflow,           // UO (circuit breaking: over the connectionPool limits)
+  kFaultInjected,              // FI (a route's fault.abort answered)
+  kDelayInjected,              // DI (a route's fault.delay held the request, no abort)
   kCount
 };
 const char* responseFlagName(ResponseFlag f);

@@ -33,8 +33,9 @@ CODEC_SRCS="core/http/parser.cc core/http/chunked.cc core/http/path.cc core/http
 CONFIG_SRCS="core/config/decode.cc core/config/validate.cc core/config/model.cc
              core/config/ip_block.cc core/identity/spiffe.cc
              core/config/yaml_tree.cc core/config/yaml_fields.cc core/config/yaml_write.cc
-             core/base/strings.cc
-             core/tls/server_context.cc core/tls/ticket_keys.cc core/tls/handshake_error.cc"
+             core/base/strings.cc core/base/log.cc core/base/sha256.cc core/identity/verify.cc
+             core/identity/x509_util.cc
+             core/tls/server_context.cc core/tls/ticket_keys.cc core/tls/peer.cc"
 # Validation loads TLS certificates, so the config fuzzers link BoringSSL (built by `make`).
 CONFIG_LIBS="-lyaml -lre2 $BSSL/lib/libssl.a $BSSL/lib/libcrypto.a -lpthread"
 BASELINE_SRCS="core/config/baseline.cc core/config/baseline_document.cc core/config/baseline_lint.cc

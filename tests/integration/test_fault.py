@@ -4,11 +4,13 @@ delays by percentage, decided independently per request; the percentages hold wi
 on the same single worker is answered meanwhile)."""
 
 import http.client
+import json
+import os
 import threading
 import time
 import unittest
 
-from harness import Gatehouse, Upstream, free_port
+from harness import Gatehouse, Upstream, free_port, wait_for
 
 
 def config(port, upstream_port):
@@ -54,7 +56,8 @@ class FaultTest(unittest.TestCase):
         cls.port = free_port()
         cls.gh = Gatehouse(workers=cls.WORKERS)
         cls.gh.apply(config(cls.port, cls.upstream.port))
-        cls.gh.start()
+        cls.access_log = os.path.join(cls.gh.data_dir, "access.log")
+        cls.gh.start("--access-log", cls.access_log, "--access-log-format", "json")
 
     @classmethod
     def tearDownClass(cls):
@@ -134,6 +137,25 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(status, 418)
         self.assertEqual(headers["x-gatehouse-reason"], "fault_abort")
         self.assertEqual(body, b"fault filter abort\n")
+
+    def test_access_log_flags_injected_faults(self):
+        # Envoy's response flags: FI for an injected abort (also when it was delayed first),
+        # DI for a delay alone, "-" for an untouched request.
+        self.assertEqual(self.get("/teapot/flag")[0], 418)
+        self.assertEqual(self.get("/slow/flag")[0], 200)
+        self.assertEqual(self.get("/plain/flag")[0], 200)
+
+        def flags():
+            try:
+                with open(self.access_log) as f:
+                    lines = [json.loads(x) for x in f if x.strip()]
+            except OSError:
+                return None
+            found = {x["path"]: x["response_flags"] for x in lines
+                     if x.get("path", "").endswith("/flag")}
+            return found if len(found) == 3 else None
+        self.assertEqual(wait_for(flags, what="the three access-log lines"),
+                         {"/teapot/flag": "FI", "/slow/flag": "DI", "/plain/flag": "-"})
 
     def test_client_leaving_during_a_delay(self):
         import socket

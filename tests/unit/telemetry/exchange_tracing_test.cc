@@ -92,5 +92,7 @@ TEST_CASE("responseFlagFor: Envoy's short flags for local replies", "[telemetry]
   CHECK(std::string(responseFlagName(responseFlagFor(LocalReason::kNoHealthyUpstream))) == "UH");
   CHECK(std::string(responseFlagName(responseFlagFor(LocalReason::kExtAuthzDenied))) == "UAEX");
   CHECK(std::string(responseFlagName(responseFlagFor(LocalReason::kOverflow))) == "UO");
+  CHECK(std::string(responseFlagName(responseFlagFor(LocalReason::kFaultAbort))) == "FI");
+  CHECK(std::string(responseFlagName(ResponseFlag::kDelayInjected)) == "DI");
   CHECK(std::string(responseFlagName(responseFlagFor(LocalReason::kBadPath))) == "-");
 }
