@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -316,13 +317,15 @@ bool AccessLogWriter::openSink() {
   if (opts_.path.empty()) {
     fd_ = opts_.fd >= 0 ? opts_.fd : 1;
     ownFd_ = false;
-    return true;
+  } else {
+    int fd = ::open(opts_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) return false;
+    if (ownFd_ && fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+    ownFd_ = true;
   }
-  int fd = ::open(opts_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) return false;
-  if (ownFd_ && fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-  ownFd_ = true;
+  struct stat st;
+  sinkIsFile_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   return true;
 }
 
@@ -354,7 +357,18 @@ bool AccessLogWriter::writeAll(iovec* iov, int count) {
       if (stop_.load(std::memory_order_acquire) && nowMs() >= stopDeadlineMs_) return false;
       continue;
     }
-    ssize_t n = ::writev(fd_, iov, std::min(count, IOV_MAX));
+    // POLLOUT on a pipe or a socket promises room for PIPE_BUF bytes, not for the batch: a
+    // larger blocking write could wait for a reader forever and stop() with it. So those get
+    // at most PIPE_BUF per call; a regular file takes the whole batch at once.
+    int pieces = std::min(count, IOV_MAX);
+    iovec capped[1];
+    const iovec* out = iov;
+    if (!sinkIsFile_) {
+      capped[0] = {iov->iov_base, std::min<size_t>(iov->iov_len, PIPE_BUF)};
+      out = capped;
+      pieces = 1;
+    }
+    ssize_t n = ::writev(fd_, out, pieces);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       writeErrors_.fetch_add(1, std::memory_order_relaxed);  // background thread only

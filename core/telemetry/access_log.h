@@ -130,6 +130,7 @@ class AccessLogWriter {
   std::thread thread_;
   int fd_ = -1;
   bool ownFd_ = false;
+  bool sinkIsFile_ = false;  // a regular file: writes never wait for a reader
   std::atomic<bool> stop_{false};
   std::atomic<bool> reopen_{false};
   std::atomic<uint64_t> written_{0};
