@@ -21,6 +21,13 @@ using namespace gh::http;
 
 namespace {
 
+// A plain-TCP shadow at `address`, every other field at its default.
+MirrorTarget plainTarget(const net::Address& address) {
+  MirrorTarget t;
+  t.address = address;
+  return t;
+}
+
 // A loopback listener the test accepts from by hand (or never).
 struct Listener {
   int fd = -1;
@@ -143,7 +150,7 @@ TEST_CASE("copies in flight are bounded per worker, the excess dropped and count
   {
     MirrorSender sender(loop, counters);
     for (size_t i = 0; i < MirrorSender::kMaxInFlight + 6; ++i)
-      sender.send(MirrorTarget{shadow.address, nullptr, {}}, "GET / HTTP/1.1\r\n\r\n");
+      sender.send(plainTarget(shadow.address), "GET / HTTP/1.1\r\n\r\n");
     CHECK(sender.inFlight() == MirrorSender::kMaxInFlight);
     CHECK(counters.mirrorSent.get() == MirrorSender::kMaxInFlight);
     CHECK(counters.mirrorDropped.get() == 6);
@@ -151,7 +158,7 @@ TEST_CASE("copies in flight are bounded per worker, the excess dropped and count
   }  // destroying the sender closes every copy's connection
   MirrorSender sender(loop, counters);
   const std::string big(1 << 20, 'x');
-  for (int i = 0; i < 5; ++i) sender.send(MirrorTarget{shadow.address, nullptr, {}}, big);
+  for (int i = 0; i < 5; ++i) sender.send(plainTarget(shadow.address), big);
   CHECK(sender.inFlight() == MirrorSender::kMaxQueuedBytes / big.size());
   CHECK(sender.queuedBytes() == MirrorSender::kMaxQueuedBytes);
   CHECK(counters.mirrorDropped.get() == 6 + 5 - MirrorSender::kMaxQueuedBytes / big.size());
@@ -165,7 +172,7 @@ TEST_CASE("a copy is written whole, its response head read, and it ends", "[http
   const std::string request =
       "POST /orders HTTP/1.1\r\nHost: a-shadow\r\nContent-Length: 5\r\nConnection: close\r\n"
       "\r\nhello";
-  sender.send(MirrorTarget{listener.address, nullptr, {}}, request);
+  sender.send(plainTarget(listener.address), request);
   CHECK(sender.queuedBytes() == request.size());
   Shadow shadow(loop, listener, sender, request.size());
   loop.run();
@@ -178,7 +185,7 @@ TEST_CASE("a copy is written whole, its response head read, and it ends", "[http
   // The response (with its small body read past) left the connection reusable: it is idle in
   // the sender's pool, and the next copy to that endpoint goes out on it.
   CHECK(sender.idleConnections() == 1);
-  sender.send(MirrorTarget{listener.address, nullptr, {}}, request);
+  sender.send(plainTarget(listener.address), request);
   CHECK(sender.idleConnections() == 0);
   shadow.poll.arm(5, false);
   loop.run();
@@ -198,7 +205,7 @@ TEST_CASE("a copy to a closed port fails and is counted", "[http][mirror]") {
     closed = l.address;
   }
   MirrorSender sender(loop, counters);
-  sender.send(MirrorTarget{closed, nullptr, {}}, "GET / HTTP/1.1\r\n\r\n");
+  sender.send(plainTarget(closed), "GET / HTTP/1.1\r\n\r\n");
   Listener unused;
   Shadow waiter(loop, unused, sender, 1);
   loop.run();
@@ -214,7 +221,7 @@ TEST_CASE("copies waiting for the body leave with it, whole", "[http][mirror]") 
   const std::string head = "POST /late HTTP/1.1\r\nHost: a-shadow\r\nContent-Length: 10\r\n\r\n";
   {
     PendingMirrors pending(sender);
-    pending.add(MirrorTarget{listener.address, nullptr, {}}, head);
+    pending.add(plainTarget(listener.address), head);
     pending.append("01234");
     CHECK(sender.queuedBytes() == 5);  // the body collected so far is in the worker's budget
     pending.append("56789");
@@ -239,8 +246,8 @@ TEST_CASE("copies waiting for a body that is too large or never ends are dropped
   MirrorSender sender(loop, counters);
   {
     PendingMirrors pending(sender);
-    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
-    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
+    pending.add(plainTarget(listener.address), "POST / HTTP/1.1\r\n\r\n");
+    pending.add(plainTarget(listener.address), "POST / HTTP/1.1\r\n\r\n");
     const std::string piece(MirrorSender::kMaxBody / 2 + 1, 'x');
     pending.append(piece);
     pending.append(piece);  // past kMaxBody: both copies abandoned
@@ -251,7 +258,7 @@ TEST_CASE("copies waiting for a body that is too large or never ends are dropped
   }
   {
     PendingMirrors pending(sender);
-    pending.add(MirrorTarget{listener.address, nullptr, {}}, "POST / HTTP/1.1\r\n\r\n");
+    pending.add(plainTarget(listener.address), "POST / HTTP/1.1\r\n\r\n");
     pending.append("abc");
   }  // the exchange ended before its body did
   CHECK(counters.mirrorDropped.get() == 3);
