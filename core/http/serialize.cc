@@ -200,13 +200,29 @@ bool replacedByExtra(std::span<const std::pair<std::string, std::string>> extra,
 
 }  // namespace
 
+// Two hex digits per byte value: the request id is formatted for every request (for the
+// upstream and again for the access log), a byte at a time.
+struct HexPairs {
+  char pair[256][2];
+  constexpr HexPairs() : pair() {
+    const char* digits = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      pair[i][0] = digits[i >> 4];
+      pair[i][1] = digits[i & 15];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+
 void formatRequestId(uint64_t a, uint64_t b, char out[36]) {
-  static const char kHex[] = "0123456789abcdef";
   a = (a & ~0xf000ull) | 0x4000ull;                 // version 4
   b = (b & ~(0xcull << 60)) | (0x8ull << 60);       // variant 10
   char* p = out;
-  auto hex = [&](uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i) *p++ = kHex[(v >> (4 * i)) & 0xf];
+  auto hex = [&](uint64_t v, int digits) {  // `digits` is even
+    for (int i = digits / 2 - 1; i >= 0; --i) {
+      memcpy(p, kHexPairs.pair[(v >> (8 * i)) & 0xff], 2);
+      p += 2;
+    }
   };
   hex(a >> 32, 8);
   *p++ = '-';

@@ -82,14 +82,31 @@ struct JsonPlainTable {
 constexpr JsonPlainTable kJsonPlain;
 inline bool jsonPlain(unsigned char c) { return kJsonPlain.plain[c]; }
 
+// How many bytes from `from` need no escaping. Eight at a time while none of them is a control
+// byte, '"', '\\', DEL or >= 0x80 (the bit tricks may flag a word that is in fact plain;
+// the byte loop then decides), so a typical value is scanned in a few steps.
+size_t plainRun(std::string_view s, size_t from) {
+  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
+  auto zeroByte = [](uint64_t v) { return (v - k01) & ~v; };
+  size_t i = from;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    memcpy(&w, s.data() + i, 8);
+    uint64_t flagged = ((w - k01 * 0x20) & ~w) | zeroByte(w ^ (k01 * '"')) |
+                       zeroByte(w ^ (k01 * '\\')) | zeroByte(w ^ (k01 * 0x7f)) | w;
+    if (flagged & k80) break;
+  }
+  while (i < s.size() && jsonPlain(static_cast<unsigned char>(s[i]))) ++i;
+  return i;
+}
+
 // The characters of a JSON string, escaped; the quotes around them are the caller's.
 void appendJsonChars(std::string_view s, std::string& out) {
   static const char kHex[] = "0123456789abcdef";
   // Runs of plain characters are appended at once; only what needs escaping goes one by one.
   size_t i = 0;
   while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && jsonPlain(static_cast<unsigned char>(s[j]))) ++j;
+    size_t j = plainRun(s, i);
     out.append(s.data() + i, j - i);
     if (j == s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[j]);

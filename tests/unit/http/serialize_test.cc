@@ -988,6 +988,8 @@ TEST_CASE("formatRequestId: the UUID serializeRequest generates", "[http]") {
   char id[36];
   formatRequestId(0x0123456789abcdefull, 0xfedcba9876543210ull, id);
   checkV4Uuid(std::string(id, sizeof id));
+  // The bits, version 4 and variant 10 set, in the usual 8-4-4-4-12 groups.
+  CHECK(std::string(id, sizeof id) == "01234567-89ab-4def-bedc-ba9876543210");
   ParsedRequest r("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   Out o = split(serializeReq(r.head()));
   CHECK(o.one("x-request-id") == std::string(id, sizeof id));

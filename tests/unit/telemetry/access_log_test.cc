@@ -201,3 +201,48 @@ TEST_CASE("a stalled sink never blocks producers: lines are dropped and counted"
   close(fds[0]);
   close(fds[1]);
 }
+
+TEST_CASE("access log JSON escapes every byte that needs it, wherever it sits", "[telemetry]") {
+  // The formatter skips plain runs eight bytes at a time: put each kind of byte that needs
+  // escaping at every position of strings longer than two words.
+  auto expected = [](const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+      char buf[8];
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c >= 0x7f) {
+        snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out;
+  };
+  const unsigned char specials[] = {0x00, 0x01, 0x1f, '"', '\\', '\n', 0x7f, 0x80, 0xc3, 0xff};
+  for (size_t len : {1, 7, 8, 9, 16, 23}) {
+    for (size_t at = 0; at < len; ++at) {
+      for (unsigned char c : specials) {
+        std::string path(len, 'a');
+        path[at] = static_cast<char>(c);
+        AccessLogEntry e = sample();
+        e.path = path;
+        std::string out;
+        formatAccessLogJson(e, out);
+        INFO("len " << len << " at " << at << " byte " << static_cast<int>(c));
+        CHECK(out.find(",\"path\":\"" + expected(path) + "\",") != std::string::npos);
+      }
+    }
+  }
+  // Plain bytes around the edges of the flagged ranges stay as they are.
+  AccessLogEntry e = sample();
+  std::string plain = " !#$%&'()*+,-./0123456789:;<=>?@AZ[]^_`az{|}~";
+  e.path = plain;
+  std::string out;
+  formatAccessLogJson(e, out);
+  CHECK(out.find(",\"path\":\"" + plain + "\",") != std::string::npos);
+}
