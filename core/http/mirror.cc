@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <memory>
 
+#include "core/config/request_policy.h"
 #include "core/http/parser.h"
 #include "core/net/socket.h"
 #include "core/net/stream.h"
@@ -22,6 +23,10 @@ std::string shadowHost(std::string_view host) {
   if (colon == std::string::npos || out.find(']', colon) != std::string::npos) colon = out.size();
   out.insert(colon, "-shadow");
   return out;
+}
+
+bool mirrorAllowed(const config::CompiledEgress* egress, uint32_t shadow) {
+  return !egress || (shadow < egress->serviceEntry.size() && egress->serviceEntry[shadow] >= 0);
 }
 
 // One copy in flight: its connection, its deadline, and the request until it is written.
@@ -54,7 +59,12 @@ struct MirrorSender::Copy final : net::Stream::Handler {
         return;
       case State::kWaiting:
       case State::kBody:
-        if (stream().lastError()) owner.finished(this, state == State::kBody);
+        if (stream().lastError()) {
+          owner.finished(this, state == State::kBody);
+          return;
+        }
+        // The socket took the rest of the copy: its bytes leave the worker's budget.
+        if (charged) owner.written(this, 0);
         return;
     }
   }
@@ -161,8 +171,9 @@ struct MirrorSender::Copy final : net::Stream::Handler {
       return;
     }
     // What the socket did not take now sits in the stream's buffer: the copy's own string
-    // can go (and leaves the worker's byte budget).
-    owner.written(this);
+    // can go, but those bytes stay in the worker's byte budget until the stream drains them
+    // (onDrained), so a shadow that does not read holds its share of the 4 MiB.
+    owner.written(this, stream().pending());
     stream().enableRead();
   }
 
@@ -205,6 +216,10 @@ void MirrorSender::send(MirrorTarget target, std::string request) {
     counters_.mirrorDropped.inc();
     return;
   }
+  // Past the bounds a copy is sent: every outcome below that is not a response head (a refused
+  // connect included) is a failure of a sent copy, so failed never exceeds sent.
+  counters_.mirrorSent.inc();
+
   const void* credentials = target.tls.get();
   std::unique_ptr<upstream::Connection> conn =
       pool_.take(target.address, target.poolIdentity, credentials);
@@ -217,7 +232,9 @@ void MirrorSender::send(MirrorTarget target, std::string request) {
     }
     std::unique_ptr<net::Transport> tls;
     if (target.tls) {
-      tls = std::make_unique<tls::TlsTransport>(std::move(target.tls), fd.value(), &counters_,
+      // No counters: a copy's handshake is not in the upstream TLS or mesh peer counters; its
+      // failure is a failed copy (gatehouse_mirror_failed_total), like any other.
+      tls = std::make_unique<tls::TlsTransport>(std::move(target.tls), fd.value(), nullptr,
                                                 std::move(target.identity));
     }
     conn = std::make_unique<upstream::Connection>(loop_, fd.value(), target.address,
@@ -237,7 +254,6 @@ void MirrorSender::send(MirrorTarget target, std::string request) {
   if (head_) head_->prev = c;
   head_ = c;
   ++inFlight_;
-  counters_.mirrorSent.inc();
   if (reused) {
     c->sendRequest();  // may finish (and delete) the copy at once
     return;
@@ -251,9 +267,10 @@ bool MirrorSender::reserve(size_t n) {
   return true;
 }
 
-void MirrorSender::written(Copy* c) {
-  queuedBytes_ -= c->charged;
-  c->charged = 0;
+void MirrorSender::written(Copy* c, size_t unwritten) {
+  unwritten = std::min(unwritten, c->charged);
+  queuedBytes_ -= c->charged - unwritten;
+  c->charged = unwritten;
   std::string().swap(c->request);
 }
 

@@ -41,6 +41,9 @@
 namespace gh::tls {
 class ClientContext;
 }
+namespace gh::config {
+struct CompiledEgress;
+}
 
 namespace gh::http {
 
@@ -59,7 +62,9 @@ struct MirrorTarget {
 class MirrorSender {
  public:
   static constexpr size_t kMaxInFlight = 64;
-  static constexpr size_t kMaxQueuedBytes = 4 << 20;  // unwritten copies, bodies collected
+  // Copy bytes not yet taken by the socket (unsent, or in a stream's buffer) and bodies being
+  // collected.
+  static constexpr size_t kMaxQueuedBytes = 4 << 20;
   static constexpr uint64_t kTimeoutMs = 5'000;
   static constexpr size_t kMaxBody = 64 * 1024;  // bodies up to this size are mirrored
   static constexpr size_t kMaxDrain = 64 * 1024;  // response bodies read past to keep alive
@@ -70,7 +75,7 @@ class MirrorSender {
   MirrorSender& operator=(const MirrorSender&) = delete;
 
   // Sends `request` to `target`, or drops it (counted) when the worker's bounds are reached.
-  // Counts it as sent when its connection is opened.
+  // Counts it as sent once past the bounds (a copy that cannot connect is sent and failed).
   void send(MirrorTarget target, std::string request);
   size_t inFlight() const { return inFlight_; }
   size_t queuedBytes() const { return queuedBytes_; }
@@ -85,7 +90,9 @@ class MirrorSender {
   struct Copy;
   // `reuse`: the response ended cleanly on a keep-alive connection, which goes to the pool.
   void finished(Copy* c, bool ok, bool reuse = false);
-  void written(Copy* c);
+  // The copy is handed to its stream; `unwritten` of its bytes still wait in the stream's
+  // buffer and stay in the budget (0: all written).
+  void written(Copy* c, size_t unwritten);
 
   event::Loop& loop_;
   telemetry::WorkerCounters& counters_;
@@ -131,6 +138,12 @@ class PendingMirrors {
 // The Host a copy carries: Envoy's convention, "-shadow" appended to the host name, before
 // the port if there is one ("a.example:8080" -> "a.example-shadow:8080").
 std::string shadowHost(std::string_view host);
+
+// Whether a copy may go to Service `shadow` from a listener with these EgressPolicies (null:
+// none, anything goes): only when they list the Service itself. A `host` entry allows what the
+// app asked for, which is the real request's destination, not the shadow the route copies it
+// to. A copy takes no token of the destination's rate limit: it is not the app's request.
+bool mirrorAllowed(const config::CompiledEgress* egress, uint32_t shadow);
 
 // Whether this request is mirrored, for a share of `perMillion` (1 000 000: always), from 64
 // random bits.

@@ -91,6 +91,7 @@ struct ConnectionNames {
 struct Modifiers {
   const std::vector<config::RouteFilter>* filters;
   config::FilterType type;
+  bool skipHost = false;  // a mirror copy: its Host is forced, the modifiers' does not go
 
   bool overrides(std::string_view name) const {
     if (!filters) return false;
@@ -110,9 +111,11 @@ struct Modifiers {
       // Configuration refuses framing and hop-by-hop names here; skipping them again keeps
       // a second framing field out of the head whatever produced the filter.
       for (const auto& s : f.headerModifier.set)
-        if (!isFraming(s.name)) w.header(s.name, s.value);
+        if (!isFraming(s.name) && !(skipHost && iequals(s.name, "host")))
+          w.header(s.name, s.value);
       for (const auto& a : f.headerModifier.add)
-        if (!isFraming(a.name)) w.header(a.name, a.value);
+        if (!isFraming(a.name) && !(skipHost && iequals(a.name, "host")))
+          w.header(a.name, a.value);
     }
   }
   static bool isFraming(std::string_view n) {
@@ -235,9 +238,20 @@ void formatRequestId(uint64_t a, uint64_t b, char out[36]) {
   hex(b & 0xffffffffffffull, 12);
 }
 
+std::string_view requestHostAfterModifiers(const std::vector<config::RouteFilter>* filters,
+                                           std::string_view host) {
+  if (!filters) return host;
+  for (const config::RouteFilter& f : *filters) {
+    if (f.type != config::FilterType::kRequestHeaderModifier) continue;
+    for (const auto& s : f.headerModifier.set)
+      if (iequals(s.name, "host")) host = s.value;
+  }
+  return host;
+}
+
 void serializeRequest(const RequestHeadInput& in, std::string& out) {
   const RequestHead& h = *in.head;
-  Modifiers mods{in.filters, config::FilterType::kRequestHeaderModifier};
+  Modifiers mods{in.filters, config::FilterType::kRequestHeaderModifier, in.forceHost};
   // Nothing below writes more than the received head (fields are only dropped), the new
   // request line and Host, the modifiers, and the fixed fields we add.
   size_t extraBytes = 0;
@@ -254,7 +268,7 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
     w.put(in.query);
   }
   w.put(" HTTP/1.1\r\n");
-  if (!mods.overrides("host")) w.header("Host", in.host);
+  if (in.forceHost || !mods.overrides("host")) w.header("Host", in.host);
 
   bool trusted = in.xffTrustedHops > 0;
   ConnectionNames named(h.headers);
@@ -287,7 +301,8 @@ void serializeRequest(const RequestHeadInput& in, std::string& out) {
     if (!in.extraHeaders.empty() && replacedByExtra(in.extraHeaders, f.name)) continue;
     w.header(f.name, f.value);
   }
-  for (const auto& [name, value] : in.extraHeaders) w.header(name, value);
+  for (const auto& [name, value] : in.extraHeaders)
+    if (!(in.forceHost && iequals(name, "host"))) w.header(name, value);
   if (!in.traceparent.empty()) {
     w.header("traceparent", in.traceparent);
     if (!in.tracestate.empty()) w.header("tracestate", in.tracestate);

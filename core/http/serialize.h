@@ -47,8 +47,16 @@ struct RequestHeadInput {
   // empty) replace the fields the client sent. Empty: trace fields pass through untouched.
   std::string_view traceparent;
   std::string_view tracestate;
+  // A mirror copy: Host is `host` whatever the RequestHeaderModifiers or extra headers say
+  // (the caller computed it from theirs, requestHostAfterModifiers), never theirs or none.
+  bool forceHost = false;
 };
 void serializeRequest(const RequestHeadInput& in, std::string& out);
+// The Host the real request goes out with after the RequestHeaderModifiers in `filters`: the
+// value the last one sets, else `host` (also when a modifier removes Host: Envoy refuses to
+// remove it; the copy of such a request keeps the host it was routed with).
+std::string_view requestHostAfterModifiers(const std::vector<config::RouteFilter>* filters,
+                                           std::string_view host);
 // The x-request-id serializeRequest generates from `random` when the client sent none: a
 // version 4 UUID, 36 characters (the access log writes the same id).
 void formatRequestId(uint64_t a, uint64_t b, char out[36]);

@@ -1177,18 +1177,27 @@ void Session::sendMirrors() {
     const bool tooLarge = x.req.body == BodyKind::kContentLength && !whole
                               ? x.req.contentLength > MirrorSender::kMaxBody
                               : body.size() > MirrorSender::kMaxBody;
-    const upstream::Service& shadow = x.snapshot->get().services[m.service];
-    uint32_t pick = tooLarge || shadow.endpoints.empty()
+    const config::Snapshot& snap = x.snapshot->get();
+    const upstream::Service& shadow = snap.services[m.service];
+    // Never in plaintext to a mesh Service (the snapshot has a client context whenever it has
+    // a mesh Service; checked all the same), and only to a shadow the outbound listener's
+    // EgressPolicies list by Service: a `host` entry allows what the app asked for, not where
+    // the route copies it (mirrorAllowed). The copy follows the real request's hash key.
+    uint32_t pick = tooLarge || shadow.endpoints.empty() || (shadow.mesh && !snap.mesh.client) ||
+                            !mirrorAllowed(x.listener->egress.get(), shadow.index)
                         ? upstream::kNoEndpoint
                         : shadow.balancer.pick(x.snapshot->balancer(shadow.index),
-                                               x.snapshot->usable(shadow), ctx_.random());
+                                               x.snapshot->usable(shadow), balancerKey(shadow));
     if (pick == upstream::kNoEndpoint) {
       ctx_.counters.mirrorDropped.inc();
       continue;
     }
     if (!ctx_.mirror) ctx_.mirror = std::make_unique<MirrorSender>(ctx_.loop, ctx_.counters);
     std::string copy;
-    std::string_view host = x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost);
+    // Envoy applies the route's header changes first, then appends -shadow to the final Host.
+    std::string_view host = requestHostAfterModifiers(
+        &x.match.rule->filters,
+        x.upstreamHost.empty() ? x.req.host : std::string_view(x.upstreamHost));
     serializeRequestHead(copy, shadowHost(host));
     MirrorTarget target;
     target.address = shadow.endpoints[pick].address;
@@ -1648,6 +1657,7 @@ void Session::serializeRequestHead(std::string& out, std::string_view host) {
   in.head = &x.req;
   in.path = x.upstreamPath.empty() ? std::string_view(x.path) : std::string_view(x.upstreamPath);
   in.query = x.target.query;
+  in.forceHost = !host.empty();  // a mirror copy's
   in.host = !host.empty()              ? host
             : x.upstreamHost.empty() ? x.req.host
                                      : std::string_view(x.upstreamHost);

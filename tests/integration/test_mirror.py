@@ -135,7 +135,26 @@ spec:
 """
 
 
-def config(port, app, shadow, slow, silent, down, reloaded=False):
+def modified_host_route(name, modifier):
+    """Mirrors to `shadow` with a RequestHeaderModifier that touches Host."""
+    return f"""---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}}}
+spec:
+  parentRefs: [{{name: edge}}]
+  hostnames: [{name}.test]
+  rules:
+    - filters:
+        - type: RequestMirror
+          requestMirror: {{backendRef: {{name: shadow}}}}
+        - type: RequestHeaderModifier
+          requestHeaderModifier: {modifier}
+      backendRefs: [{{name: app}}]
+"""
+
+
+def config(port, app, shadow, slow, silent, down, shadow2, reloaded=False):
     out = (f"""apiVersion: gatehouse.dev/v1
 kind: Listener
 metadata: {{name: edge}}
@@ -154,7 +173,18 @@ spec:
            + route("half", "{backendRef: {name: shadow}, percent: 50}")
            + route("tenth", "{backendRef: {name: shadow}, fraction: {numerator: 1, denominator: 10}}")
            + route("silent", "{backendRef: {name: silent}}")
-           + route("down", "{backendRef: {name: down}}"))
+           + route("down", "{backendRef: {name: down}}")
+           + modified_host_route("sethost", "{set: [{name: Host, value: rewritten.test}]}")
+           + modified_host_route("rmhost", "{remove: [host]}")
+           # Two endpoints chosen by the X-User header: a copy goes where the key says.
+           + f"""---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: hashed}}
+spec:
+  endpoints: [{{address: 127.0.0.1, port: {shadow}}}, {{address: 127.0.0.1, port: {shadow2}}}]
+  trafficPolicy: {{loadBalancer: {{consistentHash: {{httpHeaderName: X-User}}}}}}
+""" + route("sticky", "{backendRef: {name: hashed}}"))
     if not reloaded:
         # The reload test takes the slow shadow (and the route mirroring to it) away while
         # copies to it are in flight.
@@ -167,6 +197,7 @@ class MirrorTest(unittest.TestCase):
     def setUpClass(cls):
         cls.app = Upstream("app")
         cls.shadow = Upstream("shadow")
+        cls.shadow2 = Upstream("shadow2")
         cls.slow = SlowShadow(SHADOW_DELAY)
         cls.silent = SlowShadow(None)
         cls.down_port = free_port()  # nothing listens: connection refused
@@ -178,13 +209,14 @@ class MirrorTest(unittest.TestCase):
     @classmethod
     def config(cls, reloaded=False):
         return config(cls.port, cls.app.port, cls.shadow.port, cls.slow.port, cls.silent.port,
-                      cls.down_port, reloaded)
+                      cls.down_port, cls.shadow2.port, reloaded)
 
     @classmethod
     def tearDownClass(cls):
         cls.gh.cleanup()
         cls.app.stop()
         cls.shadow.stop()
+        cls.shadow2.stop()
         cls.slow.stop()
         cls.silent.stop()
 
@@ -219,6 +251,33 @@ class MirrorTest(unittest.TestCase):
         self.assertEqual(copy.header("x-custom"), "yes")
         self.assertEqual(copy.header("content-length"), "5")
         self.assertEqual(copy.header("x-forwarded-for"), "127.0.0.1")
+
+    def test_shadow_host_follows_a_host_modifier(self):
+        # Envoy applies the route's header changes, then appends -shadow to the final Host: a
+        # modifier setting Host does not take the suffix away, one removing it leaves the copy
+        # the host it was routed with (suffixed).
+        self.assertEqual(self.request("sethost.test", path="/echo/sethost")[0], 200)
+        self.assertEqual(self.request("rmhost.test", path="/echo/rmhost")[0], 200)
+        def copy(path):
+            with self.shadow.lock:
+                return [r for r in self.shadow.requests if r.target == path]
+        got = wait_for(lambda: copy("/echo/sethost"), what="the copy with Host set")[0]
+        self.assertEqual(got.header_all("host"), ["rewritten.test-shadow"])
+        got = wait_for(lambda: copy("/echo/rmhost"), what="the copy with Host removed")[0]
+        self.assertEqual(got.header_all("host"), ["rmhost.test-shadow"])
+
+    def test_copies_follow_the_hash_key(self):
+        # A hash-based shadow gets each copy at the endpoint the request's key picks (sticky,
+        # like the real request), not at a random one.
+        for i in range(20):
+            self.assertEqual(self.request("sticky.test", path=f"/echo/sticky{i}",
+                                          headers={"X-User": "alice"})[0], 200)
+        def copies(u):
+            with u.lock:
+                return [r for r in u.requests if r.target.startswith("/echo/sticky")]
+        wait_for(lambda: len(copies(self.shadow)) + len(copies(self.shadow2)) >= 20,
+                 what="the sticky copies")
+        self.assertIn(sorted([len(copies(self.shadow)), len(copies(self.shadow2))]), [[0, 20]])
 
     def test_generated_request_id_is_shared(self):
         status, data, _ = self.request("up.test", path="/echo/id")
@@ -440,7 +499,9 @@ class MeshShadowTest(unittest.TestCase):
         ca = svid.Ca.load(os.path.join(ca_dir, "ca"))
         cls.app = Upstream("app")
         cls.shadow_app = Upstream("shadow-app")
+        cls.plain_shadow = Upstream("plain-shadow")
         cls.inbound_port, cls.edge_port = free_port(), free_port()
+        cls.outbound_port = free_port()
 
         cls.back = Gatehouse(workers=1)
         svid.write_identity(cls.back.data_dir, ca, svid.spiffe("orders-shadow"))
@@ -480,9 +541,32 @@ spec:
   endpoints: [{{address: 127.0.0.1, port: {cls.inbound_port}}}]
   mesh: true
   identity: {svid.spiffe("payments")}
+---
+apiVersion: gatehouse.dev/v1
+kind: Workload
+metadata: {{name: frontend, labels: {{app: frontend}}}}
+spec: {{serviceAccount: frontend, port: 8080}}
+---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: outbound}}
+spec: {{address: 127.0.0.1, port: {cls.outbound_port}, protocol: MESH_OUTBOUND}}
+---
+apiVersion: gatehouse.dev/v1
+kind: EgressPolicy
+metadata: {{name: frontend}}
+spec:
+  selector: {{matchLabels: {{app: frontend}}}}
+  egress: [{{host: "*.partner.test"}}, {{service: listed-shadow}}]
 """ + service("app", cls.app.port)
+            + service("listed-shadow", cls.plain_shadow.port)
+            + service("unlisted-shadow", cls.plain_shadow.port)
             + route("mesh", "{backendRef: {name: shadow}}")
-            + route("imposter", "{backendRef: {name: imposter}}"))
+            + route("imposter", "{backendRef: {name: imposter}}")
+            + route("ok.partner", "{backendRef: {name: listed-shadow}}").replace(
+                "name: edge", "name: outbound")
+            + route("denied.partner", "{backendRef: {name: unlisted-shadow}}").replace(
+                "name: edge", "name: outbound"))
         cls.front.start()
 
     @classmethod
@@ -491,10 +575,11 @@ spec:
         cls.back.cleanup()
         cls.app.stop()
         cls.shadow_app.stop()
+        cls.plain_shadow.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def get(self, host, path):
-        c = http.client.HTTPConnection("127.0.0.1", self.edge_port, timeout=10)
+    def get(self, host, path, port=None):
+        c = http.client.HTTPConnection("127.0.0.1", port or self.edge_port, timeout=10)
         try:
             c.request("GET", path, headers={"Host": host})
             r = c.getresponse()
@@ -513,6 +598,30 @@ spec:
         copy = wait_for(copies, what="the copy through the mesh")[0]
         self.assertEqual(copy.header("host"), "mesh.test-shadow")
         self.assertIn("URI=" + svid.spiffe("frontend"), copy.header("x-forwarded-client-cert"))
+        # Copies count only in gatehouse_mirror_*: their handshakes are not upstream TLS
+        # handshakes of the real traffic (which here goes to a plain Service only).
+        m = self.front.metrics()
+        self.assertEqual(m.get("gatehouse_upstream_tls_handshakes_total", 0), 0)
+        self.assertEqual(m.get("gatehouse_upstream_tls_handshake_errors_total", 0), 0)
+
+    def test_copies_only_to_a_shadow_the_egress_policy_lists(self):
+        # The app may call *.partner.test; the route copies one host's requests to a shadow
+        # Service the EgressPolicy lists, the other's to one it does not: that copy is dropped
+        # (counted), never sent. The real requests are allowed either way.
+        dropped = self.front.metrics().get("gatehouse_mirror_dropped_total", 0)
+        status, _ = self.get("denied.partner.test", "/echo/egress-denied", self.outbound_port)
+        self.assertEqual(status, 200)
+        status, _ = self.get("ok.partner.test", "/echo/egress-ok", self.outbound_port)
+        self.assertEqual(status, 200)
+
+        def copies(path):
+            with self.plain_shadow.lock:
+                return [r for r in self.plain_shadow.requests if r.target == path]
+        copy = wait_for(lambda: copies("/echo/egress-ok"), what="the allowed copy")[0]
+        self.assertEqual(copy.header("host"), "ok.partner.test-shadow")
+        wait_for(lambda: self.front.metrics().get("gatehouse_mirror_dropped_total", 0)
+                 >= dropped + 1, what="the denied copy counted as dropped")
+        self.assertEqual(copies("/echo/egress-denied"), [])
 
     def test_a_shadow_with_the_wrong_identity_gets_nothing(self):
         failed = self.front.metrics().get("gatehouse_mirror_failed_total", 0)
@@ -523,3 +632,28 @@ spec:
         with self.shadow_app.lock:
             self.assertEqual([r for r in self.shadow_app.requests
                               if r.target == "/echo/imposter"], [])
+
+
+class MeshShadowWithoutIdentityTest(unittest.TestCase):
+    """A copy never goes in plaintext to a mesh Service. The case the copy path guards against
+    (mesh shadow, no client credentials) cannot be configured: a mesh Service, even one used
+    only as a shadow, needs this node's workload identity, as for real requests."""
+
+    def test_a_mesh_shadow_needs_the_node_identity(self):
+        gh = Gatehouse(workers=1)
+        try:
+            gh.apply(f"""apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: edge}}
+spec: {{address: 127.0.0.1, port: {free_port()}, protocol: HTTP}}
+---
+apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {{name: shadow}}
+spec: {{endpoints: [{{address: 127.0.0.1, port: {free_port()}}}], mesh: true}}
+""" + service("app", free_port()) + route("only-shadow", "{backendRef: {name: shadow}}"))
+            with self.assertRaises(AssertionError) as e:
+                gh.start()
+            self.assertIn("no workload identity", str(e.exception))
+        finally:
+            gh.cleanup()

@@ -6,6 +6,7 @@
 #include "core/http/mirror.h"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -211,6 +212,8 @@ TEST_CASE("a copy to a closed port fails and is counted", "[http][mirror]") {
   loop.run();
   CHECK(sender.inFlight() == 0);
   CHECK(counters.mirrorFailed.get() == 1);
+  // Refused at once (loopback) or later: either way a failed copy is a sent one.
+  CHECK(counters.mirrorSent.get() == 1);
 }
 
 TEST_CASE("copies waiting for the body leave with it, whole", "[http][mirror]") {
@@ -265,4 +268,63 @@ TEST_CASE("copies waiting for a body that is too large or never ends are dropped
   CHECK(sender.queuedBytes() == 0);
   CHECK(sender.inFlight() == 0);
   CHECK(counters.mirrorSent.get() == 0);
+}
+
+TEST_CASE("copy bytes the socket has not taken stay in the worker's budget until drained",
+          "[http][mirror]") {
+  event::Loop loop;
+  telemetry::WorkerCounters counters;
+  Listener listener;
+  // A small receive buffer (accepted connections inherit it; it also turns off the receive
+  // buffer's autotuning), so part of the copy stays in the sender's stream: the loopback lets
+  // the sending socket's buffer grow to about 3.5 MiB (Linux 6.18), ~0.7 MiB stay pending.
+  int small = 8192;
+  REQUIRE(setsockopt(listener.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+  MirrorSender sender(loop, counters);
+  // The largest copy the budget admits: far more than the socket buffers take unread.
+  const std::string big(MirrorSender::kMaxQueuedBytes, 'x');
+  sender.send(plainTarget(listener.address), big);
+  // Wait (no deadline but the give-up) until the copy was handed to its socket: the shadow's
+  // side of the connection has bytes to read.
+  struct Probe {
+    event::Loop& loop;
+    Listener& listener;
+    int conn = -1;
+    event::Timer timer;
+    int rounds = 0;
+    Probe(event::Loop& l, Listener& li) : loop(l), listener(li), timer(l, &Probe::onTick, this) {
+      timer.arm(5, false);
+    }
+    ~Probe() {
+      if (conn >= 0) close(conn);
+    }
+    static void onTick(void* arg) {
+      auto* p = static_cast<Probe*>(arg);
+      if (p->conn < 0) p->conn = net::acceptOne(p->listener.fd, nullptr);
+      int n = 0;
+      if ((p->conn >= 0 && ioctl(p->conn, FIONREAD, &n) == 0 && n > 0) || ++p->rounds > 2000) {
+        p->loop.stop();
+        return;
+      }
+      p->timer.arm(5, false);
+    }
+  } probe(loop, listener);
+  loop.run();
+  REQUIRE(probe.conn >= 0);
+  CHECK(sender.inFlight() == 1);
+  // Some of the copy went, the rest waits in the stream: still charged, not yet released.
+  CHECK(sender.queuedBytes() > 0);
+  CHECK(sender.queuedBytes() < big.size());
+  // The shadow reads everything: the stream drains and the budget is free again.
+  Shadow shadow(loop, listener, sender, big.size());
+  shadow.conn = probe.conn;
+  probe.conn = -1;
+  shadow.acceptWatch->disableRead();
+  shadow.readWatch = std::make_unique<event::IoWatcher>(loop, shadow.conn, &Shadow::onRead,
+                                                        &shadow);
+  shadow.readWatch->enableRead();
+  loop.run();
+  CHECK(shadow.received.size() == big.size());
+  CHECK(sender.queuedBytes() == 0);
+  CHECK(sender.inFlight() == 0);
 }

@@ -120,6 +120,7 @@ struct RequestCase {
   uint32_t xffTrustedHops = 0;
   const std::vector<config::RouteFilter>* filters = nullptr;
   uint64_t random[2] = {0x0123456789abcdefull, 0xfedcba9876543210ull};
+  bool forceHost = false;
 };
 
 std::string serializeReq(const RequestHead& head, const RequestCase& c = RequestCase()) {
@@ -133,6 +134,7 @@ std::string serializeReq(const RequestHead& head, const RequestCase& c = Request
   in.filters = c.filters;
   in.random[0] = c.random[0];
   in.random[1] = c.random[1];
+  in.forceHost = c.forceHost;
   std::string out = "stale bytes that must be replaced";
   serializeRequest(in, out);
   RequestHead reparsed;
@@ -386,6 +388,30 @@ TEST_CASE("serializeRequest: RequestHeaderModifier may set Host", "[http]") {
   c.filters = &filters;
   Out o = split(serializeReq(r.head(), c));
   CHECK(o.one("host") == "set.example");
+}
+
+// A mirror copy's Host is the final Host (after the modifiers) with -shadow, whatever the
+// modifiers do to Host: they neither replace it nor remove it.
+TEST_CASE("serializeRequest: a forced Host (mirror copy) survives modifiers of Host", "[http]") {
+  ParsedRequest r("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n");
+  std::vector<config::RouteFilter> sets = {headerFilter(
+      config::FilterType::kRequestHeaderModifier, {{"HOST", "set.example"}}, {{"host", "x"}}, {})};
+  CHECK(requestHostAfterModifiers(&sets, "a.example") == "set.example");
+  RequestCase c;
+  c.filters = &sets;
+  c.host = "set.example-shadow";
+  c.forceHost = true;
+  CHECK(split(serializeReq(r.head(), c)).values("host") ==
+        std::vector<std::string>{"set.example-shadow"});
+
+  std::vector<config::RouteFilter> removes = {
+      headerFilter(config::FilterType::kRequestHeaderModifier, {}, {}, {"host"})};
+  CHECK(requestHostAfterModifiers(&removes, "a.example") == "a.example");
+  CHECK(requestHostAfterModifiers(nullptr, "a.example") == "a.example");
+  c.filters = &removes;
+  c.host = "a.example-shadow";
+  CHECK(split(serializeReq(r.head(), c)).values("host") ==
+        std::vector<std::string>{"a.example-shadow"});
 }
 
 // "set" overwrites: whatever the proxy would have written for a field, a filter that sets it
