@@ -1,5 +1,6 @@
 // gatehouse run: the gateway in the foreground.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -11,17 +12,42 @@
 
 namespace gh::cli {
 
+namespace {
+
+// ADDR, ADDR:PORT, [V6ADDR] or [V6ADDR]:PORT; a bare IPv6 address has no port. Port 53 when
+// none is given.
+bool parseDnsServer(const std::string& v, net::Address* out) {
+  std::string host = v;
+  uint64_t port = 53;
+  if (!v.empty() && v.front() == '[') {
+    size_t close = v.find(']');
+    if (close == std::string::npos) return false;
+    host = v.substr(1, close - 1);
+    std::string rest = v.substr(close + 1);
+    if (!rest.empty() && (rest[0] != ':' || !str::parseU64(rest.substr(1), &port))) return false;
+  } else if (std::count(v.begin(), v.end(), ':') == 1) {
+    size_t colon = v.find(':');
+    host = v.substr(0, colon);
+    if (!str::parseU64(v.substr(colon + 1), &port)) return false;
+  }
+  if (port == 0 || port > 65535) return false;
+  return net::Address::parse(host, static_cast<uint16_t>(port), out);
+}
+
+}  // namespace
+
 int cmdRun(const std::vector<std::string>& args) {
   Flags f("run",
           {{"data-dir"}, {"workers"}, {"admin"}, {"log-level"}, {"log-format"}, {"drain-timeout"},
            {"access-log"}, {"access-log-format"}, {"tracing-collector"}, {"tracing-sampling"},
-           {"tracing-service-name"}},
+           {"tracing-service-name"}, {"dns-server", 0, true, true}},
           "usage: gatehouse run [--data-dir DIR] [--workers N] [--admin ADDR:PORT]\n"
           "                     [--log-level trace|debug|info|warn|error] [--log-format text|json]\n"
           "                     [--drain-timeout DURATION] [--access-log FILE|-]\n"
           "                     [--access-log-format text|json]\n"
           "                     [--tracing-collector URL [--tracing-sampling PERCENT]\n"
           "                      [--tracing-service-name NAME]]\n"
+          "                     [--dns-server ADDR[:PORT]]...\n"
           "\n"
           "Runs the gateway in the foreground. On an empty data dir, creates config.db with the\n"
           "embedded default (an HTTP listener on 127.0.0.1:8080 with a welcome page).\n"
@@ -41,7 +67,10 @@ int cmdRun(const std::vector<std::string>& args) {
           "  --tracing-collector URL  export sampled spans as OTLP/HTTP JSON to URL\n"
           "                        (http://HOST:PORT/v1/traces); W3C traceparent is propagated\n"
           "  --tracing-sampling P  percent of new traces sampled, 0-100 (default 1, as Istio)\n"
-          "  --tracing-service-name N  the spans' service.name (default gatehouse)\n");
+          "  --tracing-service-name N  the spans' service.name (default gatehouse)\n"
+          "  --dns-server A[:P]    name server for endpoints given as DNS names (repeatable;\n"
+          "                        IPv6 as [ADDR]:PORT; default port 53); default: the\n"
+          "                        nameserver lines of /etc/resolv.conf\n");
   if (!f.parse(args)) return kUsage;
   if (f.helpRequested()) return kOk;
   if (!f.positional().empty()) {
@@ -103,6 +132,15 @@ int cmdRun(const std::vector<std::string>& args) {
     opt.tracingSamplingPercent = p;
   }
   opt.tracingServiceName = f.get("tracing-service-name", "gatehouse");
+  for (const std::string& v : f.all("dns-server")) {
+    net::Address a;
+    if (!parseDnsServer(v, &a)) {
+      error("run: --dns-server " + v, "expected an IP address with an optional port, such as "
+                                      "10.0.0.2, 10.0.0.2:53 or [fd00::2]:53");
+      return kUsage;
+    }
+    opt.dnsServers.push_back(a);
+  }
   server::Server s(opt);
   return s.run();
 }

@@ -84,8 +84,14 @@ AdminResponse handleObservability(Call& call) {
           eps.push(json::Value::object()
                        .set("address", e.label)
                        .set("weight", static_cast<uint64_t>(e.weight))
-                       .set("health", health));
+                       .set("health", health)
+                       .set("hostname",
+                            e.hostname.empty() ? json::Value() : json::Value(e.hostname)));
         }
+        // Endpoints given as DNS names ("name:port"), answered or not: a name without an
+        // answer yet has no entry in `endpoints`.
+        json::Value names = json::Value::array();
+        for (const std::string& n : s.dnsNames) names.push(json::Value(n));
         json::Value j = json::Value::object();
         j.set("name", s.label)
             .set("mesh", s.mesh)
@@ -93,6 +99,7 @@ AdminResponse handleObservability(Call& call) {
             .set("direct", s.directResponse.has_value())
             .set("connectTimeoutMs", s.connectTimeoutMs)
             .set("endpoints", eps)
+            .set("dnsNames", names)
             .set("healthCheck", s.health ? json::Value::object().set("path", s.healthPath)
                                          : json::Value());
         if (s.outlier.enabled()) {

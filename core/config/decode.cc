@@ -968,10 +968,15 @@ void decodeEndpoint(FieldErrors& errors, const YamlNode& node, const std::string
     const std::string& a = e->address;
     if (a.size() > 2 && a.front() == '[' && a.back() == ']') {
       o.fail("address", "must be written without brackets");
+    } else if (a.size() > 1 && a.back() == '.' && looksLikeDnsName(a.substr(0, a.size() - 1))) {
+      o.fail("address", "a DNS name must be written without the trailing dot");
     } else if (looksLikeDnsName(a)) {
-      o.fail("address", "DNS endpoints are not supported yet: use an IPv4 or IPv6 address");
+      // A DNS name, resolved by the running server (docs/traffic.md). Written as it is asked,
+      // in lower case, so the name in the config, /api/v1/clusters and the logs is one string.
+      if (a != str::toLower(a))
+        o.fail("address", "a DNS name must be written in lower case: " + str::toLower(a));
     } else {
-      o.fail("address", "must be an IPv4 or IPv6 address");
+      o.fail("address", "must be an IPv4 or IPv6 address or a DNS name such as api.example.com");
     }
   }
   o.number("port", 1, 65535, &e->port, Need::kRequired);

@@ -265,7 +265,7 @@ struct HttpRouteSpec {
 // --- Service (gatehouse.dev/v1) ----------------------------------------------------------
 
 struct Endpoint {
-  std::string address;  // IPv4 or IPv6 literal
+  std::string address;  // IPv4 or IPv6 literal, or a lower-case DNS name (resolved by the server)
   uint16_t port = 0;
   uint32_t weight = 1;
 

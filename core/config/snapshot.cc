@@ -1,5 +1,6 @@
 #include "core/config/snapshot.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -31,6 +32,20 @@ Resource syntheticRoute(std::vector<std::string> hostnames, const std::string& n
 
 }  // namespace
 
+std::vector<std::pair<std::string, uint16_t>> dnsEndpoints(const std::vector<Resource>& resources) {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (const Resource& r : resources) {
+    if (r.kind != Kind::kService) continue;
+    for (const Endpoint& e : r.service().endpoints) {
+      net::Address a;
+      if (net::Address::parse(e.address, e.port, &a)) continue;
+      std::pair<std::string, uint16_t> key{e.address, e.port};
+      if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
+    }
+  }
+  return out;
+}
+
 bool needsIdentity(const std::vector<Resource>& resources) {
   for (const Resource& r : resources) {
     if (r.kind == Kind::kService && r.service().mesh) return true;
@@ -45,7 +60,8 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
                                                 const NodeIdentity* identity,
                                                 const PolicySlotFn& slots,
                                                 const TelemetryLabelFn& labels,
-                                                const TrafficSlotFns& trafficSlots) {
+                                                const TrafficSlotFns& trafficSlots,
+                                                const DnsLookupFn& dns) {
   auto snap = std::make_shared<Snapshot>();
   snap->version = version;
 
@@ -106,16 +122,31 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
   auto addService = [&](upstream::Service s, const std::vector<Endpoint>& endpoints,
                         upstream::LbOptions lb) -> Status {
     uint64_t cum = 0;
-    for (const Endpoint& e : endpoints) {
+    auto add = [&](const net::Address& a, uint32_t weight, const std::string& hostname) {
       upstream::Endpoint ep;
-      if (!net::Address::parse(e.address, e.port, &ep.address))
-        return Status::error("Service " + s.label + ": bad endpoint address " + e.address);
-      ep.weight = e.weight;
-      ep.label = ep.address.toString();
-      cum += e.weight;
+      ep.address = a;
+      ep.weight = weight;
+      ep.label = a.toString();
+      ep.hostname = hostname;
+      // Endpoint state (health, pools) is keyed by the label: one endpoint per address.
+      for (const upstream::Endpoint& other : s.endpoints)
+        if (other.label == ep.label) return;
+      cum += weight;
       s.cumulativeWeight.push_back(cum);
       s.endpoints.push_back(std::move(ep));
+    };
+    for (const Endpoint& e : endpoints) {
+      net::Address literal;
+      if (net::Address::parse(e.address, e.port, &literal)) {
+        add(literal, e.weight, "");
+        continue;
+      }
+      s.dnsNames.push_back(e.address + ":" + std::to_string(e.port));
+      const std::vector<net::Address>* resolved = dns ? dns(e.address, e.port) : nullptr;
+      if (resolved)
+        for (const net::Address& a : *resolved) add(a, e.weight, e.address);
     }
+    if (s.health) s.health = std::make_shared<upstream::HealthTable>(s.endpoints.size(), true);
     s.index = static_cast<uint32_t>(snap->services.size());
     if (!s.endpoints.empty()) {
       std::string error;

@@ -128,16 +128,26 @@ using PolicySlotFn = std::function<uint16_t(const std::string& label)>;
 using TelemetryLabelFn =
     std::function<std::shared_ptr<const telemetry::SnapshotLabels>(const Snapshot& snap)>;
 
+// The addresses a DNS endpoint (name, port) has now, from the server's DnsWatch, or null
+// before its first answer. Called by compile on the control thread.
+using DnsLookupFn = std::function<const std::vector<net::Address>*(const std::string& name,
+                                                                   uint16_t port)>;
+// Every (name, port) of the Services' endpoints given as DNS names, each once, in order.
+std::vector<std::pair<std::string, uint16_t>> dnsEndpoints(const std::vector<Resource>& resources);
+
 // Whether a resource set needs this node's workload identity (a mesh listener or Service).
 bool needsIdentity(const std::vector<Resource>& resources);
 
 // Compiles a validated resource set. Fails only on what validation cannot see (it should
 // normally have caught everything) and when the mesh needs `identity` and there is none (or it
-// belongs to another trust domain).
+// belongs to another trust domain). An endpoint given as a DNS name becomes one endpoint per
+// address `dns` has for it, each with the configured weight (none without `dns` or before the
+// first answer); an address already among the Service's endpoints is not added twice.
 Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Resource> resources,
                                                 const NodeIdentity* identity = nullptr,
                                                 const PolicySlotFn& slots = {},
                                                 const TelemetryLabelFn& labels = {},
-                                                const TrafficSlotFns& trafficSlots = {});
+                                                const TrafficSlotFns& trafficSlots = {},
+                                                const DnsLookupFn& dns = {});
 
 }  // namespace gh::config

@@ -161,6 +161,12 @@ const std::vector<Address>* DnsWatch::current(const std::string& name, uint16_t 
   return nullptr;
 }
 
+std::vector<std::pair<std::string, uint16_t>> DnsWatch::watched() const {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (auto& e : entries_) out.emplace_back(e->name, e->port);
+  return out;
+}
+
 void DnsWatch::onTimer(void* arg) {
   auto* e = static_cast<Entry*>(arg);
   e->owner->refresh(e);
@@ -177,7 +183,9 @@ void DnsWatch::refresh(Entry* e) {
                            [e](const std::unique_ptr<Entry>& p) { return p.get() == e; });
     if (it == entries_.end()) return;  // unwatched meanwhile
     e->inFlight = false;
+    ++lookups_;
     if (a.error) {
+      ++failures_;
       LOG_WARN("dns: %s: %s; keeping %zu address(es), retrying", e->name.c_str(),
                   Resolver::errorText(a.error), e->addresses.size());
       e->timer->arm(options_.retryMs, false);
@@ -188,6 +196,7 @@ void DnsWatch::refresh(Entry* e) {
     if (e->published && a.addresses == e->addresses) return;
     e->addresses = a.addresses;
     e->published = true;
+    ++changes_;
     onChange_(e->name, e->port, e->addresses);
   });
 }

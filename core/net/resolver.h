@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/event/loop.h"
@@ -88,8 +89,15 @@ class DnsWatch {
   // Starts watching (resolves now). Watching the same name and port again does nothing.
   void watch(const std::string& name, uint16_t port);
   void unwatch(const std::string& name, uint16_t port);
-  // The last published addresses (empty until the first successful answer).
+  // The last published addresses (null until the first successful answer).
   const std::vector<Address>* current(const std::string& name, uint16_t port) const;
+  // What is watched, in the order watch() was called.
+  std::vector<std::pair<std::string, uint16_t>> watched() const;
+  // Answers received since construction: all of them, the failed ones (the last good
+  // addresses were kept), and those that changed a name's address set (onChange calls).
+  uint64_t lookups() const { return lookups_; }
+  uint64_t failures() const { return failures_; }
+  uint64_t changes() const { return changes_; }
 
  private:
   struct Entry;
@@ -102,6 +110,9 @@ class DnsWatch {
   OnChange onChange_;
   std::vector<std::unique_ptr<Entry>> entries_;
   std::shared_ptr<bool> alive_;  // lets late resolver callbacks see that the watch is gone
+  uint64_t lookups_ = 0;
+  uint64_t failures_ = 0;
+  uint64_t changes_ = 0;
 };
 
 }  // namespace gh::net

@@ -121,6 +121,8 @@ Status Server::reload(const char* why, bool recompile) {
   if (current_ && active.value() == current_->version && !recompile) return okStatus();
 
   auto fail = [&](const std::string& msg) {
+    // Names only the refused version has are not watched any longer.
+    if (dns_) dns_->sync(current_ ? current_->resources : std::vector<config::Resource>{});
     ++reloadsFailed_;
     refusedVersion_ = active.value();
     refusedReason_ = msg;
@@ -145,17 +147,9 @@ Status Server::reload(const char* why, bool recompile) {
   if (diags.empty()) config::validate(resources, &diags);
   if (!diags.empty()) return fail(diags.front().format());
   if (Status s = mesh_->prepare(resources); !s.ok()) return fail(s.message());
-  config::TrafficSlotFns trafficSlots;
-  trafficSlots.rateLimit = [this](const std::string& l) { return rateLimitSlots_.slotFor(l); };
-  trafficSlots.egress = [this](const std::string& l) { return egressSlots_.slotFor(l); };
-  auto snap = config::compile(active.value(), std::move(resources), mesh_->identity(),
-                              [this](const std::string& label) {
-                                return policySlots_.slotFor(label);
-                              },
-                              [this](const config::Snapshot& snap) {
-                                return exchangeMetrics_.labelsFor(snap);
-                              },
-                              trafficSlots);
+  // New DNS endpoint names are asked now; they have endpoints from their first answer on.
+  dns_->sync(resources);
+  auto snap = compileResources(active.value(), std::move(resources));
   if (!snap.ok()) return fail(snap.status().message());
 
   // Listeners that keep their address keep their sockets; new ones are opened now, before the
@@ -189,6 +183,37 @@ Status Server::reload(const char* why, bool recompile) {
   return okStatus();
 }
 
+Result<std::shared_ptr<const config::Snapshot>> Server::compileResources(
+    int64_t version, std::vector<config::Resource> resources) {
+  config::TrafficSlotFns trafficSlots;
+  trafficSlots.rateLimit = [this](const std::string& l) { return rateLimitSlots_.slotFor(l); };
+  trafficSlots.egress = [this](const std::string& l) { return egressSlots_.slotFor(l); };
+  return config::compile(
+      version, std::move(resources), mesh_->identity(),
+      [this](const std::string& label) { return policySlots_.slotFor(label); },
+      [this](const config::Snapshot& snap) { return exchangeMetrics_.labelsFor(snap); },
+      trafficSlots, dns_->lookup());
+}
+
+// Not a reload: the stored version did not change, so nothing is recorded in the store and
+// the version number stays (docs/traffic.md). The resources are the serving snapshot's, already
+// validated; the listeners are the same, so every socket is kept.
+void Server::republishForDns() {
+  if (shuttingDown_ || !current_) return;
+  auto snap = compileResources(current_->version, current_->resources);
+  if (!snap.ok()) {
+    LOG_ERROR("dns: new endpoint addresses not applied: %s", snap.status().message().c_str());
+    return;
+  }
+  current_ = snap.value();
+  if (health_) health_->adopt(*current_);
+  for (auto& w : workers_) w->publish(current_, sockets_);
+  size_t endpoints = 0;
+  for (const upstream::Service& s : current_->services) endpoints += s.endpoints.size();
+  LOG_INFO("dns: version %lld republished with new endpoint addresses (%zu endpoints)",
+           static_cast<long long>(current_->version), endpoints);
+}
+
 int Server::run() {
   if (Status s = openDataDir(); !s.ok()) {
     LOG_ERROR("%s", s.message().c_str());
@@ -200,6 +225,7 @@ int Server::run() {
     workers_.back()->setMetrics(&exchangeMetrics_, workerMetrics_.back().get());
   }
   health_ = std::make_unique<HealthChecker>(loop_);
+  dns_ = std::make_unique<DnsEndpoints>(loop_, opt_.dnsServers, [this] { republishForDns(); });
   for (auto& w : workers_) w->setScriptShared(&sharedDict_);
   mesh_ = std::make_unique<MeshNode>(loop_, opt_.dataDir, [this] {
     if (!shuttingDown_) reload("workload certificate renewed", true);
@@ -499,6 +525,7 @@ std::string Server::renderMetrics() {
   if (accessLog_) accessLog_->renderMetrics(out);
   if (tracing_) tracing_->renderMetrics(out);
   if (health_) health_->renderMetrics(out);
+  if (dns_) dns_->renderMetrics(out);
   renderScriptMetrics(out);
   telemetry::renderGauge(out, "gatehouse_config_version", "Active configuration version.",
                          static_cast<double>(current_ ? current_->version : 0));

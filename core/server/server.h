@@ -22,6 +22,7 @@
 #include "core/config/snapshot.h"
 #include "core/script/shared_dict.h"
 #include "core/event/loop.h"
+#include "core/server/dns_endpoints.h"
 #include "core/server/health_checker.h"
 #include "core/server/mesh_node.h"
 #include "core/telemetry/label_slots.h"
@@ -49,6 +50,8 @@ struct Options {
   std::string tracingCollector;
   double tracingSamplingPercent = 1.0;
   std::string tracingServiceName = "gatehouse";
+  // Name servers for endpoints given as DNS names (empty: /etc/resolv.conf).
+  std::vector<net::Address> dnsServers;
 };
 
 class Server {
@@ -65,6 +68,13 @@ class Server {
   // The single compile-and-swap path. `recompile`: compile the serving version again even if
   // it did not change (the workload certificate was renewed).
   Status reload(const char* why, bool recompile = false);
+  // Compiles a decoded, validated resource set with this node's identity, counter slots and
+  // current DNS answers.
+  Result<std::shared_ptr<const config::Snapshot>> compileResources(
+      int64_t version, std::vector<config::Resource> resources);
+  // A DNS endpoint name changed its addresses: the serving version compiled again with them
+  // and published (same version, same listeners).
+  void republishForDns();
   admin::AdminResponse handleAdmin(const admin::AdminRequest& req);
   std::string renderMetrics();
   void renderScriptMetrics(std::string& out);
@@ -96,6 +106,7 @@ class Server {
   std::string refusedReason_;
   std::unique_ptr<MeshNode> mesh_;
   std::unique_ptr<HealthChecker> health_;  // active health checks of the serving snapshot
+  std::unique_ptr<DnsEndpoints> dns_;      // endpoint DNS names of the serving configuration
   std::unique_ptr<telemetry::AccessLogWriter> accessLog_;
   std::unique_ptr<telemetry::OtlpExporter> tracing_;
   std::vector<std::unique_ptr<telemetry::WorkerTracing>> workerTracing_;

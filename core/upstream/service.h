@@ -24,6 +24,7 @@ struct Endpoint {
   net::Address address;
   uint32_t weight = 1;
   std::string label;  // "10.0.0.1:8080"
+  std::string hostname;  // the DNS name it was resolved from ("" for an address in the config)
 };
 
 struct Service {
@@ -33,6 +34,9 @@ struct Service {
   uint32_t index = 0; // dense, per snapshot
   std::vector<Endpoint> endpoints;
   std::vector<uint64_t> cumulativeWeight;  // prefix sums of endpoint weights
+  // The DNS endpoints of the config as "name:port", resolved or not (a name without an answer
+  // yet contributes no endpoint); for the admin API.
+  std::vector<std::string> dnsNames;
   std::optional<config::DirectResponse> directResponse;
   uint64_t connectTimeoutMs = 5'000;
   uint64_t idleTimeoutMs = 60'000;

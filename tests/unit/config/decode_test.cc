@@ -479,7 +479,7 @@ kind: Service
 metadata: {name: s}
 spec:
   endpoints:
-    - {address: orders.internal, port: 80}
+    - {address: Orders.Internal, port: 80}
     - {address: "[::1]", port: 80}
     - {address: 10.0.0.300, port: 80}
     - {address: 10.0.0.1}
@@ -498,12 +498,12 @@ spec:
 )");
   CHECK(d.errors ==
         Errors{
-            "t.yaml:6:17: Service default/s: spec.endpoints[0].address: DNS endpoints are not "
-            "supported yet: use an IPv4 or IPv6 address",
+            "t.yaml:6:17: Service default/s: spec.endpoints[0].address: a DNS name must be "
+            "written in lower case: orders.internal",
             "t.yaml:7:17: Service default/s: spec.endpoints[1].address: must be written without "
             "brackets",
             "t.yaml:8:17: Service default/s: spec.endpoints[2].address: must be an IPv4 or IPv6 "
-            "address",
+            "address or a DNS name such as api.example.com",
             "t.yaml:9:7: Service default/s: spec.endpoints[3].port: is required",
             "t.yaml:10:45: Service default/s: spec.endpoints[4].weight: must be between 1 and "
             "1000000",
@@ -625,4 +625,48 @@ kind: List
                         "t.yaml:9:28: List: items[1].kind: a List cannot hold a List",
                         "t.yaml:11:1: List: items: is required",
                     });
+}
+
+TEST_CASE("Service endpoints given as DNS names", "[config][dns]") {
+  auto ok = decode(R"(apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: s}
+spec:
+  endpoints:
+    - {address: api.test.internal, port: 8080, weight: 3}
+    - {address: localhost, port: 8080}
+    - {address: 10.0.0.1, port: 8080}
+)");
+  REQUIRE(ok.errors == Errors{});
+  const auto& eps = ok.resources.at(0).service().endpoints;
+  REQUIRE(eps.size() == 3);
+  CHECK(eps[0].address == "api.test.internal");
+  CHECK(eps[0].weight == 3);
+  CHECK(eps[1].address == "localhost");
+
+  auto bad = decode(R"(apiVersion: gatehouse.dev/v1
+kind: Service
+metadata: {name: s}
+spec:
+  endpoints:
+    - {address: api.test.internal., port: 80}
+    - {address: api_x.test, port: 80}
+    - {address: -api.test, port: 80}
+    - {address: api..test, port: 80}
+    - {address: api.test.internal, port: 80}
+    - {address: api.test.internal, port: 80}
+)");
+  CHECK(bad.errors ==
+        Errors{
+            "t.yaml:6:17: Service default/s: spec.endpoints[0].address: a DNS name must be "
+            "written without the trailing dot",
+            "t.yaml:7:17: Service default/s: spec.endpoints[1].address: must be an IPv4 or IPv6 "
+            "address or a DNS name such as api.example.com",
+            "t.yaml:8:17: Service default/s: spec.endpoints[2].address: must be an IPv4 or IPv6 "
+            "address or a DNS name such as api.example.com",
+            "t.yaml:9:17: Service default/s: spec.endpoints[3].address: must be an IPv4 or IPv6 "
+            "address or a DNS name such as api.example.com",
+            "t.yaml:11:7: Service default/s: spec.endpoints[5]: duplicate endpoint "
+            "api.test.internal port 80",
+        });
 }

@@ -1,0 +1,82 @@
+#include "core/server/dns_endpoints.h"
+
+#include <algorithm>
+
+#include "core/base/log.h"
+#include "core/telemetry/prometheus.h"
+
+namespace gh::server {
+
+DnsEndpoints::DnsEndpoints(event::Loop& loop, std::vector<net::Address> nameservers,
+                           std::function<void()> onChange)
+    : loop_(loop), nameservers_(std::move(nameservers)), onChange_(std::move(onChange)) {
+  changed_ = std::make_unique<event::Timer>(loop_, &DnsEndpoints::onTimer, this);
+}
+
+// The watch goes first: it holds a reference to the resolver.
+DnsEndpoints::~DnsEndpoints() {
+  watch_.reset();
+  resolver_.reset();
+}
+
+void DnsEndpoints::sync(const std::vector<config::Resource>& resources) {
+  std::vector<std::pair<std::string, uint16_t>> wanted = config::dnsEndpoints(resources);
+  if (!watch_) {
+    if (wanted.empty()) return;
+    net::Resolver::Options options;
+    options.nameservers = nameservers_;
+    resolver_ = std::make_unique<net::Resolver>(loop_, options);
+    net::DnsWatch::Options watchOptions;
+    watch_ = std::make_unique<net::DnsWatch>(
+        loop_, *resolver_, watchOptions,
+        [this](const std::string& name, uint16_t port, const std::vector<net::Address>& a) {
+          LOG_INFO("dns: %s port %u now has %zu address(es)%s%s", name.c_str(), unsigned{port},
+                   a.size(), a.empty() ? "" : ", first ", a.empty() ? "" : a[0].toString().c_str());
+          if (!pending_) {
+            pending_ = true;
+            changed_->arm(0, false);
+          }
+        });
+  }
+  for (const auto& [name, port] : watch_->watched())
+    if (std::find(wanted.begin(), wanted.end(), std::make_pair(name, port)) == wanted.end())
+      watch_->unwatch(name, port);
+  for (const auto& [name, port] : wanted) watch_->watch(name, port);
+}
+
+config::DnsLookupFn DnsEndpoints::lookup() const {
+  if (!watch_) return {};
+  const net::DnsWatch* w = watch_.get();
+  return [w](const std::string& name, uint16_t port) { return w->current(name, port); };
+}
+
+size_t DnsEndpoints::watchedNames() const {
+  return watch_ ? watch_->watched().size() : 0;
+}
+
+void DnsEndpoints::onTimer(void* arg) {
+  auto* self = static_cast<DnsEndpoints*>(arg);
+  self->pending_ = false;
+  self->onChange_();
+}
+
+void DnsEndpoints::renderMetrics(std::string& out) const {
+  uint64_t lookups = watch_ ? watch_->lookups() : 0;
+  uint64_t failures = watch_ ? watch_->failures() : 0;
+  out +=
+      "# HELP gatehouse_dns_lookups_total Lookups of endpoint DNS names, by result (a failed "
+      "one keeps the name's last good addresses).\n"
+      "# TYPE gatehouse_dns_lookups_total counter\n";
+  out += "gatehouse_dns_lookups_total{result=\"success\"} " + std::to_string(lookups - failures) +
+         "\n";
+  out += "gatehouse_dns_lookups_total{result=\"failure\"} " + std::to_string(failures) + "\n";
+  telemetry::renderCounter(out, "gatehouse_dns_changes_total",
+                           "Answers that changed a DNS endpoint name's addresses (each one "
+                           "republishes the serving version with the new endpoints).",
+                           watch_ ? watch_->changes() : 0);
+  telemetry::renderGauge(out, "gatehouse_dns_names",
+                         "Endpoint DNS names (name and port) the serving configuration watches.",
+                         static_cast<double>(watchedNames()));
+}
+
+}  // namespace gh::server
