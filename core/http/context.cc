@@ -2,6 +2,9 @@
 
 #include <sys/random.h>
 
+#include <string_view>
+#include <unordered_map>
+
 namespace gh::http {
 
 uint64_t WorkerContext::random() {
@@ -16,6 +19,28 @@ uint64_t WorkerContext::random() {
   s1 ^= s1 << 23;
   rng_[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
   return rng_[1] + s0;
+}
+
+void PinnedSnapshot::carryOutlierState(const PinnedSnapshot& previous) {
+  const config::Snapshot& old = previous.get();
+  std::unordered_map<std::string_view, uint32_t> oldServices;
+  for (const upstream::Service& s : old.services)
+    if (s.outlier.enabled()) oldServices.emplace(s.label, s.index);
+  if (oldServices.empty()) return;
+  std::unordered_map<std::string_view, uint32_t> oldEndpoints;
+  for (const upstream::Service& s : snap_->services) {
+    if (!s.outlier.enabled()) continue;
+    auto it = oldServices.find(s.label);
+    if (it == oldServices.end()) continue;
+    const upstream::Service& o = old.services[it->second];
+    oldEndpoints.clear();
+    for (uint32_t i = 0; i < o.endpoints.size(); ++i) oldEndpoints.emplace(o.endpoints[i].label, i);
+    for (uint32_t i = 0; i < s.endpoints.size(); ++i) {
+      auto e = oldEndpoints.find(s.endpoints[i].label);
+      if (e != oldEndpoints.end())
+        outliers_[s.index].copyEndpoint(previous.outliers_[o.index], e->second, i);
+    }
+  }
 }
 
 }  // namespace gh::http

@@ -57,6 +57,12 @@ class PinnedSnapshot {
       }
     }
   }
+  // Takes over this worker's outlier-detection state from the snapshot this one replaces,
+  // for every endpoint still there (same Service label, same address): a reload or a DNS
+  // re-resolution that keeps an endpoint keeps its ejection and its run of errors, as Envoy
+  // keeps a host's outlier status across cluster updates. New endpoints start clean.
+  // Allocates: called when a snapshot is published, never per request.
+  void carryOutlierState(const PinnedSnapshot& previous);
   const config::Snapshot& get() const { return *snap_; }
   const std::shared_ptr<const config::Snapshot>& shared() const { return snap_; }
   void ref() { ++refs_; }
@@ -66,7 +72,7 @@ class PinnedSnapshot {
   // This worker's load-balancing state for a service of this snapshot.
   upstream::BalancerState& balancer(uint32_t service) { return balancers_[service]; }
   // This worker's outlier detector for a service (meaningful when its policy is enabled).
-  // Ejections start afresh with each snapshot.
+  // Its state follows endpoints that stay into the next snapshot (carryOutlierState).
   upstream::OutlierDetector& outlier(uint32_t service) { return outliers_[service]; }
   // This worker's circuit breaker for a service (meaningful when svc.circuitBreaking) and the
   // exchanges queued for one of its connections, oldest first (intrusive, through

@@ -79,7 +79,10 @@ void Worker::publish(std::shared_ptr<const config::Snapshot> snap, SocketMap soc
 void Worker::applyPublish(std::shared_ptr<const config::Snapshot> snap, const SocketMap& sockets) {
   if (ctx_.draining) return;
   auto* pinned = new http::PinnedSnapshot(snap, ctx_.random(), ctx_.workerIndex, ctx_.workerCount);
-  if (ctx_.snapshot) ctx_.snapshot->unref();
+  if (ctx_.snapshot) {
+    pinned->carryOutlierState(*ctx_.snapshot);
+    ctx_.snapshot->unref();
+  }
   ctx_.snapshot = pinned;
 
   std::map<std::string, std::unique_ptr<Acceptor>> next;

@@ -118,6 +118,7 @@ class BoundUpstream(Upstream):
     127.0.0.1 and 127.0.0.2, so a DNS answer alone decides which one is reached)."""
 
     def __init__(self, name, host, port):
+        self.failing = False  # answer 503 to everything but health checks
         self.name = name
         self.port = port
         self.requests = []
@@ -130,6 +131,13 @@ class BoundUpstream(Upstream):
         self.stopping = False
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.thread.start()
+
+    def _respond(self, conn, req):
+        if self.failing and req.target != "/healthz":
+            conn.sendall(b"HTTP/1.1 503 X\r\ncontent-length: 0\r\nx-upstream: "
+                         + self.name.encode() + b"\r\n\r\n")
+            return True
+        return super()._respond(conn, req)
 
 
 def config(listen_port, api_port, plain_port, mixed_port):
@@ -144,6 +152,8 @@ metadata: {{name: api}}
 spec:
   endpoints: [{{address: {NAME}, port: {api_port}}}]
   healthCheck: {{path: /healthz, interval: 200ms, timeout: 1s}}
+  trafficPolicy:
+    outlierDetection: {{consecutive5xxErrors: 1, maxEjectionPercent: 100, baseEjectionTime: 60s}}
 ---
 apiVersion: gatehouse.dev/v1
 kind: Service
@@ -271,6 +281,34 @@ class DnsEndpointsTest(unittest.TestCase):
         wait_for(lambda: len(self.clusters()["default/api"]["endpoints"]) == 2,
                  what="two endpoints")
         self.assertEqual({who for _, who, _ in (self.get() for _ in range(10))}, {"a", "b"})
+
+    def test_outlier_ejection_survives_a_re_resolution(self):
+        # a fails; once each worker has ejected it, the name gains a third address: a stays
+        # ejected (its state follows its address into the new snapshot), c is used.
+        c = BoundUpstream("c", "127.0.0.3", self.api_port)
+        try:
+            self.dns.set(NAME, ["127.0.0.1", "127.0.0.2"])
+            self.start()
+            wait_for(lambda: len(self.clusters()["default/api"]["endpoints"]) == 2,
+                     what="two endpoints")
+            self.a.failing = True
+            wait_for(lambda: self.get() and self.gh.metrics().get(
+                "gatehouse_upstream_outlier_ejections_total", 0) >= 2, timeout=20,
+                what="a ejected by both workers")
+            self.assertEqual({r for r in (self.get() for _ in range(10))}, {(200, "b", None)})
+            changes = self.gh.metrics()["gatehouse_dns_changes_total"]
+            self.dns.set(NAME, ["127.0.0.1", "127.0.0.2", "127.0.0.3"])
+            wait_for(lambda: self.gh.metrics()["gatehouse_dns_changes_total"] > changes,
+                     what="the new answer")
+            wait_for(lambda: len(self.clusters()["default/api"]["endpoints"]) == 3,
+                     what="three endpoints")
+            before = self.a.count()
+            results = [self.get() for _ in range(20)]
+            self.assertEqual({s for s, _, _ in results}, {200}, results)
+            self.assertEqual({who for _, who, _ in results}, {"b", "c"})
+            self.assertEqual(self.a.count(), before, "an ejected endpoint got traffic again")
+        finally:
+            c.stop()
 
     def test_failing_name_server_keeps_the_last_good_address(self):
         self.dns.set(NAME, ["127.0.0.2"])
