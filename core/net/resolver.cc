@@ -117,6 +117,7 @@ const char* Resolver::errorText(int error) {
 
 struct DnsWatch::Entry {
   DnsWatch* owner;
+  uint64_t id;  // never reused, unlike the Entry's address: what a late answer is matched by
   std::string name;
   uint16_t port;
   std::vector<Address> addresses;
@@ -140,6 +141,7 @@ void DnsWatch::watch(const std::string& name, uint16_t port) {
     if (e->name == name && e->port == port) return;
   auto e = std::make_unique<Entry>();
   e->owner = this;
+  e->id = ++lastId_;
   e->name = name;
   e->port = port;
   e->timer = std::make_unique<event::Timer>(loop_, &DnsWatch::onTimer, e.get());
@@ -149,7 +151,8 @@ void DnsWatch::watch(const std::string& name, uint16_t port) {
 }
 
 void DnsWatch::unwatch(const std::string& name, uint16_t port) {
-  // An answer still in flight finds the entry gone (looked up by pointer below).
+  // An answer still in flight finds the entry gone (looked up by id in refresh(): a new entry
+  // may be allocated at the freed one's address before that answer arrives).
   std::erase_if(entries_, [&](const std::unique_ptr<Entry>& e) {
     return e->name == name && e->port == port;
   });
@@ -176,12 +179,14 @@ void DnsWatch::refresh(Entry* e) {
   if (e->inFlight) return;
   e->inFlight = true;
   std::weak_ptr<bool> alive = alive_;
-  resolver_.resolve(e->name, e->port, [this, e, alive](const Resolver::Answer& a) {
+  const uint64_t id = e->id;
+  resolver_.resolve(e->name, e->port, [this, id, alive](const Resolver::Answer& a) {
     auto still = alive.lock();
     if (!still || !*still) return;
     auto it = std::find_if(entries_.begin(), entries_.end(),
-                           [e](const std::unique_ptr<Entry>& p) { return p.get() == e; });
+                           [id](const std::unique_ptr<Entry>& p) { return p->id == id; });
     if (it == entries_.end()) return;  // unwatched meanwhile
+    Entry* e = it->get();
     e->inFlight = false;
     ++lookups_;
     if (a.error) {

@@ -109,6 +109,7 @@ class DnsWatch {
   Options options_;
   OnChange onChange_;
   std::vector<std::unique_ptr<Entry>> entries_;
+  uint64_t lastId_ = 0;
   std::shared_ptr<bool> alive_;  // lets late resolver callbacks see that the watch is gone
   uint64_t lookups_ = 0;
   uint64_t failures_ = 0;

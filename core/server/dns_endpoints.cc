@@ -19,7 +19,15 @@ DnsEndpoints::~DnsEndpoints() {
   resolver_.reset();
 }
 
-void DnsEndpoints::sync(const std::vector<config::Resource>& resources) {
+void DnsEndpoints::keepOnly(const std::vector<config::Resource>& resources) {
+  if (!watch_) return;
+  const std::vector<std::pair<std::string, uint16_t>> wanted = config::dnsEndpoints(resources);
+  for (const auto& [name, port] : watch_->watched())
+    if (std::find(wanted.begin(), wanted.end(), std::make_pair(name, port)) == wanted.end())
+      watch_->unwatch(name, port);
+}
+
+void DnsEndpoints::watchAll(const std::vector<config::Resource>& resources) {
   std::vector<std::pair<std::string, uint16_t>> wanted = config::dnsEndpoints(resources);
   if (!watch_) {
     if (wanted.empty()) return;
@@ -38,9 +46,6 @@ void DnsEndpoints::sync(const std::vector<config::Resource>& resources) {
           }
         });
   }
-  for (const auto& [name, port] : watch_->watched())
-    if (std::find(wanted.begin(), wanted.end(), std::make_pair(name, port)) == wanted.end())
-      watch_->unwatch(name, port);
   for (const auto& [name, port] : wanted) watch_->watch(name, port);
 }
 

@@ -42,9 +42,13 @@ class DnsEndpoints {
                std::function<void()> onChange);
   ~DnsEndpoints();
 
-  // Watches every DNS endpoint of `resources` and stops watching the others. A name already
-  // watched keeps its addresses; a new one is asked now.
-  void sync(const std::vector<config::Resource>& resources);
+  // Watches every DNS endpoint of `resources` (a name already watched keeps its addresses; a
+  // new one is asked now). Never unwatches: it runs before a version is compiled, and that
+  // version may still be refused while the serving one goes on using its names.
+  void watchAll(const std::vector<config::Resource>& resources);
+  // Stops watching every name `resources` (the serving version's) does not use: after a new
+  // snapshot is published, or after a refusal (dropping only what the refused version added).
+  void keepOnly(const std::vector<config::Resource>& resources);
   // For compile(): the current addresses of a watched name (null before the first answer).
   config::DnsLookupFn lookup() const;
   size_t watchedNames() const;

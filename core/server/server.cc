@@ -121,8 +121,9 @@ Status Server::reload(const char* why, bool recompile) {
   if (current_ && active.value() == current_->version && !recompile) return okStatus();
 
   auto fail = [&](const std::string& msg) {
-    // Names only the refused version has are not watched any longer.
-    if (dns_) dns_->sync(current_ ? current_->resources : std::vector<config::Resource>{});
+    // Names only the refused version has are not watched any longer; the serving version's
+    // names were never unwatched, so they keep their last good addresses.
+    if (dns_) dns_->keepOnly(current_ ? current_->resources : std::vector<config::Resource>{});
     ++reloadsFailed_;
     refusedVersion_ = active.value();
     refusedReason_ = msg;
@@ -148,7 +149,8 @@ Status Server::reload(const char* why, bool recompile) {
   if (!diags.empty()) return fail(diags.front().format());
   if (Status s = mesh_->prepare(resources); !s.ok()) return fail(s.message());
   // New DNS endpoint names are asked now; they have endpoints from their first answer on.
-  dns_->sync(resources);
+  // Names this version drops stay watched until it is published (it may yet be refused).
+  dns_->watchAll(resources);
   auto snap = compileResources(active.value(), std::move(resources));
   if (!snap.ok()) return fail(snap.status().message());
 
@@ -172,6 +174,7 @@ Status Server::reload(const char* why, bool recompile) {
   // snapshot's tables, so no worker sees them as not yet probed.
   if (health_) health_->adopt(*current_);
   for (auto& w : workers_) w->publish(current_, sockets_);
+  dns_->keepOnly(current_->resources);
   ++reloadsOk_;
   refusedVersion_ = 0;
   refusedReason_.clear();

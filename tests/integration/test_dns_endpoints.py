@@ -356,6 +356,48 @@ class DnsEndpointsTest(unittest.TestCase):
                  what="mixed uses both")
 
 
+    def test_refused_reload_keeps_the_serving_names_addresses(self):
+        # The new version drops the name and cannot bind a listener: refused. The serving
+        # version still uses the name, which must keep its address even though the name
+        # server has gone silent (it must not be asked again as if new).
+        self.dns.set(NAME, ["127.0.0.1"])
+        self.start()
+        wait_for(lambda: self.get()[1] == "a", what="traffic to a")
+        self.dns.set_mode("silent")
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        busy = blocker.getsockname()[1]
+        try:
+            failures = 'gatehouse_config_reloads_total{result="failure"}'
+            before = self.gh.metrics().get(failures, 0)
+            text = config(self.port, self.api_port, self.plain.port, self.mixed.port)
+            text = text.replace(f"address: {NAME}", "address: 127.0.0.2")
+            text += f"""---
+apiVersion: gatehouse.dev/v1
+kind: Listener
+metadata: {{name: blocked}}
+spec: {{address: 127.0.0.1, port: {busy}, protocol: HTTP}}
+"""
+            self.gh.apply(text)
+            wait_for(lambda: self.gh.metrics().get(failures, 0) > before,
+                     what="the refusal")
+        finally:
+            blocker.close()
+        results = [self.get() for _ in range(10)]
+        self.assertEqual(set(results), {(200, "a", None)})
+        self.assertEqual(self.gh.metrics()["gatehouse_dns_names"], 1)
+        # The fixed version (the name back, the port free) compiles with the name's last good
+        # address while the name server is still silent.
+        version = self.gh.config_version()
+        self.gh.apply(config(self.port, self.api_port, self.plain.port, self.mixed.port))
+        self.gh.wait_version(version + 2)  # the refused version counts
+        results = [self.get() for _ in range(10)]
+        self.assertEqual(set(results), {(200, "a", None)})
+        api = self.clusters()["default/api"]
+        self.assertEqual([e["address"] for e in api["endpoints"]], [f"127.0.0.1:{self.api_port}"])
+
+
 class DnsValidateTest(unittest.TestCase):
     def test_validate_accepts_names_without_resolving(self):
         path = os.path.join(os.path.dirname(BINARY), f"dns-{free_port()}.yaml")

@@ -235,3 +235,53 @@ TEST_CASE("dns watch: re-resolves on TTL, publishes changes only, survives failu
   watch.unwatch("api.internal", 8080);
   CHECK(watch.current("api.internal", 8080) == nullptr);
 }
+
+// An answer for a name unwatched while its lookup was in flight must not land on a name
+// watched after it (the new entry is usually allocated where the freed one was).
+TEST_CASE("dns watch: a late answer for an unwatched name is dropped", "[net][resolver]") {
+  event::Loop loop;
+  FakeDns dns(loop);
+  dns.records["old.internal"] = {"10.2.0.1"};
+  dns.records["new.internal"] = {"10.2.0.2"};
+  dns.ttl = 60;
+  net::Resolver::Options opt;
+  opt.nameservers = {dns.address};
+  opt.timeoutMs = 300;
+  opt.attempts = 1;
+  net::Resolver resolver(loop, opt);
+  Watchdog dog(loop, 5000);
+
+  std::vector<std::pair<std::string, std::vector<std::string>>> published;
+  net::DnsWatch watch(loop, resolver, net::DnsWatch::Options{},
+                      [&](const std::string& name, uint16_t,
+                          const std::vector<net::Address>& addrs) {
+                        published.emplace_back(name, ips(addrs));
+                      });
+  watch.watch("old.internal", 80);
+  watch.unwatch("old.internal", 80);  // its lookup is still in flight
+  watch.watch("new.internal", 80);
+
+  struct Step {
+    static void fire(void* arg) { (*static_cast<std::function<void()>*>(arg))(); }
+  };
+  std::function<void()> step;
+  event::Timer stepper(loop, &Step::fire, &step);
+  int settle = 0;
+  step = [&] {
+    // Both names asked (A and AAAA each) and answered; a few more turns for stragglers.
+    if (dns.queries >= 4 && !published.empty() && ++settle > 5) {
+      loop.stop();
+      return;
+    }
+    stepper.arm(10, false);
+  };
+  stepper.arm(10, false);
+  loop.run();
+  REQUIRE_FALSE(dog.fired);
+  REQUIRE(published.size() == 1);
+  CHECK(published[0].first == "new.internal");
+  CHECK(published[0].second == std::vector<std::string>{"10.2.0.2:80"});
+  REQUIRE(watch.current("new.internal", 80) != nullptr);
+  CHECK(ips(*watch.current("new.internal", 80)) == std::vector<std::string>{"10.2.0.2:80"});
+  CHECK(watch.current("old.internal", 80) == nullptr);
+}
