@@ -42,7 +42,7 @@ void DnsEndpoints::watchAll(const std::vector<config::Resource>& resources) {
                    a.size(), a.empty() ? "" : ", first ", a.empty() ? "" : a[0].toString().c_str());
           if (!pending_) {
             pending_ = true;
-            changed_->arm(0, false);
+            changed_->arm(republishDelayMs(event::Loop::nowMs(), lastRepublishMs_), false);
           }
         });
   }
@@ -62,7 +62,13 @@ size_t DnsEndpoints::watchedNames() const {
 void DnsEndpoints::onTimer(void* arg) {
   auto* self = static_cast<DnsEndpoints*>(arg);
   self->pending_ = false;
+  self->lastRepublishMs_ = event::Loop::nowMs();
   self->onChange_();
+}
+
+uint64_t DnsEndpoints::republishDelayMs(uint64_t nowMs, uint64_t lastMs) {
+  if (lastMs == 0 || nowMs >= lastMs + kMinRepublishMs) return 0;
+  return lastMs + kMinRepublishMs - nowMs;
 }
 
 void DnsEndpoints::renderMetrics(std::string& out) const {

@@ -14,9 +14,11 @@
 // answers 503 no_healthy_upstream, like Envoy's STRICT_DNS cluster before warming); a failed
 // lookup keeps the last good addresses (DnsWatch).
 //
-// Changes are not acted on inside the resolver's callback: they arm a zero-delay timer, so the
-// server never recompiles re-entrantly (from inside its own reload) and several names answering
-// in the same loop turn make one recompile.
+// Changes are not acted on inside the resolver's callback: they arm a timer, so the server
+// never recompiles re-entrantly (from inside its own reload). A DNS-driven recompile restarts
+// more than the endpoints (docs/traffic.md), so they are at least kMinRepublishMs apart: a
+// change within that interval of the last republish waits for its end, and every change in
+// the wait makes that one republish.
 //
 // Owned by the Server; control thread only. The Resolver is made on the first name, so a
 // configuration without DNS endpoints never reads /etc/resolv.conf.
@@ -53,6 +55,10 @@ class DnsEndpoints {
   config::DnsLookupFn lookup() const;
   size_t watchedNames() const;
 
+  static constexpr uint64_t kMinRepublishMs = 1'000;
+  // How long a change seen at `nowMs` waits when the last republish was at `lastMs` (0: none).
+  static uint64_t republishDelayMs(uint64_t nowMs, uint64_t lastMs);
+
   // gatehouse_dns_lookups_total{result}, gatehouse_dns_changes_total, gatehouse_dns_names.
   void renderMetrics(std::string& out) const;
 
@@ -66,6 +72,7 @@ class DnsEndpoints {
   std::unique_ptr<net::DnsWatch> watch_;
   std::unique_ptr<event::Timer> changed_;
   bool pending_ = false;
+  uint64_t lastRepublishMs_ = 0;
 };
 
 }  // namespace gh::server
