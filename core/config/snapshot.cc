@@ -142,9 +142,14 @@ Result<std::shared_ptr<const Snapshot>> compile(int64_t version, std::vector<Res
         continue;
       }
       s.dnsNames.push_back(e.address + ":" + std::to_string(e.port));
+      // Names are watched without a port (an edit of the port alone keeps the name's
+      // addresses); the endpoint's port is applied here.
       const std::vector<net::Address>* resolved = dns ? dns(e.address, e.port) : nullptr;
       if (resolved)
-        for (const net::Address& a : *resolved) add(a, e.weight, e.address);
+        for (const net::Address& a : *resolved) {
+          net::Address withPort;
+          if (net::Address::parse(a.ip(), e.port, &withPort)) add(withPort, e.weight, e.address);
+        }
     }
     if (s.health) s.health = std::make_shared<upstream::HealthTable>(s.endpoints.size(), true);
     s.index = static_cast<uint32_t>(snap->services.size());

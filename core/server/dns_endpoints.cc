@@ -19,16 +19,32 @@ DnsEndpoints::~DnsEndpoints() {
   resolver_.reset();
 }
 
+namespace {
+
+// The names of `resources`' DNS endpoints, each once. Watches are keyed by name only, with
+// port 0 (compile applies each endpoint's port), so an edit of the port alone keeps the
+// name's addresses.
+std::vector<std::pair<std::string, uint16_t>> wantedNames(
+    const std::vector<config::Resource>& resources) {
+  std::vector<std::pair<std::string, uint16_t>> out;
+  for (const auto& [name, port] : config::dnsEndpoints(resources))
+    if (std::find(out.begin(), out.end(), std::make_pair(name, uint16_t{0})) == out.end())
+      out.emplace_back(name, 0);
+  return out;
+}
+
+}  // namespace
+
 void DnsEndpoints::keepOnly(const std::vector<config::Resource>& resources) {
   if (!watch_) return;
-  const std::vector<std::pair<std::string, uint16_t>> wanted = config::dnsEndpoints(resources);
+  const std::vector<std::pair<std::string, uint16_t>> wanted = wantedNames(resources);
   for (const auto& [name, port] : watch_->watched())
     if (std::find(wanted.begin(), wanted.end(), std::make_pair(name, port)) == wanted.end())
       watch_->unwatch(name, port);
 }
 
 void DnsEndpoints::watchAll(const std::vector<config::Resource>& resources) {
-  std::vector<std::pair<std::string, uint16_t>> wanted = config::dnsEndpoints(resources);
+  std::vector<std::pair<std::string, uint16_t>> wanted = wantedNames(resources);
   if (!watch_) {
     if (wanted.empty()) return;
     net::Resolver::Options options;
@@ -37,9 +53,9 @@ void DnsEndpoints::watchAll(const std::vector<config::Resource>& resources) {
     net::DnsWatch::Options watchOptions;
     watch_ = std::make_unique<net::DnsWatch>(
         loop_, *resolver_, watchOptions,
-        [this](const std::string& name, uint16_t port, const std::vector<net::Address>& a) {
-          LOG_INFO("dns: %s port %u now has %zu address(es)%s%s", name.c_str(), unsigned{port},
-                   a.size(), a.empty() ? "" : ", first ", a.empty() ? "" : a[0].toString().c_str());
+        [this](const std::string& name, uint16_t, const std::vector<net::Address>& a) {
+          LOG_INFO("dns: %s now has %zu address(es)%s%s", name.c_str(), a.size(),
+                   a.empty() ? "" : ", first ", a.empty() ? "" : a[0].ip().c_str());
           if (!pending_) {
             pending_ = true;
             changed_->arm(republishDelayMs(event::Loop::nowMs(), lastRepublishMs_), false);
@@ -52,7 +68,7 @@ void DnsEndpoints::watchAll(const std::vector<config::Resource>& resources) {
 config::DnsLookupFn DnsEndpoints::lookup() const {
   if (!watch_) return {};
   const net::DnsWatch* w = watch_.get();
-  return [w](const std::string& name, uint16_t port) { return w->current(name, port); };
+  return [w](const std::string& name, uint16_t) { return w->current(name, 0); };
 }
 
 size_t DnsEndpoints::watchedNames() const {
@@ -86,7 +102,7 @@ void DnsEndpoints::renderMetrics(std::string& out) const {
                            "republishes the serving version with the new endpoints).",
                            watch_ ? watch_->changes() : 0);
   telemetry::renderGauge(out, "gatehouse_dns_names",
-                         "Endpoint DNS names (name and port) the serving configuration watches.",
+                         "Endpoint DNS names the serving configuration watches.",
                          static_cast<double>(watchedNames()));
 }
 

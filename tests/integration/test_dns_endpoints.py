@@ -398,6 +398,29 @@ spec: {{address: 127.0.0.1, port: {busy}, protocol: HTTP}}
         self.assertEqual([e["address"] for e in api["endpoints"]], [f"127.0.0.1:{self.api_port}"])
 
 
+    def test_port_edit_keeps_the_names_addresses(self):
+        # Only the port changes while the name server is silent: the name's addresses are
+        # kept (watches are by name; the port is applied at compile) and the new port is used.
+        other_port = free_port()
+        a2 = BoundUpstream("a2", "127.0.0.1", other_port)
+        try:
+            self.dns.set(NAME, ["127.0.0.1"])
+            self.start()
+            wait_for(lambda: self.get()[1] == "a", what="traffic to a")
+            self.dns.set_mode("silent")
+            version = self.gh.config_version()
+            self.gh.apply(config(self.port, other_port, self.plain.port, self.mixed.port))
+            self.gh.wait_version(version + 1)
+            results = [self.get() for _ in range(10)]
+            self.assertEqual(set(results), {(200, "a2", None)})
+            api = self.clusters()["default/api"]
+            self.assertEqual([e["address"] for e in api["endpoints"]],
+                             [f"127.0.0.1:{other_port}"])
+            self.assertEqual(self.gh.metrics()["gatehouse_dns_names"], 1)
+        finally:
+            a2.stop()
+
+
 class DnsValidateTest(unittest.TestCase):
     def test_validate_accepts_names_without_resolving(self):
         path = os.path.join(os.path.dirname(BINARY), f"dns-{free_port()}.yaml")
