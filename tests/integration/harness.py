@@ -288,15 +288,28 @@ class Gatehouse:
         return self.cli("apply", "-f", path, *extra, check=check)
 
     def start(self, *extra, wait_ready=True):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [BINARY, "run", "--data-dir", self.data_dir, "--workers", str(self.workers),
-             "--admin", f"127.0.0.1:{self.admin_port}", "--log-level", "debug", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        if wait_ready:
+        # free_port() only promises a port that was free a moment ago: test files run in
+        # parallel, and another one may bind the admin port first. Then the node exits at
+        # once saying so, and it is started again on another port (proxy ports come from the
+        # test's configuration and are not moved).
+        for attempt in range(3):
+            self.log = open(self.log_path, "ab")
+            start = self.log.tell()
+            self.proc = subprocess.Popen(
+                [BINARY, "run", "--data-dir", self.data_dir, "--workers", str(self.workers),
+                 "--admin", f"127.0.0.1:{self.admin_port}", "--log-level", "debug", *extra],
+                stdout=self.log, stderr=subprocess.STDOUT)
+            if not wait_ready:
+                return self
             wait_for(lambda: self.ready() or self.proc.poll() is not None, 10, what="/ready")
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gatehouse exited {self.proc.returncode}: {self.logs()}")
+            if self.proc.poll() is None:
+                return self
+            taken = f"admin listener: bind 127.0.0.1:{self.admin_port}: Address already in use"
+            if attempt < 2 and taken in self.logs()[start:]:
+                self.log.close()
+                self.admin_port = free_port()
+                continue
+            raise AssertionError(f"gatehouse exited {self.proc.returncode}: {self.logs()}")
         return self
 
     def ready(self):
