@@ -541,6 +541,10 @@ void decodeHeaderValues(FieldReader& parent, std::string_view key, std::vector<H
       std::string bad = checkModifiableHeader(h.name);
       if (!bad.empty()) {
         o.fail("name", bad);
+      } else if (key == "add" && str::iequals(h.name, "host")) {
+        // Adding would send a second Host, which upstreams must refuse (RFC 9112 3.2) or may
+        // read differently from us.
+        o.fail("name", "a request has one Host: use set to change it, not add");
       } else if (!seen.insert(str::toLower(h.name)).second) {
         o.fail("name", "duplicate header \"" + h.name + "\" in " + std::string(key));
       }

@@ -467,6 +467,19 @@ TEST_CASE("header modifiers", "[config][route]") {
        });
 }
 
+TEST_CASE("a header modifier sets Host, it never adds a second one", "[config][route]") {
+  CHECK(routeErrors(R"(  rules:
+    - filters:
+        - type: RequestHeaderModifier
+          requestHeaderModifier:
+            set: [{name: Host, value: a.test}]
+            add: [{name: HOST, value: b.test}]
+)") == Errors{
+           "10:26: spec.rules[0].filters[0].requestHeaderModifier.add[0].name: a request has "
+           "one Host: use set to change it, not add",
+       });
+}
+
 TEST_CASE("redirects and rewrites", "[config][route]") {
   CHECK(routeErrors(R"(  rules:
     - filters:
