@@ -3,10 +3,14 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <string>
 
 namespace gh::net {
 namespace {
@@ -36,6 +40,25 @@ Status probeExclusive(const Address& addr) {
   if (!fd.ok()) return fd.status();
   close(fd.value());
   return okStatus();
+}
+
+Result<int> claimAddress(const Address& addr) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::error(std::string("socket: ") + strerror(errno));
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  // Abstract namespace (leading NUL): no file, per network namespace like the TCP port.
+  std::string name = "gatehouse/listen/" + addr.toString();
+  size_t n = std::min(name.size(), sizeof un.sun_path - 1);
+  memcpy(un.sun_path + 1, name.data(), n);
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&un), len) != 0) {
+    std::string why = std::string("bind ") + addr.toString() + ": " + strerror(errno);
+    if (errno == EADDRINUSE) why += " (by another Gatehouse process)";
+    close(fd);
+    return Status::error(why);
+  }
+  return fd;
 }
 
 Result<int> connectNonBlocking(const Address& addr) {

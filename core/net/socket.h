@@ -18,6 +18,13 @@ Result<int> listenTcp(const Address& addr, bool reusePort, int backlog = 4096);
 // exclusive probe succeeds.
 Status probeExclusive(const Address& addr);
 
+// Claims addr among Gatehouse processes: binds an abstract Unix socket named after it, which
+// one process at a time can hold and the kernel releases when the holder exits. Two processes
+// can both pass probeExclusive before either has bound its reuse-port group, and would then
+// share the port without a word; the claim, taken first and held as long as the sockets are
+// open, closes that window. Returns the descriptor to keep open (closing it releases).
+Result<int> claimAddress(const Address& addr);
+
 // Starts a non-blocking connect; the fd becomes writable when it completes (check
 // connectResult). TCP_NODELAY is set.
 Result<int> connectNonBlocking(const Address& addr);

@@ -14,9 +14,12 @@ namespace gh::server {
 
 Result<std::shared_ptr<ListenSocketSet>> ListenSocketSet::open(const net::Address& addr,
                                                                size_t workers) {
+  auto claim = net::claimAddress(addr);  // first: no other Gatehouse can pass the probe now
+  if (!claim.ok()) return claim.status();
+  auto set = std::make_shared<ListenSocketSet>();
+  set->claim_ = claim.value();
   Status probe = net::probeExclusive(addr);
   if (!probe.ok()) return probe;
-  auto set = std::make_shared<ListenSocketSet>();
   for (size_t i = 0; i < workers; ++i) {
     auto fd = net::listenTcp(addr, true);
     if (!fd.ok()) return fd.status();  // the set's destructor closes what was opened
@@ -27,6 +30,7 @@ Result<std::shared_ptr<ListenSocketSet>> ListenSocketSet::open(const net::Addres
 
 ListenSocketSet::~ListenSocketSet() {
   for (int fd : fds_) ::close(fd);
+  if (claim_ >= 0) ::close(claim_);
 }
 
 struct Worker::Acceptor {

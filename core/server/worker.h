@@ -29,6 +29,7 @@ class ListenSocketSet {
 
  private:
   std::vector<int> fds_;
+  int claim_ = -1;  // net::claimAddress: held while the sockets are open
 };
 
 using SocketMap = std::map<std::string, std::shared_ptr<ListenSocketSet>>;  // by listener key

@@ -657,6 +657,32 @@ class LiveTest(unittest.TestCase):
         self.gh.wait_version(2, timeout=3)
         wait_for(lambda: try_get(busy, "/x") == (200, "u-b"), 2, what="the freed port")
 
+    def test_two_nodes_started_at_once_never_share_a_port(self):
+        # SO_REUSEPORT would let a second node of the same user join the first one's port and
+        # take part of its connections; started at the same moment, exactly one of them gets
+        # the port and the other refuses, naming it.
+        other = Gatehouse(workers=2)
+        try:
+            self.gh.apply(listener("edge", self.port) + self.services
+                          + http_route("main", ["edge"], "svc-a"))
+            other.apply(listener("edge", self.port) + self.services
+                        + http_route("main", ["edge"], "svc-b"))
+            self.gh.start(wait_ready=False)
+            other.start(wait_ready=False)
+            nodes = (self.gh, other)
+            wait_for(lambda: sum(n.proc.poll() is not None for n in nodes) >= 1, 10,
+                     what="one node to refuse the port")
+            time.sleep(0.5)
+            running = [n for n in nodes if n.proc.poll() is None]
+            self.assertEqual(len(running), 1)
+            refused = other if running[0] is self.gh else self.gh
+            self.assertIn(f"127.0.0.1:{self.port}: Address already in use", refused.logs())
+            want = "u-a" if running[0] is self.gh else "u-b"
+            wait_for(running[0].ready, 10, what="the node that got the port")
+            self.assertEqual({try_get(self.port, f"/{i}")[1] for i in range(20)}, {want})
+        finally:
+            other.cleanup()
+
     def test_second_run_on_same_data_dir_exits_3(self):
         self.start(listener("edge", self.port) + self.services
                    + http_route("main", ["edge"], "svc-a"))

@@ -198,3 +198,23 @@ TEST_CASE("localAddress of a bad fd is empty", "[net]") {
   Address a = localAddress(-1);
   CHECK(a.length() == 0);
 }
+
+TEST_CASE("claimAddress: one holder per address until it closes", "[net]") {
+  // Ports the kernel handed to this process, so that tests running side by side (the claims
+  // are machine-wide) never ask for the same names.
+  Listener la, lb;
+  Address a = la.addr, b = lb.addr;
+  auto first = claimAddress(a);
+  REQUIRE(first.ok());
+  auto second = claimAddress(a);  // another process would get the same answer
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().message() ==
+        "bind " + a.toString() + ": Address already in use (by another Gatehouse process)");
+  auto other = claimAddress(b);  // a different address is a different claim
+  CHECK(other.ok());
+  close(first.value());
+  auto again = claimAddress(a);  // released with its descriptor
+  CHECK(again.ok());
+  if (other.ok()) close(other.value());
+  if (again.ok()) close(again.value());
+}
