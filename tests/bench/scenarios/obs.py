@@ -166,8 +166,7 @@ def run(ctx):
         case["ratios"] = ratios
         whole = ratios["obs_vs_baseline"] or ratios["obs_vs_metrics"]
         case["goals"] = {"obs_le_1.05": None if whole is None else whole <= GOAL}
-        bad = [r for r in case["runs"] if not r["valid"]]
-        if bad or not all(c["ok"] for c in case["check"].values()):
+        if not compare.case_valid(case):
             valid = False
         md += ["", f"### {spec['title']}", "", compare.markdown_table(case, order=ROWS), "",
                "| ratio (CPU µs/req, medians) | value |", "|---|--:|",
@@ -179,15 +178,10 @@ def run(ctx):
                f"| overhead of access log + tracing, µs/req | "
                f"{_fmt(None if o is None or m is None else o - m)} |",
                "", f"Goal ≤ 1.05×: {compare.verdict(case['goals']['obs_le_1.05'])}"]
-        for r in bad:
-            md.append(f"\n- INVALID run: {r['proxy']} round {r['round']}: "
-                      + "; ".join(n.splitlines()[0] for n in r["notes"]))
-    problems = {k: v for k, v in log_problems.items() if v}
+        md += compare.md_invalid_runs(case)
+    problems = compare.md_log_problems(log_problems)
     if problems:
-        md.append("")
-        for name, lines in problems.items():
-            md.append(f"- {name} log: " + " / ".join(lines[:3])
-                      + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else ""))
+        md += [""] + problems
     return {"name": NAME, "title": TITLE, "valid": valid, "markdown": "\n".join(md),
             "messages": lineup.messages, "pinning_warnings": pinning, "servers": servers,
             "metrics": metrics, "log_problems": log_problems, "cases": cases}
