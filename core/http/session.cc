@@ -764,8 +764,7 @@ Session::PhaseResult Session::customCheckDone(ExtAuthzOutcome outcome) {
     const auto& slots = x.snapshot->get().denySlots;
     auto it = slots.find(c.policy);
     ctx_.counters.authzDeniedByPolicy[it == slots.end() ? 0 : it->second].inc();
-    ctx_.counters.localReplies[static_cast<int>(LocalReason::kExtAuthzDenied)].inc();
-    setFlag(telemetry::ResponseFlag::kUnauthorizedExternalService);
+    noteLocalReply(LocalReason::kExtAuthzDenied);
     int status = outcome.status >= 200 && outcome.status <= 599 ? outcome.status : 403;
     localReply(status, telemetry::localReasonName(LocalReason::kExtAuthzDenied), outcome.body,
                outcome.contentType.empty() ? std::string_view("text/plain")
@@ -822,8 +821,7 @@ Session::PhaseResult Session::phaseRateLimit() {
 Session::PhaseResult Session::rateLimitedReply(const config::CompiledRateLimit& limit,
                                                const policy::RateDecision& d) {
   ctx_.counters.rateLimited[limit.slot].inc();
-  ctx_.counters.localReplies[static_cast<int>(LocalReason::kRateLimited)].inc();
-  setFlag(telemetry::ResponseFlag::kRateLimited);
+  noteLocalReply(LocalReason::kRateLimited);
   char retryAfter[24];
   snprintf(retryAfter, sizeof retryAfter, "%llu",
            static_cast<unsigned long long>(d.retryAfterSeconds()));
@@ -914,8 +912,7 @@ Session::PhaseResult Session::luaCheckDone() {
     if (v.reason == "lua_error") {
       errorReply(403, LocalReason::kLuaError, "RBAC: access denied\n");
     } else {
-      ctx_.counters.localReplies[static_cast<int>(LocalReason::kExtAuthzDenied)].inc();
-      setFlag(telemetry::ResponseFlag::kUnauthorizedExternalService);
+      noteLocalReply(LocalReason::kExtAuthzDenied);
       localReply(403, telemetry::localReasonName(LocalReason::kExtAuthzDenied),
                  "RBAC: access denied\n");
     }
@@ -2166,9 +2163,15 @@ void Session::finishExchange() {
   downTimer_.set(listener_->current ? listener_->current->spec.http.idleTimeoutMs : 60'000);
 }
 
-void Session::errorReply(int status, LocalReason reason, std::string_view body) {
+// Counts a local reply by its reason and gives the exchange that reason's Envoy flag: every
+// local reply with a reason goes through here, whoever writes its body.
+void Session::noteLocalReply(LocalReason reason) {
   ctx_.counters.localReplies[static_cast<int>(reason)].inc();
   if (ex_) setFlag(telemetry::responseFlagFor(reason));
+}
+
+void Session::errorReply(int status, LocalReason reason, std::string_view body) {
+  noteLocalReply(reason);
   localReply(status, telemetry::localReasonName(reason), body, "text/plain");
 }
 

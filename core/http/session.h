@@ -183,6 +183,7 @@ class Session final : public net::Stream::Handler {
                   std::string_view contentType = "text/plain", std::string_view location = {},
                   const ScriptHost* scripted = nullptr, std::string_view retryAfter = {});
   void errorReply(int status, telemetry::LocalReason reason, std::string_view body);
+  void noteLocalReply(telemetry::LocalReason reason);
   void parseErrorReply(ParseError e);
   void closeAfterFlush();
   void beginLinger();

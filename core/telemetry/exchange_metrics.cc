@@ -35,11 +35,9 @@ ResponseFlag responseFlagFor(LocalReason r) {
     case LocalReason::kRbacDenied: return ResponseFlag::kRbacAccessDenied;
     case LocalReason::kExtAuthzDenied:
     case LocalReason::kExtAuthzError: return ResponseFlag::kUnauthorizedExternalService;
+    case LocalReason::kRateLimited: return ResponseFlag::kRateLimited;
     default: break;
   }
-  // Reasons added by later work are matched by name here, so this table needs no edit in
-  // step with theirs (a local reply is rare enough for one string comparison).
-  if (std::string_view(localReasonName(r)) == "rate_limited") return ResponseFlag::kRateLimited;
   return ResponseFlag::kNone;
 }
 
